@@ -5,8 +5,9 @@ const moduleNameMapper = {
   '^@kubetime/(event-store|api-machinery|apiserver|encryption|platform)$': '<rootDir>/libs/$1/src',
 };
 module.exports = {
+  testTimeout: 120000,
   projects: [
     { displayName: 'unit', testMatch: ['<rootDir>/libs/**/*.spec.ts', '<rootDir>/apps/**/*.spec.ts'], transform, moduleNameMapper, testEnvironment: 'node' },
-    { displayName: 'e2e', testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'], transform, moduleNameMapper, testEnvironment: 'node', testTimeout: 120000, globalSetup: '<rootDir>/test/support/global-setup.ts', globalTeardown: '<rootDir>/test/support/global-teardown.ts' },
+    { displayName: 'e2e', testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'], transform, moduleNameMapper, testEnvironment: 'node', globalSetup: '<rootDir>/test/support/global-setup.ts', globalTeardown: '<rootDir>/test/support/global-teardown.ts' },
   ],
 };

@@ -1,0 +1,104 @@
+import { Subject } from 'rxjs';
+import type { Lineage } from './history';
+import type { StoredEvent, StoredObject } from './types';
+
+/**
+ * The in-memory head of one branch: every live object and a window of recent events, folded from the
+ * log in revision order. It plays the role of kube-apiserver's watch cache: reads at the head and most
+ * watches never touch the database.
+ */
+export class BranchHead {
+  /** storage prefix segment (`pods`, `services/specs`) -> key -> object */
+  private readonly byResource = new Map<string, Map<string, StoredObject>>();
+  private readonly recent: StoredEvent[] = [];
+  readonly events = new Subject<StoredEvent>();
+  lastCheckpoint = 0;
+
+  constructor(
+    readonly id: number,
+    readonly name: string,
+    readonly lineage: Lineage,
+    public revision: number,
+    public compactRevision: number,
+    private readonly recentLimit: number,
+  ) {}
+
+  load(objects: Iterable<StoredObject>): void {
+    for (const o of objects) this.bucket(o.key).set(o.key, o);
+  }
+
+  /** Folds one committed event in; callers apply events strictly in revision order. */
+  apply(event: StoredEvent): void {
+    if (event.revision <= this.revision) return;
+    const bucket = this.bucket(event.key);
+    if (event.type === 'DELETED') bucket.delete(event.key);
+    else
+      bucket.set(event.key, {
+        key: event.key,
+        object: event.object,
+        revision: event.revision,
+        branchId: event.branchId,
+        createRevision: event.createRevision,
+        keyVersion: event.keyVersion,
+      });
+    this.revision = event.revision;
+    this.recent.push(event);
+    if (this.recent.length > this.recentLimit) this.recent.splice(0, this.recent.length - this.recentLimit);
+    this.events.next(event);
+  }
+
+  get(key: string): StoredObject | undefined {
+    return this.byResource.get(resourceSegment(key))?.get(key);
+  }
+
+  /** Live objects whose key starts with prefix, in key order. */
+  list(prefix: string): StoredObject[] {
+    const bucket = this.byResource.get(resourceSegment(prefix));
+    const found: StoredObject[] = [];
+    const sources = bucket ? [bucket] : prefix === '/' || prefix === '/registry/' ? [...this.byResource.values()] : [];
+    for (const source of sources) for (const o of source.values()) if (o.key.startsWith(prefix)) found.push(o);
+    return found.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  count(): number {
+    let n = 0;
+    for (const bucket of this.byResource.values()) n += bucket.size;
+    return n;
+  }
+
+  all(): StoredObject[] {
+    return this.list('/');
+  }
+
+  /** Recent events after revision, when the window still reaches back that far. */
+  recentSince(revision: number): StoredEvent[] | undefined {
+    if (revision >= this.revision) return [];
+    const first = this.recent[0];
+    // Revisions on a branch are gapless, so the window covers everything after first.revision - 1.
+    if (!first || revision < first.revision - 1) return undefined;
+    let lo = 0;
+    let hi = this.recent.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.recent[mid].revision <= revision) lo = mid + 1;
+      else hi = mid;
+    }
+    return this.recent.slice(lo);
+  }
+
+  private bucket(key: string): Map<string, StoredObject> {
+    const segment = resourceSegment(key);
+    let bucket = this.byResource.get(segment);
+    if (!bucket) this.byResource.set(segment, (bucket = new Map()));
+    return bucket;
+  }
+}
+
+/**
+ * The resource part of a storage key: `/registry/pods/ns/name` -> `pods`, and the two-level
+ * prefixes kube-apiserver uses (`services/specs`, `services/endpoints`) kept whole.
+ */
+export function resourceSegment(key: string): string {
+  const parts = key.split('/');
+  return parts[2] === 'services' ? `services/${parts[3] ?? ''}` : (parts[2] ?? '');
+}

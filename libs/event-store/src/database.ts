@@ -1,0 +1,41 @@
+import { Pool, PoolConfig } from 'pg';
+import { DataSource } from 'typeorm';
+import { EventLog1732240000000 } from './migrations/1732240000000-event-log';
+
+export const MIGRATIONS = [EventLog1732240000000];
+
+/** Any number that other tools are unlikely to pick; several servers on one database queue here. */
+const MIGRATION_LOCK = 0x6b756265;
+
+/**
+ * Runs the TypeORM migrations under an advisory lock, so servers started together against one
+ * database do not race each other through the schema.
+ */
+export async function migrate(url: string): Promise<void> {
+  const dataSource = new DataSource({
+    type: 'postgres',
+    url,
+    migrations: MIGRATIONS,
+    migrationsTransactionMode: 'all',
+    synchronize: false,
+    logging: false,
+  });
+  await dataSource.initialize();
+  try {
+    await dataSource.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    try {
+      await dataSource.runMigrations();
+    } finally {
+      await dataSource.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
+    }
+  } finally {
+    await dataSource.destroy();
+  }
+}
+
+export function createPool(url: string, extra: PoolConfig = {}): Pool {
+  const pool = new Pool({ connectionString: url, max: 8, ...extra });
+  // An idle client losing its connection (database restart) must not crash the process.
+  pool.on('error', () => undefined);
+  return pool;
+}

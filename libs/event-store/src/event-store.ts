@@ -1,0 +1,436 @@
+import { Client, Pool, PoolClient } from 'pg';
+import { Observable } from 'rxjs';
+import { BranchHead } from './branch';
+import { HistoryReader, Lineage } from './history';
+import { BodyTransformer, EVENT_COLUMNS, EventRow, eventFromRow, groupResource, plaintextBodies, withResourceVersion } from './rows';
+import {
+  Clock,
+  FutureRevision,
+  PreconditionFailed,
+  RevisionCompacted,
+  StoredEvent,
+  StoredObject,
+  UnknownBranch,
+  wallClock,
+  WriteIntent,
+} from './types';
+
+export interface EventStoreOptions {
+  pool: Pool;
+  /** Connection string for the LISTEN connection that tells this process about other writers. */
+  url: string;
+  bodies?: BodyTransformer;
+  clock?: Clock;
+  /** Write a checkpoint of live-object references every this many revisions. */
+  checkpointInterval?: number;
+  /** Events kept in memory per branch for watches that start a little in the past. */
+  recentEvents?: number;
+  maxBatch?: number;
+  onAppended?: (count: number) => void;
+}
+
+const NOTIFY_CHANNEL = 'kubetime_events';
+const CATCH_UP_PAGE = 2000;
+
+interface Pending {
+  intent: WriteIntent;
+  resolve(event: StoredEvent): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * The append-only log with a gapless, commit-ordered revision per branch.
+ *
+ * Sequence ids from concurrent transactions commit out of order, so revisions are assigned by a
+ * single writer per branch that batches concurrent requests into one transaction (group commit)
+ * while holding the branch row lock; the lock also serialises writers in other processes, and
+ * LISTEN/NOTIFY tells every process to fold in what the others committed.
+ */
+export class EventStore {
+  private readonly heads = new Map<string, Promise<BranchHead>>();
+  private readonly headsById = new Map<number, BranchHead>();
+  private readonly queues = new Map<number, Pending[]>();
+  private readonly flushing = new Set<number>();
+  /** Per-branch chain that orders commits and catch-ups, so events are folded strictly in order. */
+  private readonly locks = new Map<number, Promise<unknown>>();
+  readonly history: HistoryReader;
+  readonly bodies: BodyTransformer;
+  private readonly clock: Clock;
+  private listener?: Client;
+  private closed = false;
+
+  private constructor(private readonly options: EventStoreOptions) {
+    this.bodies = options.bodies ?? plaintextBodies;
+    this.clock = options.clock ?? wallClock;
+    this.history = new HistoryReader(options.pool, this.bodies);
+  }
+
+  static async open(options: EventStoreOptions): Promise<EventStore> {
+    const store = new EventStore(options);
+    await store.listen();
+    await store.branch('main');
+    return store;
+  }
+
+  get pool(): Pool {
+    return this.options.pool;
+  }
+
+  /** The branch's in-memory head, loaded from the newest checkpoint plus the events after it. */
+  branch(name = 'main'): Promise<BranchHead> {
+    let head = this.heads.get(name);
+    if (!head) {
+      head = this.loadBranch(name);
+      this.heads.set(name, head);
+      head.catch(() => this.heads.delete(name));
+    }
+    return head;
+  }
+
+  /** Appends one write; resolves after COMMIT with the event as stored. */
+  async append(branchName: string, intent: WriteIntent): Promise<StoredEvent> {
+    if (this.closed) throw new Error('event store is closed');
+    const head = await this.branch(branchName);
+    return new Promise<StoredEvent>((resolve, reject) => {
+      let queue = this.queues.get(head.id);
+      if (!queue) this.queues.set(head.id, (queue = []));
+      queue.push({ intent, resolve, reject });
+      if (!this.flushing.has(head.id)) {
+        this.flushing.add(head.id);
+        // Let requests that arrive in the same tick join the first batch.
+        setImmediate(() => void this.flush(head));
+      }
+    });
+  }
+
+  async get(branchName: string, key: string, revision?: number): Promise<StoredObject | undefined> {
+    const head = await this.branch(branchName);
+    if (revision === undefined || revision === head.revision) return head.get(key);
+    this.checkReadable(head, revision);
+    const event = await this.history.objectAt(head.lineage, key, revision);
+    return event && toStoredObject(event);
+  }
+
+  /** Live objects under prefix at the head, or at a past revision. */
+  async list(branchName: string, prefix: string, revision?: number): Promise<{ revision: number; items: StoredObject[] }> {
+    const head = await this.branch(branchName);
+    if (revision === undefined || revision === head.revision) return { revision: head.revision, items: head.list(prefix) };
+    this.checkReadable(head, revision);
+    const events = await this.history.stateAt(head.lineage, revision, prefix);
+    return { revision, items: events.map(toStoredObject) };
+  }
+
+  /**
+   * Every event after fromRevision on the branch, in revision order: first what is already in the
+   * log (from memory when recent, else from the database), then live events as they commit.
+   */
+  watch(branchName: string, fromRevision: number): Observable<StoredEvent> {
+    return new Observable<StoredEvent>((subscriber) => {
+      let last = fromRevision;
+      let live = false;
+      const early: StoredEvent[] = [];
+      let unsubscribed = false;
+      let liveSubscription: { unsubscribe(): void } | undefined;
+      this.branch(branchName)
+        .then(async (head) => {
+          if (unsubscribed) return;
+          if (fromRevision < head.compactRevision) throw new RevisionCompacted(fromRevision, head.compactRevision);
+          // Subscribe before reading what is there, then drop duplicates by revision: nothing committed
+          // in between can be missed.
+          liveSubscription = head.events.subscribe((event) => {
+            if (!live) early.push(event);
+            else if (event.revision > last) {
+              last = event.revision;
+              subscriber.next(event);
+            }
+          });
+          const target = head.revision;
+          const recent = head.recentSince(fromRevision);
+          if (recent) {
+            for (const event of recent) if (event.revision > last && event.revision <= target) emit(event);
+          } else {
+            while (last < target && !unsubscribed) {
+              const page = await this.history.eventsBetween(head.lineage, last, target, CATCH_UP_PAGE);
+              if (!page.length) break;
+              for (const event of page) emit(event);
+            }
+          }
+          for (const event of early) if (event.revision > last) emit(event);
+          early.length = 0;
+          live = true;
+        })
+        .catch((error) => subscriber.error(error));
+      function emit(event: StoredEvent) {
+        last = event.revision;
+        subscriber.next(event);
+      }
+      return () => {
+        unsubscribed = true;
+        liveSubscription?.unsubscribe();
+      };
+    });
+  }
+
+  /** Events of the branch in (after, upTo], for history browsing. */
+  async events(branchName: string, after: number, upTo: number, limit: number): Promise<StoredEvent[]> {
+    const head = await this.branch(branchName);
+    this.checkReadable(head, Math.max(after, head.compactRevision));
+    return this.history.eventsBetween(head.lineage, after, Math.min(upTo, head.revision), limit);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    // Writes already queued finish: an acknowledged write is never dropped by a shutdown.
+    await Promise.all([...this.locks.values()].map((p) => p.catch(() => undefined)));
+    while ([...this.queues.values()].some((q) => q.length)) {
+      await new Promise((r) => setTimeout(r, 5));
+      await Promise.all([...this.locks.values()].map((p) => p.catch(() => undefined)));
+    }
+    for (const head of this.headsById.values()) head.events.complete();
+    await this.listener?.end().catch(() => undefined);
+  }
+
+  private checkReadable(head: BranchHead, revision: number): void {
+    if (revision <= head.compactRevision) throw new RevisionCompacted(revision, head.compactRevision);
+    if (revision > head.revision) throw new FutureRevision(revision, head.revision);
+  }
+
+  private async loadBranch(name: string): Promise<BranchHead> {
+    const lineage: Lineage = [];
+    const { rows } = await this.pool.query<{
+      id: number;
+      head_revision: string;
+      compact_revision: string;
+      deleted_at: Date | null;
+    }>(`SELECT id, head_revision, compact_revision, deleted_at FROM branches WHERE name = $1`, [name]);
+    if (!rows.length || rows[0].deleted_at) throw new UnknownBranch(name);
+    const branch = rows[0];
+    let id: number | null = branch.id;
+    let upTo = Number.MAX_SAFE_INTEGER;
+    while (id !== null) {
+      const parent: { parent_id: number | null; fork_revision: string | null }[] = (
+        await this.pool.query(`SELECT parent_id, fork_revision FROM branches WHERE id = $1`, [id])
+      ).rows;
+      const after = parent[0].fork_revision === null ? 0 : Number(parent[0].fork_revision);
+      lineage.push({ branchId: id, after, upTo });
+      upTo = after;
+      id = parent[0].parent_id;
+    }
+    const revision = Number(branch.head_revision);
+    const head = new BranchHead(
+      branch.id,
+      name,
+      lineage,
+      revision,
+      Number(branch.compact_revision),
+      this.options.recentEvents ?? 10_000,
+    );
+    const live = await this.history.stateAt(lineage, revision);
+    head.load(live.map(toStoredObject));
+    const { rows: cp } = await this.pool.query<{ revision: string | null }>(
+      `SELECT max(revision) AS revision FROM checkpoints WHERE branch_id = $1`,
+      [branch.id],
+    );
+    head.lastCheckpoint = Number(cp[0].revision ?? 0);
+    this.headsById.set(head.id, head);
+    return head;
+  }
+
+  private serialize<T>(branchId: number, work: () => Promise<T>): Promise<T> {
+    const previous = this.locks.get(branchId) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(work);
+    this.locks.set(branchId, next);
+    return next;
+  }
+
+  private async flush(head: BranchHead): Promise<void> {
+    const queue = this.queues.get(head.id)!;
+    try {
+      while (queue.length) {
+        const batch = queue.splice(0, this.options.maxBatch ?? 500);
+        await this.serialize(head.id, () => this.commit(head, batch));
+      }
+    } finally {
+      this.flushing.delete(head.id);
+      if (queue.length) {
+        this.flushing.add(head.id);
+        setImmediate(() => void this.flush(head));
+      }
+    }
+  }
+
+  private async commit(head: BranchHead, batch: Pending[]): Promise<void> {
+    let client: PoolClient | undefined;
+    const accepted: { pending: Pending; event: StoredEvent }[] = [];
+    try {
+      client = await this.pool.connect();
+      await client.query('BEGIN');
+      const { rows } = await client.query<{ head_revision: string }>(
+        'SELECT head_revision FROM branches WHERE id = $1 FOR UPDATE',
+        [head.id],
+      );
+      await this.foldForeignEvents(head, Number(rows[0].head_revision), client);
+
+      // Validate each write against the head plus the writes before it in this batch, exactly as
+      // if they had been committed one by one.
+      const overlay = new Map<string, StoredObject | null>();
+      let revision = head.revision;
+      const now = this.clock.now();
+      for (const pending of batch) {
+        const { intent } = pending;
+        const current = overlay.has(intent.key) ? overlay.get(intent.key) : head.get(intent.key);
+        const actual = current?.revision ?? 0;
+        const expected = intent.expectedRevision ?? (intent.type === 'ADDED' ? 0 : actual);
+        if (expected !== actual || (intent.type !== 'ADDED' && !current) || (intent.type === 'ADDED' && current)) {
+          pending.reject(new PreconditionFailed(intent.key, expected, actual));
+          continue;
+        }
+        revision += 1;
+        const event: StoredEvent = {
+          branchId: head.id,
+          revision,
+          key: intent.key,
+          group: intent.group,
+          version: intent.version,
+          resource: intent.resource,
+          kind: intent.object.kind ?? '',
+          namespace: intent.object.metadata.namespace ?? null,
+          name: intent.object.metadata.name ?? '',
+          uid: intent.object.metadata.uid ?? '',
+          type: intent.type,
+          object: withResourceVersion(intent.object, revision),
+          prevRevision: actual,
+          createRevision: intent.type === 'ADDED' || !current ? revision : current.createRevision,
+          keyVersion: intent.type === 'ADDED' || !current ? 1 : current.keyVersion + 1,
+          actor: intent.actor,
+          cause: intent.cause ?? null,
+          request: intent.request ?? null,
+          recordedAt: now,
+        };
+        accepted.push({ pending, event });
+        overlay.set(intent.key, intent.type === 'DELETED' ? null : toStoredObject(event));
+      }
+      if (accepted.length) {
+        await this.insert(client, accepted.map((a) => a.event));
+        await client.query('UPDATE branches SET head_revision = $2 WHERE id = $1', [head.id, revision]);
+        await client.query('SELECT pg_notify($1, $2)', [NOTIFY_CHANNEL, `${head.id}:${revision}`]);
+      }
+      await client.query('COMMIT');
+    } catch (error) {
+      await client?.query('ROLLBACK').catch(() => undefined);
+      for (const { pending } of accepted) pending.reject(error);
+      for (const pending of batch) if (!accepted.some((a) => a.pending === pending)) pending.reject(error);
+      client?.release(error instanceof Error ? error : undefined);
+      client = undefined;
+      return;
+    } finally {
+      client?.release();
+    }
+    for (const { pending, event } of accepted) {
+      head.apply(event);
+      pending.resolve(event);
+    }
+    if (accepted.length) this.options.onAppended?.(accepted.length);
+    this.maybeCheckpoint(head);
+  }
+
+  private async insert(client: PoolClient, events: StoredEvent[]): Promise<void> {
+    const columns: unknown[][] = Array.from({ length: 20 }, () => []);
+    for (const e of events) {
+      const { resourceVersion: _rv, ...metadata } = e.object.metadata;
+      const body = JSON.stringify({ ...e.object, metadata });
+      const sealed = this.bodies.encrypts(groupResource(e.group, e.resource))
+        ? this.bodies.seal(groupResource(e.group, e.resource), Buffer.from(body, 'utf8'), e.key)
+        : null;
+      const values = [
+        e.branchId,
+        e.revision,
+        e.key,
+        e.group,
+        e.version,
+        e.resource,
+        e.kind,
+        e.namespace,
+        e.name,
+        e.uid,
+        e.type,
+        sealed ? null : body,
+        sealed,
+        e.prevRevision,
+        e.createRevision,
+        e.keyVersion,
+        e.actor,
+        e.cause,
+        e.request ? JSON.stringify(e.request) : null,
+        e.recordedAt.toISOString(),
+      ];
+      values.forEach((v, i) => columns[i].push(v));
+    }
+    await client.query(
+      `INSERT INTO events (${EVENT_COLUMNS})
+       SELECT b, r, k, g, v, res, kind, ns, n, u, t, o::jsonb, s, p, c, ver, a, cause, req::jsonb, at
+         FROM unnest($1::int[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                     $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::bytea[], $14::bigint[],
+                     $15::bigint[], $16::int[], $17::text[], $18::bigint[], $19::text[], $20::timestamptz[])
+           AS x(b, r, k, g, v, res, kind, ns, n, u, t, o, s, p, c, ver, a, cause, req, at)`,
+      columns,
+    );
+  }
+
+  /** Another process committed on this branch: fold its events in before deciding anything. */
+  private async foldForeignEvents(head: BranchHead, upTo: number, client?: PoolClient): Promise<void> {
+    while (head.revision < upTo) {
+      const { rows } = await (client ?? this.pool).query<EventRow>(
+        `SELECT ${EVENT_COLUMNS} FROM events WHERE branch_id = $1 AND revision > $2 AND revision <= $3
+          ORDER BY revision LIMIT $4`,
+        [head.id, head.revision, upTo, CATCH_UP_PAGE],
+      );
+      if (!rows.length) break;
+      for (const row of rows) head.apply(eventFromRow(row, this.bodies));
+    }
+  }
+
+  private maybeCheckpoint(head: BranchHead): void {
+    const interval = this.options.checkpointInterval ?? 5_000;
+    if (head.revision - head.lastCheckpoint < interval) return;
+    const revision = head.revision;
+    head.lastCheckpoint = revision;
+    // References only: a checkpoint names the event holding each live object, so bodies (and sealed
+    // Secrets) are never copied.
+    const live = head.all();
+    this.pool
+      .query(
+        `INSERT INTO checkpoints (branch_id, revision, ref_branches, ref_revisions) VALUES ($1, $2, $3, $4)
+         ON CONFLICT DO NOTHING`,
+        [head.id, revision, live.map((o) => o.branchId), live.map((o) => o.revision)],
+      )
+      .catch(() => {
+        head.lastCheckpoint = 0;
+      });
+  }
+
+  private async listen(): Promise<void> {
+    const client = new Client({ connectionString: this.options.url });
+    client.on('error', () => undefined);
+    await client.connect();
+    client.on('notification', (message) => {
+      const [id, revision] = (message.payload ?? '').split(':').map(Number);
+      const head = this.headsById.get(id);
+      if (!head || revision <= head.revision) return;
+      void this.serialize(id, () => this.foldForeignEvents(head, revision)).catch(() => undefined);
+    });
+    await client.query(`LISTEN ${NOTIFY_CHANNEL}`);
+    this.listener = client;
+  }
+}
+
+function toStoredObject(event: StoredEvent): StoredObject {
+  return {
+    key: event.key,
+    object: event.object,
+    revision: event.revision,
+    branchId: event.branchId,
+    createRevision: event.createRevision,
+    keyVersion: event.keyVersion,
+  };
+}

@@ -1,0 +1,119 @@
+import type { Pool } from 'pg';
+import { BodyTransformer, EVENT_COLUMNS, EventRow, eventFromRow } from './rows';
+import type { StoredEvent } from './types';
+
+/**
+ * A branch sees its own events after its fork point and its ancestors' events up to it, so reads walk
+ * a lineage of (branch, revision range) segments instead of copying history into each branch.
+ */
+export interface Segment {
+  branchId: number;
+  /** Exclusive lower bound: the fork revision of this segment's branch (0 for main). */
+  after: number;
+  /** Inclusive upper bound: the revision at which the next branch down the lineage forked. */
+  upTo: number;
+}
+
+export type Lineage = Segment[];
+
+/** Segments in revision order (root first), clipped to (after, R]. */
+function clip(lineage: Lineage, after: number, revision: number): Segment[] {
+  const clipped: Segment[] = [];
+  for (const s of [...lineage].reverse()) {
+    const lo = Math.max(s.after, after);
+    const hi = Math.min(s.upTo, revision);
+    if (hi > lo) clipped.push({ branchId: s.branchId, after: lo, upTo: hi });
+  }
+  return clipped;
+}
+
+/** The smallest string above every string that starts with prefix, in byte (COLLATE "C") order. */
+export function prefixEnd(prefix: string): string {
+  return prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
+}
+
+export class HistoryReader {
+  constructor(
+    private readonly pool: Pool,
+    private readonly bodies: BodyTransformer,
+  ) {}
+
+  /** One key at revision R: an index probe per segment, newest segment first. */
+  async objectAt(lineage: Lineage, key: string, revision: number): Promise<StoredEvent | undefined> {
+    for (const s of clip(lineage, 0, revision).reverse()) {
+      const { rows } = await this.pool.query<EventRow>(
+        `SELECT ${EVENT_COLUMNS} FROM events
+          WHERE branch_id = $1 AND key = $2 AND revision > $3 AND revision <= $4
+          ORDER BY revision DESC LIMIT 1`,
+        [s.branchId, key, s.after, s.upTo],
+      );
+      if (rows.length) {
+        const event = eventFromRow(rows[0], this.bodies);
+        return event.type === 'DELETED' ? undefined : event;
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * Every live object under a key prefix at revision R: the nearest checkpoint at or below R plus the
+   * latest event per key since it, so the cost follows live objects and recent events, not history.
+   */
+  async stateAt(lineage: Lineage, revision: number, prefix = '/'): Promise<StoredEvent[]> {
+    const segments = clip(lineage, 0, revision);
+    const checkpoint = await this.nearestCheckpoint(segments);
+    const end = prefixEnd(prefix);
+    const latest = new Map<string, EventRow>();
+    if (checkpoint) {
+      const { rows } = await this.pool.query<EventRow>(
+        `SELECT ${EVENT_COLUMNS.replace(/(\w+)/g, 'e.$1')}
+           FROM checkpoints c
+           CROSS JOIN LATERAL unnest(c.ref_branches, c.ref_revisions) AS r(branch_id, revision)
+           JOIN events e ON e.branch_id = r.branch_id AND e.revision = r.revision
+          WHERE c.branch_id = $1 AND c.revision = $2 AND e.key >= $3 AND e.key < $4`,
+        [checkpoint.branchId, checkpoint.revision, prefix, end],
+      );
+      for (const row of rows) latest.set(row.key, row);
+    }
+    for (const s of clip(lineage, checkpoint?.revision ?? 0, revision)) {
+      const { rows } = await this.pool.query<EventRow>(
+        `SELECT DISTINCT ON (key) ${EVENT_COLUMNS} FROM events
+          WHERE branch_id = $1 AND revision > $2 AND revision <= $3 AND key >= $4 AND key < $5
+          ORDER BY key, revision DESC`,
+        [s.branchId, s.after, s.upTo, prefix, end],
+      );
+      for (const row of rows) latest.set(row.key, row);
+    }
+    const live: StoredEvent[] = [];
+    for (const row of latest.values()) {
+      if (row.type !== 'DELETED') live.push(eventFromRow(row, this.bodies));
+    }
+    return live.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  /** Events with after < revision <= upTo in revision order, at most limit of them. */
+  async eventsBetween(lineage: Lineage, after: number, upTo: number, limit: number): Promise<StoredEvent[]> {
+    const events: StoredEvent[] = [];
+    for (const s of clip(lineage, after, upTo)) {
+      const { rows } = await this.pool.query<EventRow>(
+        `SELECT ${EVENT_COLUMNS} FROM events
+          WHERE branch_id = $1 AND revision > $2 AND revision <= $3
+          ORDER BY revision LIMIT $4`,
+        [s.branchId, s.after, s.upTo, limit - events.length],
+      );
+      for (const row of rows) events.push(eventFromRow(row, this.bodies));
+      if (events.length >= limit) break;
+    }
+    return events;
+  }
+
+  private async nearestCheckpoint(segments: Segment[]): Promise<{ branchId: number; revision: number } | undefined> {
+    if (!segments.length) return undefined;
+    const clauses = segments.map((_, i) => `(branch_id = $${i * 3 + 1} AND revision > $${i * 3 + 2} AND revision <= $${i * 3 + 3})`);
+    const { rows } = await this.pool.query<{ branch_id: number; revision: string }>(
+      `SELECT branch_id, revision FROM checkpoints WHERE ${clauses.join(' OR ')} ORDER BY revision DESC LIMIT 1`,
+      segments.flatMap((s) => [s.branchId, s.after, s.upTo]),
+    );
+    return rows.length ? { branchId: rows[0].branch_id, revision: Number(rows[0].revision) } : undefined;
+  }
+}

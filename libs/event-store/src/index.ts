@@ -1,0 +1,6 @@
+export * from './types';
+export { EventStore, EventStoreOptions } from './event-store';
+export { BranchHead } from './branch';
+export { BodyTransformer, plaintextBodies, groupResource } from './rows';
+export { migrate, createPool, MIGRATIONS } from './database';
+export { prefixEnd } from './history';

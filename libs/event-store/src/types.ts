@@ -1,0 +1,103 @@
+import type { KubeObject } from '@kubetime/api-machinery';
+
+export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
+
+/** What a request wants written; the sequencer turns it into an event with a revision. */
+export interface WriteIntent {
+  key: string;
+  type: EventType;
+  /** The object after the write (for DELETED: its last state), without metadata.resourceVersion. */
+  object: KubeObject;
+  group: string;
+  version: string;
+  resource: string;
+  /**
+   * Optimistic concurrency, as an etcd Txn compare on mod_revision: the revision the caller based the
+   * write on, 0 when the key must not exist. Undefined only for writes that may blindly overwrite.
+   */
+  expectedRevision?: number;
+  actor: string;
+  cause?: number;
+  request?: RequestMetadata;
+}
+
+export interface RequestMetadata {
+  verb?: string;
+  userAgent?: string;
+  requestId?: string;
+}
+
+/** One committed event, decrypted, as readers see it. */
+export interface StoredEvent {
+  branchId: number;
+  revision: number;
+  key: string;
+  group: string;
+  version: string;
+  resource: string;
+  kind: string;
+  namespace: string | null;
+  name: string;
+  uid: string;
+  type: EventType;
+  /** With metadata.resourceVersion set to this revision. */
+  object: KubeObject;
+  prevRevision: number;
+  createRevision: number;
+  /** Writes to the key since it was created (etcd's KeyValue.version). */
+  keyVersion: number;
+  actor: string;
+  cause: number | null;
+  request: RequestMetadata | null;
+  recordedAt: Date;
+}
+
+/** The live value of one key. */
+export interface StoredObject {
+  key: string;
+  object: KubeObject;
+  revision: number;
+  branchId: number;
+  createRevision: number;
+  keyVersion: number;
+}
+
+export class PreconditionFailed extends Error {
+  constructor(
+    readonly key: string,
+    readonly expected: number,
+    readonly actual: number,
+  ) {
+    super(`key ${key}: expected revision ${expected}, found ${actual}`);
+  }
+}
+
+export class RevisionCompacted extends Error {
+  constructor(
+    readonly requested: number,
+    readonly compacted: number,
+  ) {
+    super(`required revision ${requested} has been compacted (oldest available: ${compacted + 1})`);
+  }
+}
+
+export class FutureRevision extends Error {
+  constructor(
+    readonly requested: number,
+    readonly head: number,
+  ) {
+    super(`revision ${requested} is newer than the current revision ${head}`);
+  }
+}
+
+export class UnknownBranch extends Error {
+  constructor(readonly branch: string) {
+    super(`branch "${branch}" does not exist`);
+  }
+}
+
+export interface Clock {
+  now(): Date;
+}
+
+export const wallClock: Clock = { now: () => new Date() };
