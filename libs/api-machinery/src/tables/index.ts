@@ -1,0 +1,3 @@
+export { renderTable } from './table';
+export type { TableOptions } from './table';
+export { humanDuration } from './human-duration';
