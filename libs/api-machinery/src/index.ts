@@ -1,3 +1,4 @@
 export * from './registry';
 export * from './object';
 export * from './errors';
+export * from './selectors';

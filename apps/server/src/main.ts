@@ -1,0 +1,42 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { ExpressAdapter, NestExpressApplication } from '@nestjs/platform-express';
+import express from 'express';
+import { createLogger, loadConfig } from '@kubetime/platform';
+import { AppModule } from './app.module';
+import { KubetimeRuntime } from './runtime';
+
+/** Paths Nest controllers answer; everything else is the Kubernetes API. */
+const NEST_PATHS = new Set(['/metrics']);
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const log = createLogger(config.logLevel);
+  const runtime = new KubetimeRuntime(config, log);
+  await runtime.start();
+
+  const server = express();
+  server.disable('x-powered-by');
+  server.use((req, res, next) => {
+    if (NEST_PATHS.has(req.path)) return next();
+    void runtime.api.handle(req, res);
+  });
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRuntime(runtime), new ExpressAdapter(server), {
+    bodyParser: false,
+    logger: ['error', 'warn'],
+    httpsOptions: { key: runtime.tls.keyPem, cert: runtime.tls.certPem },
+  });
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+  const http = app.getHttpServer();
+  // kubectl get -w holds watches for up to an hour; Node's defaults would cut them after 5 minutes.
+  http.requestTimeout = 0;
+  http.headersTimeout = 60_000;
+  http.keepAliveTimeout = 75_000;
+  await app.listen(config.port, config.host);
+  log.info({ host: config.host, port: config.port }, 'serving the Kubernetes API over HTTPS');
+}
+
+main().catch((error) => {
+  process.stderr.write(`kubetime failed to start: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exit(1);
+});

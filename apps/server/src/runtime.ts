@@ -1,0 +1,110 @@
+import { randomBytes } from 'crypto';
+import { readFile, writeFile } from 'fs/promises';
+import { join } from 'path';
+import { OpenApiCatalog } from '@kubetime/api-machinery';
+import { ApiServer, Authenticator, bootstrapCluster, runNamespaceFinalizer } from '@kubetime/apiserver';
+import { loadEncryptionConfig } from '@kubetime/encryption';
+import { createPool, EventStore, migrate } from '@kubetime/event-store';
+import {
+  createLogger,
+  createMetrics,
+  ensureAdminToken,
+  ensureTls,
+  Metrics,
+  ServerConfig,
+  startEmbeddedPostgres,
+  writeKubeconfig,
+} from '@kubetime/platform';
+import type { Pool } from 'pg';
+import type { Subscription } from 'rxjs';
+
+export type Logger = ReturnType<typeof createLogger>;
+
+/**
+ * Everything one kubetime server process runs, in start order, and stopped in reverse: the database
+ * (embedded unless DATABASE_URL is set), the schema, the event store, the API, and the built-in
+ * cluster bootstrap. NestJS wires this object into the HTTP server; it knows nothing of NestJS.
+ */
+export class KubetimeRuntime {
+  private embedded?: { url: string; stop(): Promise<void> };
+  private pool?: Pool;
+  private subscriptions: Subscription[] = [];
+  events!: EventStore;
+  api!: ApiServer;
+  metrics!: Metrics;
+  tls!: { caPem: string; certPem: string; keyPem: string };
+  kubeconfigPath!: string;
+
+  constructor(
+    readonly config: ServerConfig,
+    readonly log: Logger,
+  ) {}
+
+  async start(): Promise<void> {
+    const { config, log } = this;
+    this.metrics = createMetrics();
+    let url = config.databaseUrl;
+    if (!url) {
+      this.embedded = await startEmbeddedPostgres(join(config.dataDir, 'postgres'), log);
+      url = this.embedded.url;
+    }
+    await migrate(url);
+    this.pool = createPool(url, { max: 10 });
+    const bodies = await loadEncryptionConfig({ configPath: config.encryptionConfigPath, dataDir: config.dataDir });
+    this.events = await EventStore.open({
+      pool: this.pool,
+      url,
+      bodies,
+      onAppended: (n) => this.metrics.eventsAppended.inc(n),
+    });
+    this.tls = await ensureTls(config.dataDir, config.tlsSans);
+    const token = await ensureAdminToken(config.dataDir);
+    const signingKey = await persistentSecret(join(config.dataDir, 'serviceaccount-signing.key'));
+    const serverAddress = `${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`;
+    this.api = new ApiServer({
+      events: this.events,
+      authenticator: new Authenticator(token, signingKey),
+      openapi: OpenApiCatalog.load(),
+      maxBodyBytes: config.maxBodyBytes,
+      serverAddress,
+      metrics: {
+        observe: (verb, resource, code, seconds) => {
+          this.metrics.requests.inc({ verb, resource, code: String(code) });
+          this.metrics.requestDuration.observe({ verb, resource }, seconds);
+        },
+        watchOpened: () => this.metrics.watchesOpen.inc(),
+        watchClosed: () => this.metrics.watchesOpen.dec(),
+      },
+    });
+    await bootstrapCluster(this.api.resources, 'main', config.port, () => new Date());
+    this.subscriptions.push(await runNamespaceFinalizer(this.events, this.api.resources, 'main', () => new Date()));
+    const advertised = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+    this.kubeconfigPath = await writeKubeconfig(config.dataDir, {
+      server: `https://${advertised.includes(':') ? `[${advertised}]` : advertised}:${config.port}`,
+      caPem: this.tls.caPem,
+      token,
+    });
+    log.info({ kubeconfig: this.kubeconfigPath, revision: (await this.events.branch()).revision }, 'kubetime is ready');
+  }
+
+  /** Watches end cleanly, queued writes commit, then the database stops. */
+  async stop(): Promise<void> {
+    this.api?.closeWatches();
+    for (const s of this.subscriptions) s.unsubscribe();
+    await this.events?.close();
+    await this.pool?.end();
+    await this.embedded?.stop();
+    this.log.info('kubetime stopped');
+  }
+}
+
+/** A random secret generated on first start and kept in the data dir (mode 0600). */
+async function persistentSecret(path: string): Promise<Buffer> {
+  try {
+    return Buffer.from((await readFile(path, 'utf8')).trim(), 'base64');
+  } catch {
+    const secret = randomBytes(32);
+    await writeFile(path, secret.toString('base64') + '\n', { mode: 0o600, flag: 'wx' }).catch(() => undefined);
+    return Buffer.from((await readFile(path, 'utf8')).trim(), 'base64');
+  }
+}

@@ -1,0 +1,80 @@
+import { findResourceType, KubeObject, StatusError } from '@kubetime/api-machinery';
+import { filter, mergeMap, Subscription } from 'rxjs';
+import type { EventStore, StoredEvent } from '@kubetime/event-store';
+import { RESOURCE_TYPES, storageKeyPrefix } from '@kubetime/api-machinery';
+import type { RequestContext } from './context';
+import type { ResourceStore } from './resource-store';
+
+const APISERVER = { username: 'system:apiserver', groups: ['system:masters'] };
+const NAMESPACE_CONTROLLER = { username: 'system:serviceaccount:kube-system:namespace-controller', groups: ['system:masters'] };
+
+/** What a fresh cluster has before anyone writes: the system namespaces and the kubernetes Service. */
+export async function bootstrapCluster(resources: ResourceStore, branch: string, servicePort: number, now: () => Date): Promise<void> {
+  const ctx: RequestContext = { user: APISERVER, branch, now: now() };
+  const namespaces = findResourceType('', 'v1', 'namespaces')!;
+  for (const name of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {
+    await createIfMissing(() => resources.create(ctx, namespaces, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } }, { dryRun: false }));
+  }
+  const services = findResourceType('', 'v1', 'services')!;
+  const kubernetes: KubeObject = {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: 'kubernetes', namespace: 'default', labels: { component: 'apiserver', provider: 'kubernetes' } },
+    spec: { type: 'ClusterIP', clusterIP: '10.96.0.1', ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: servicePort }] },
+  };
+  await createIfMissing(() => resources.create(ctx, services, 'default', kubernetes, { dryRun: false }));
+}
+
+async function createIfMissing(create: () => Promise<unknown>): Promise<void> {
+  try {
+    await create();
+  } catch (error) {
+    if (!(error instanceof StatusError && error.code === 409)) throw error;
+  }
+}
+
+/**
+ * The namespace controller's finalizer: when a Namespace turns Terminating, delete everything in it,
+ * then release the `kubernetes` finalizer so the Namespace itself goes. A projection over the event
+ * stream, resuming from the head, so a Namespace left Terminating by a crash is finished on start.
+ */
+export function runNamespaceFinalizer(events: EventStore, resources: ResourceStore, branch: string, now: () => Date): Promise<Subscription> {
+  const namespaces = findResourceType('', 'v1', 'namespaces')!;
+  return events.branch(branch).then((head) => {
+    const pending = head.list('/registry/namespaces/').filter((o) => o.object.metadata.deletionTimestamp);
+    const finalize = async (ns: KubeObject, cause: number) => {
+      const ctx: RequestContext = { user: NAMESPACE_CONTROLLER, branch, now: now(), cause };
+      const name = ns.metadata.name!;
+      for (const type of RESOURCE_TYPES) {
+        if (!type.namespaced || type.virtual || type.storageVersion !== (type.group ? `${type.group}/${type.version}` : type.version)) continue;
+        for (const item of head.list(storageKeyPrefix(type, name))) {
+          await ignoreGone(() => resources.delete(ctx, type, name, item.object.metadata.name!, { dryRun: false, propagationPolicy: 'Background' }));
+        }
+      }
+      const current = head.get(`/registry/namespaces/${name}`);
+      if (!current) return;
+      const finalizers = (current.object.spec?.finalizers ?? []).filter((f: string) => f !== 'kubernetes');
+      const finalized = { ...current.object, spec: { ...current.object.spec, finalizers } };
+      await ignoreGone(() =>
+        resources.appendWrite(ctx, namespaces, finalized, finalizers.length || current.object.metadata.finalizers?.length ? 'MODIFIED' : 'DELETED', current.revision, 'update'),
+      );
+    };
+    const sub = events
+      .watch(branch, head.revision)
+      .pipe(
+        filter((e: StoredEvent) => e.resource === 'namespaces' && e.type === 'MODIFIED' && !!e.object.metadata.deletionTimestamp),
+        mergeMap((e) => finalize(e.object, e.revision), 1),
+      )
+      .subscribe({ error: () => undefined });
+    for (const stored of pending) void finalize(stored.object, stored.revision).catch(() => undefined);
+    return sub;
+  });
+}
+
+async function ignoreGone(work: () => Promise<unknown>): Promise<void> {
+  try {
+    await work();
+  } catch (error) {
+    if (!(error instanceof StatusError && (error.code === 404 || error.code === 409))) throw error;
+  }
+}
