@@ -44,6 +44,21 @@ export function columns(...specs: ColumnSpec[]): ColumnDefinition[] {
 
 export const NAME_COLUMN: ColumnSpec = ['Name', 'string', 'Name of the object, unique within its namespace.'];
 export const AGE_COLUMN: ColumnSpec = ['Age', 'string', 'Time since the object was created.'];
-export const CONTAINERS_COLUMN: ColumnSpec = ['Containers', 'string', 'Container names of the pod template.', 'wide'];
-export const IMAGES_COLUMN: ColumnSpec = ['Images', 'string', 'Container images of the pod template.', 'wide'];
-export const SELECTOR_COLUMN: ColumnSpec = ['Selector', 'string', 'Label query over the pods it manages.', 'wide'];
+export const CONTAINERS_COLUMN: ColumnSpec = [
+  'Containers',
+  'string',
+  'Container names of the pod template.',
+  'wide',
+];
+export const IMAGES_COLUMN: ColumnSpec = [
+  'Images',
+  'string',
+  'Container images of the pod template.',
+  'wide',
+];
+export const SELECTOR_COLUMN: ColumnSpec = [
+  'Selector',
+  'string',
+  'Label query over the pods it manages.',
+  'wide',
+];

@@ -51,7 +51,11 @@ function rowObject(type: ResourceType, object: KubeObject, includeObject: TableO
  * The meta.k8s.io/v1 Table kube-apiserver answers `kubectl get` with. Rows always hold
  * every cell, wide ones included; kubectl drops priority-1 columns unless asked for `-o wide`.
  */
-export function renderTable(type: ResourceType, objects: KubeObject[], opts: TableOptions): Record<string, unknown> {
+export function renderTable(
+  type: ResourceType,
+  objects: KubeObject[],
+  opts: TableOptions,
+): Record<string, unknown> {
   const printer = printerFor(type.group, type.kind) ?? defaultPrinter;
 
   const metadata: Record<string, unknown> = {};

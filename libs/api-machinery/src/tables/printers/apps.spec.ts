@@ -26,7 +26,9 @@ describe('apps tables', () => {
   });
 
   it('declares the deployment columns', () => {
-    expect(render('apps/v1', 'deployments', []).columnDefinitions.map((c) => `${c.name}:${c.type}:${c.priority}`)).toEqual([
+    expect(
+      render('apps/v1', 'deployments', []).columnDefinitions.map((c) => `${c.name}:${c.type}:${c.priority}`),
+    ).toEqual([
       'Name:string:0',
       'Ready:string:0',
       'Up-to-date:string:0',
@@ -43,7 +45,11 @@ describe('apps tables', () => {
       metadata: { name: 'fresh', creationTimestamp: ago(1) },
       spec: { selector: { matchLabels: { app: 'x' } }, template },
     };
-    expect(rowByColumn('apps/v1', 'deployments', deployment)).toMatchObject({ Ready: '0/1', 'Up-to-date': 0, Available: 0 });
+    expect(rowByColumn('apps/v1', 'deployments', deployment)).toMatchObject({
+      Ready: '0/1',
+      'Up-to-date': 0,
+      Available: 0,
+    });
   });
 
   it('prints the two ReplicaSets of seed 004 during the broken rollout', () => {
@@ -95,7 +101,13 @@ describe('apps tables', () => {
           },
         },
       },
-      status: { desiredNumberScheduled: 1, currentNumberScheduled: 1, numberReady: 1, updatedNumberScheduled: 1, numberAvailable: 1 },
+      status: {
+        desiredNumberScheduled: 1,
+        currentNumberScheduled: 1,
+        numberReady: 1,
+        updatedNumberScheduled: 1,
+        numberAvailable: 1,
+      },
     };
     expect(rowByColumn('apps/v1', 'daemonsets', daemonSet)).toEqual({
       Name: 'svclb',
@@ -117,7 +129,9 @@ describe('apps tables', () => {
       metadata: {
         name: 'db-7d9f8c6b5',
         creationTimestamp: ago(60),
-        ownerReferences: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'db', uid: 'u', controller: true }],
+        ownerReferences: [
+          { apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'db', uid: 'u', controller: true },
+        ],
       },
       revision: 2,
     };

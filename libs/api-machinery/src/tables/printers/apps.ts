@@ -1,5 +1,13 @@
 import { KubeObject } from '../../object';
-import { containerCells, formatLabels, formatSelector, NONE, qualifiedKindName, selectorString, since } from '../format';
+import {
+  containerCells,
+  formatLabels,
+  formatSelector,
+  NONE,
+  qualifiedKindName,
+  selectorString,
+  since,
+} from '../format';
 import {
   AGE_COLUMN,
   columns,

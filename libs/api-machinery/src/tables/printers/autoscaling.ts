@@ -44,14 +44,18 @@ function metricsOf(hpa: KubeObject): { specs: MetricSpec[]; statuses: MetricStat
     specs: [
       {
         type: 'Resource',
-        resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: spec.targetCPUUtilizationPercentage } },
+        resource: {
+          name: 'cpu',
+          target: { type: 'Utilization', averageUtilization: spec.targetCPUUtilizationPercentage },
+        },
       },
     ],
     statuses: current === undefined ? [] : [{ resource: { current: { averageUtilization: current } } }],
   };
 }
 
-const percent = (value: number | undefined): string | undefined => (value === undefined ? undefined : `${value}%`);
+const percent = (value: number | undefined): string | undefined =>
+  value === undefined ? undefined : `${value}%`;
 
 /** `current/target` of one metric; an average-value target gets ` (avg)` on object and external metrics. */
 function formatMetric(spec: MetricSpec, status: MetricStatus | undefined): string {

@@ -4,7 +4,11 @@ import { ago, render, rowByColumn } from '../spec-fixtures';
 const podTemplate = { spec: { restartPolicy: 'Never', containers: [{ name: 'pi', image: 'perl:5.34' }] } };
 const controllerUid = 'c8a1e7b0-8d4f-4f2e-9a61-2f1d3c4b5a69';
 
-function job(status: Record<string, unknown>, spec: Record<string, unknown> = {}, metadata: Record<string, unknown> = {}): KubeObject {
+function job(
+  status: Record<string, unknown>,
+  spec: Record<string, unknown> = {},
+  metadata: Record<string, unknown> = {},
+): KubeObject {
   return {
     metadata: { name: 'pi', creationTimestamp: ago(300), ...metadata },
     spec: {
@@ -60,9 +64,15 @@ describe('job table', () => {
   });
 
   it('words completions of work-queue jobs', () => {
-    expect(rowByColumn('batch/v1', 'jobs', job({ succeeded: 2 }, { completions: 5 })).Completions).toBe('2/5');
-    expect(rowByColumn('batch/v1', 'jobs', job({}, { completions: undefined, parallelism: 3 })).Completions).toBe('0/1 of 3');
-    expect(rowByColumn('batch/v1', 'jobs', job({ succeeded: 1 }, { completions: undefined })).Completions).toBe('1/1');
+    expect(rowByColumn('batch/v1', 'jobs', job({ succeeded: 2 }, { completions: 5 })).Completions).toBe(
+      '2/5',
+    );
+    expect(
+      rowByColumn('batch/v1', 'jobs', job({}, { completions: undefined, parallelism: 3 })).Completions,
+    ).toBe('0/1 of 3');
+    expect(
+      rowByColumn('batch/v1', 'jobs', job({ succeeded: 1 }, { completions: undefined })).Completions,
+    ).toBe('1/1');
   });
 });
 
@@ -77,7 +87,10 @@ describe('cronjob table', () => {
     const row = rowByColumn(
       'batch/v1',
       'cronjobs',
-      cronJob({ suspend: false, timeZone: 'Asia/Seoul' }, { active: [{ name: 'hello-29330000' }], lastScheduleTime: ago(62) }),
+      cronJob(
+        { suspend: false, timeZone: 'Asia/Seoul' },
+        { active: [{ name: 'hello-29330000' }], lastScheduleTime: ago(62) },
+      ),
     );
     expect(row).toEqual({
       Name: 'hello',

@@ -79,6 +79,10 @@ export const priorityClassPrinter: Printer = {
 export const leasePrinter: Printer = {
   columns: columns(NAME_COLUMN, ['Holder', 'string', 'Identity currently holding the lease.'], AGE_COLUMN),
   row: (lease, now) => ({
-    cells: [lease.metadata.name ?? '', lease.spec?.holderIdentity ?? '', since(lease.metadata.creationTimestamp, now)],
+    cells: [
+      lease.metadata.name ?? '',
+      lease.spec?.holderIdentity ?? '',
+      since(lease.metadata.creationTimestamp, now),
+    ],
   }),
 };

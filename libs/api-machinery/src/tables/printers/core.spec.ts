@@ -1,7 +1,11 @@
 import { KubeObject } from '../../object';
 import { ago, rowByColumn, rowsByColumn } from '../spec-fixtures';
 
-function service(name: string, spec: Record<string, unknown>, status: Record<string, unknown> = {}): KubeObject {
+function service(
+  name: string,
+  spec: Record<string, unknown>,
+  status: Record<string, unknown> = {},
+): KubeObject {
   return { metadata: { name, namespace: 'default', creationTimestamp: ago(174) }, spec, status };
 }
 
@@ -40,10 +44,16 @@ describe('service table', () => {
   });
 
   it('shows <pending> for a LoadBalancer without an address, then its ingress points', () => {
-    const spec = { type: 'LoadBalancer', clusterIPs: ['10.43.1.2'], ports: [{ port: 80, nodePort: 30080, protocol: 'TCP' }] };
+    const spec = {
+      type: 'LoadBalancer',
+      clusterIPs: ['10.43.1.2'],
+      ports: [{ port: 80, nodePort: 30080, protocol: 'TCP' }],
+    };
     expect(rowByColumn('v1', 'services', service('lb', spec))['External-IP']).toBe('<pending>');
     const assigned = service('lb', spec, {
-      loadBalancer: { ingress: [{ ip: '192.168.0.7' }, { hostname: 'lb.example.com' }, { ip: '192.168.0.7' }] },
+      loadBalancer: {
+        ingress: [{ ip: '192.168.0.7' }, { hostname: 'lb.example.com' }, { ip: '192.168.0.7' }],
+      },
     });
     expect(rowByColumn('v1', 'services', assigned)).toMatchObject({
       'External-IP': '192.168.0.7,lb.example.com',
@@ -52,7 +62,11 @@ describe('service table', () => {
   });
 
   it('prints an ExternalName service with its target and no ports', () => {
-    const row = rowByColumn('v1', 'services', service('externalname-svc', { type: 'ExternalName', externalName: 'my.database.com' }));
+    const row = rowByColumn(
+      'v1',
+      'services',
+      service('externalname-svc', { type: 'ExternalName', externalName: 'my.database.com' }),
+    );
     expect(row).toMatchObject({
       Type: 'ExternalName',
       'Cluster-IP': '<none>',
@@ -85,7 +99,11 @@ describe('endpoints table', () => {
 });
 
 describe('node table', () => {
-  const node = (labels: Record<string, string>, ready: string | undefined, unschedulable = false): KubeObject => ({
+  const node = (
+    labels: Record<string, string>,
+    ready: string | undefined,
+    unschedulable = false,
+  ): KubeObject => ({
     metadata: { name: 'rpi4b', labels, creationTimestamp: ago(86400 * 25) },
     spec: unschedulable ? { unschedulable: true } : {},
     status: {
@@ -107,7 +125,10 @@ describe('node table', () => {
   });
 
   it('prints a ready control-plane node with roles and its wide cells', () => {
-    const labels = { 'node-role.kubernetes.io/master': 'true', 'node-role.kubernetes.io/control-plane': 'true' };
+    const labels = {
+      'node-role.kubernetes.io/master': 'true',
+      'node-role.kubernetes.io/control-plane': 'true',
+    };
     expect(rowByColumn('v1', 'nodes', node(labels, 'True'))).toEqual({
       Name: 'rpi4b',
       Status: 'Ready',
@@ -154,13 +175,18 @@ describe('config and identity tables', () => {
         data: { user: 'YQ==', password: 'Yg==' },
       }),
     ).toEqual({ Name: 'db-pass', Type: 'Opaque', Data: 2, Age: '45d' });
-    expect(rowByColumn('v1', 'serviceaccounts', { metadata: { name: 'default', creationTimestamp: at } })).toEqual({
+    expect(
+      rowByColumn('v1', 'serviceaccounts', { metadata: { name: 'default', creationTimestamp: at } }),
+    ).toEqual({
       Name: 'default',
       Secrets: 0,
       Age: '45d',
     });
     expect(
-      rowByColumn('v1', 'namespaces', { metadata: { name: 'default', creationTimestamp: at }, status: { phase: 'Active' } }),
+      rowByColumn('v1', 'namespaces', {
+        metadata: { name: 'default', creationTimestamp: at },
+        status: { phase: 'Active' },
+      }),
     ).toEqual({ Name: 'default', Status: 'Active', Age: '45d' });
   });
 });
@@ -195,7 +221,11 @@ describe('volume tables', () => {
 
     const claim: KubeObject = {
       metadata: { name: 'data', creationTimestamp: ago(600) },
-      spec: { volumeName: 'pvc-3f2a', storageClassName: 'local-path', resources: { requests: { storage: '1Gi' } } },
+      spec: {
+        volumeName: 'pvc-3f2a',
+        storageClassName: 'local-path',
+        resources: { requests: { storage: '1Gi' } },
+      },
       status: { phase: 'Bound', capacity: { storage: '1Gi' }, accessModes: ['ReadWriteOnce'] },
     };
     expect(rowByColumn('v1', 'persistentvolumeclaims', claim)).toEqual({
@@ -247,7 +277,10 @@ describe('quota and template tables', () => {
   it('prints a PodTemplate without an age column', () => {
     const podTemplate: KubeObject = {
       metadata: { name: 'tpl' },
-      template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'nginx' }] } },
+      template: {
+        metadata: { labels: { app: 'web' } },
+        spec: { containers: [{ name: 'web', image: 'nginx' }] },
+      },
     };
     expect(rowByColumn('v1', 'podtemplates', podTemplate)).toEqual({
       Name: 'tpl',

@@ -35,7 +35,11 @@ export const secretPrinter: Printer = {
 };
 
 export const serviceAccountPrinter: Printer = {
-  columns: columns(NAME_COLUMN, ['Secrets', 'string', 'Number of secrets listed on the account.'], AGE_COLUMN),
+  columns: columns(
+    NAME_COLUMN,
+    ['Secrets', 'string', 'Number of secrets listed on the account.'],
+    AGE_COLUMN,
+  ),
   row: (account, now) => ({ cells: nameAndAge(account, now, (account.secrets ?? []).length) }),
 };
 
@@ -69,7 +73,9 @@ function formatEndpoints(subsets: EndpointSubset[] | undefined): string {
   for (const subset of subsets) {
     const addresses = subset.addresses ?? [];
     // Headless services may publish addresses without ports.
-    const ports: (number | undefined)[] = subset.ports?.length ? subset.ports.map((p) => p.port) : [undefined];
+    const ports: (number | undefined)[] = subset.ports?.length
+      ? subset.ports.map((p) => p.port)
+      : [undefined];
     for (const port of ports) {
       total += addresses.length;
       for (const { ip } of addresses) {
@@ -83,7 +89,11 @@ function formatEndpoints(subsets: EndpointSubset[] | undefined): string {
 }
 
 export const endpointsPrinter: Printer = {
-  columns: columns(NAME_COLUMN, ['Endpoints', 'string', 'Addresses and ports backing the service.'], AGE_COLUMN),
+  columns: columns(
+    NAME_COLUMN,
+    ['Endpoints', 'string', 'Addresses and ports backing the service.'],
+    AGE_COLUMN,
+  ),
   row: (endpoints, now) => ({ cells: nameAndAge(endpoints, now, formatEndpoints(endpoints.subsets)) }),
 };
 
@@ -95,7 +105,9 @@ interface ServicePort {
 
 function servicePorts(ports: ServicePort[] | undefined): string {
   const text = (ports ?? [])
-    .map(({ port, nodePort, protocol = 'TCP' }) => (nodePort ? `${port}:${nodePort}/${protocol}` : `${port}/${protocol}`))
+    .map(({ port, nodePort, protocol = 'TCP' }) =>
+      nodePort ? `${port}:${nodePort}/${protocol}` : `${port}/${protocol}`,
+    )
     .join(',');
   return text || NONE;
 }

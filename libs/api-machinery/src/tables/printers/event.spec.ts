@@ -70,8 +70,16 @@ describe('event table', () => {
   });
 
   it('prints an event about a whole cluster-scoped kind without a name', () => {
-    const event: KubeObject = { metadata: { name: 'n' }, involvedObject: { kind: 'Node' }, lastTimestamp: ago(5) };
-    expect(rowByColumn('v1', 'events', event)).toMatchObject({ Object: 'node', 'Last Seen': '5s', 'First Seen': '<unknown>' });
+    const event: KubeObject = {
+      metadata: { name: 'n' },
+      involvedObject: { kind: 'Node' },
+      lastTimestamp: ago(5),
+    };
+    expect(rowByColumn('v1', 'events', event)).toMatchObject({
+      Object: 'node',
+      'Last Seen': '5s',
+      'First Seen': '<unknown>',
+    });
   });
 
   it('reads events.k8s.io/v1 field names and series', () => {

@@ -28,7 +28,12 @@ import {
   servicePrinter,
 } from './core';
 import { eventPrinter, eventsV1Printer } from './event';
-import { endpointSlicePrinter, ingressClassPrinter, ingressPrinter, networkPolicyPrinter } from './networking';
+import {
+  endpointSlicePrinter,
+  ingressClassPrinter,
+  ingressPrinter,
+  networkPolicyPrinter,
+} from './networking';
 import { podPrinter } from './pod';
 import { clusterRoleBindingPrinter, roleBindingPrinter } from './rbac';
 

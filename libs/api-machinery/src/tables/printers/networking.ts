@@ -94,7 +94,9 @@ export const endpointSlicePrinter: Printer = {
     const ports = ((slice.ports ?? []) as SlicePort[]).map((p) =>
       p.port !== undefined && p.port !== null ? String(p.port) : (p.name ?? '*'),
     );
-    const addresses = ((slice.endpoints ?? []) as { addresses?: string[] }[]).flatMap((e) => e.addresses ?? []);
+    const addresses = ((slice.endpoints ?? []) as { addresses?: string[] }[]).flatMap(
+      (e) => e.addresses ?? [],
+    );
     return {
       cells: [
         slice.metadata.name ?? '',

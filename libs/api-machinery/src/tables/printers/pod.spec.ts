@@ -2,7 +2,10 @@ import { KubeObject } from '../../object';
 import { ago, render, rowByColumn } from '../spec-fixtures';
 
 /** A pod of seed 004's my-nginx-deployment, running on a single-node k3s cluster. */
-function nginxPod(name: string, overrides: { status?: Record<string, unknown>; metadata?: Record<string, unknown> } = {}): KubeObject {
+function nginxPod(
+  name: string,
+  overrides: { status?: Record<string, unknown>; metadata?: Record<string, unknown> } = {},
+): KubeObject {
   return {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -24,7 +27,13 @@ function nginxPod(name: string, overrides: { status?: Record<string, unknown>; m
         { type: 'PodScheduled', status: 'True' },
       ],
       containerStatuses: [
-        { name: 'nginx', ready: true, started: true, restartCount: 0, state: { running: { startedAt: ago(95) } } },
+        {
+          name: 'nginx',
+          ready: true,
+          started: true,
+          restartCount: 0,
+          state: { running: { startedAt: ago(95) } },
+        },
       ],
       ...overrides.status,
     },
@@ -34,7 +43,10 @@ function nginxPod(name: string, overrides: { status?: Record<string, unknown>; m
 function waitingPod(reason: string, restartCount = 0, lastFinishedSecondsAgo?: number): KubeObject {
   return nginxPod('my-nginx-deployment-759b76bcd5-4jccd', {
     status: {
-      conditions: [{ type: 'Initialized', status: 'True' }, { type: 'Ready', status: 'False' }],
+      conditions: [
+        { type: 'Initialized', status: 'True' },
+        { type: 'Ready', status: 'False' },
+      ],
       containerStatuses: [
         {
           name: 'nginx',
@@ -86,9 +98,12 @@ describe('pod table', () => {
     expect(row).toMatchObject({ Ready: '0/1', Status: 'CrashLoopBackOff', Restarts: '4 (29s ago)' });
   });
 
-  it.each(['ContainerCreating', 'ErrImagePull', 'ImagePullBackOff'])('shows the waiting reason %s', (reason) => {
-    expect(rowByColumn('v1', 'pods', waitingPod(reason)).Status).toBe(reason);
-  });
+  it.each(['ContainerCreating', 'ErrImagePull', 'ImagePullBackOff'])(
+    'shows the waiting reason %s',
+    (reason) => {
+      expect(rowByColumn('v1', 'pods', waitingPod(reason)).Status).toBe(reason);
+    },
+  );
 
   it('shows Terminating once a deletion timestamp is set on a live pod', () => {
     const pod = nginxPod('web-0', { metadata: { deletionTimestamp: ago(3) } });
@@ -100,7 +115,14 @@ describe('pod table', () => {
       metadata: { deletionTimestamp: ago(3) },
       status: {
         phase: 'Succeeded',
-        containerStatuses: [{ name: 'nginx', ready: false, restartCount: 0, state: { terminated: { exitCode: 0, reason: 'Completed' } } }],
+        containerStatuses: [
+          {
+            name: 'nginx',
+            ready: false,
+            restartCount: 0,
+            state: { terminated: { exitCode: 0, reason: 'Completed' } },
+          },
+        ],
       },
     });
     const table = render('v1', 'pods', [pod]);
@@ -123,7 +145,9 @@ describe('pod table', () => {
         phase: 'Pending',
         conditions: [{ type: 'Initialized', status: 'False' }],
         initContainerStatuses: [{ name: 'migrate', ready: false, restartCount: 0, state: { running: {} } }],
-        containerStatuses: [{ name: 'nginx', ready: false, restartCount: 0, state: { waiting: { reason: 'PodInitializing' } } }],
+        containerStatuses: [
+          { name: 'nginx', ready: false, restartCount: 0, state: { waiting: { reason: 'PodInitializing' } } },
+        ],
       },
     });
     pod.spec.initContainers = [{ name: 'migrate', image: 'busybox' }];
@@ -146,13 +170,18 @@ describe('pod table', () => {
       },
     });
     pod.spec.initContainers = [{ name: 'migrate', image: 'busybox' }];
-    expect(rowByColumn('v1', 'pods', pod)).toMatchObject({ Status: 'Init:CrashLoopBackOff', Restarts: '2 (5m ago)' });
+    expect(rowByColumn('v1', 'pods', pod)).toMatchObject({
+      Status: 'Init:CrashLoopBackOff',
+      Restarts: '2 (5m ago)',
+    });
   });
 
   it('counts a started sidecar as a ready container', () => {
     const pod = nginxPod('with-sidecar', {
       status: {
-        initContainerStatuses: [{ name: 'proxy', ready: true, started: true, restartCount: 0, state: { running: {} } }],
+        initContainerStatuses: [
+          { name: 'proxy', ready: true, started: true, restartCount: 0, state: { running: {} } },
+        ],
       },
     });
     pod.spec.initContainers = [{ name: 'proxy', image: 'envoy', restartPolicy: 'Always' }];
@@ -160,9 +189,16 @@ describe('pod table', () => {
   });
 
   it('shows Pending with <none> for an unscheduled pod', () => {
-    const pod = nginxPod('pending', { status: { phase: 'Pending', podIP: undefined, podIPs: undefined, containerStatuses: [] } });
+    const pod = nginxPod('pending', {
+      status: { phase: 'Pending', podIP: undefined, podIPs: undefined, containerStatuses: [] },
+    });
     delete pod.spec.nodeName;
-    expect(rowByColumn('v1', 'pods', pod)).toMatchObject({ Ready: '0/1', Status: 'Pending', IP: '<none>', Node: '<none>' });
+    expect(rowByColumn('v1', 'pods', pod)).toMatchObject({
+      Ready: '0/1',
+      Status: 'Pending',
+      IP: '<none>',
+      Node: '<none>',
+    });
   });
 
   it('counts satisfied readiness gates', () => {

@@ -24,7 +24,14 @@ interface Condition {
 }
 
 const COMPLETED_ROW: Record<string, RowCondition[]> = {
-  Succeeded: [{ type: 'Completed', status: 'True', reason: 'Succeeded', message: 'The pod has completed successfully.' }],
+  Succeeded: [
+    {
+      type: 'Completed',
+      status: 'True',
+      reason: 'Succeeded',
+      message: 'The pod has completed successfully.',
+    },
+  ],
   Failed: [{ type: 'Completed', status: 'True', reason: 'Failed', message: 'The pod failed.' }],
 };
 
@@ -65,7 +72,8 @@ function podRow(pod: KubeObject, now: Date): PrinterRow {
 
   const phase: string = status.phase ?? '';
   let reason: string = status.reason || phase;
-  if (conditions.some((c) => c.type === 'PodScheduled' && c.reason === 'SchedulingGated')) reason = 'SchedulingGated';
+  if (conditions.some((c) => c.type === 'PodScheduled' && c.reason === 'SchedulingGated'))
+    reason = 'SchedulingGated';
 
   const total = (spec.containers ?? []).length + sidecars.size;
   let ready = 0;
@@ -117,7 +125,8 @@ function podRow(pod: KubeObject, now: Date): PrinterRow {
   }
 
   if (pod.metadata.deletionTimestamp && status.reason === NODE_LOST) reason = 'Unknown';
-  else if (pod.metadata.deletionTimestamp && phase !== 'Succeeded' && phase !== 'Failed') reason = 'Terminating';
+  else if (pod.metadata.deletionTimestamp && phase !== 'Succeeded' && phase !== 'Failed')
+    reason = 'Terminating';
 
   const restartCell =
     restarts.count !== 0 && restarts.last !== undefined

@@ -23,7 +23,12 @@ function bindingPrinter(scope: string): Printer {
       AGE_COLUMN,
       ['Users', 'string', `Users the ${scope} grants the role to.`, 'wide'],
       ['Groups', 'string', `Groups the ${scope} grants the role to.`, 'wide'],
-      ['ServiceAccounts', 'string', `Service accounts (namespace/name) the ${scope} grants the role to.`, 'wide'],
+      [
+        'ServiceAccounts',
+        'string',
+        `Service accounts (namespace/name) the ${scope} grants the role to.`,
+        'wide',
+      ],
     ),
     row: (binding, now) => ({
       cells: [
