@@ -118,7 +118,7 @@ function podRow(pod: KubeObject, now: Date): PrinterRow {
         ready++;
       }
     }
-    // A finished sidecar-less container next to one still running leaves the pod running.
+    // One container exiting cleanly while another still runs does not make the pod Completed.
     if (reason === 'Completed' && hasRunning) {
       reason = conditions.some((c) => c.type === 'Ready' && c.status === 'True') ? 'Running' : 'NotReady';
     }
