@@ -2,3 +2,4 @@ export * from './registry';
 export * from './object';
 export * from './errors';
 export * from './selectors';
+export * from './tables';

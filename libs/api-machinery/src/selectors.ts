@@ -89,16 +89,20 @@ export function labelSelectorMatcher(selector: LabelSelector | undefined | null)
   return (labels) => requirements.every((r) => matches(r, labels ?? {}));
 }
 
-/** `app=web,tier in (fe)`: the string form kubectl prints and sends. */
+/** `app=web,tier in (fe)`: the string form kubectl prints and sends, sorted by key as upstream. */
 export function formatLabelSelector(selector: LabelSelector | undefined): string {
-  const parts = Object.entries(selector?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`);
+  const parts: [string, string][] = Object.entries(selector?.matchLabels ?? {}).map(([k, v]) => [k, `${k}=${v}`]);
   for (const e of selector?.matchExpressions ?? []) {
-    if (e.operator === 'In') parts.push(`${e.key} in (${(e.values ?? []).join(',')})`);
-    if (e.operator === 'NotIn') parts.push(`${e.key} notin (${(e.values ?? []).join(',')})`);
-    if (e.operator === 'Exists') parts.push(e.key);
-    if (e.operator === 'DoesNotExist') parts.push(`!${e.key}`);
+    const values = [...(e.values ?? [])].sort().join(',');
+    if (e.operator === 'In') parts.push([e.key, `${e.key} in (${values})`]);
+    if (e.operator === 'NotIn') parts.push([e.key, `${e.key} notin (${values})`]);
+    if (e.operator === 'Exists') parts.push([e.key, e.key]);
+    if (e.operator === 'DoesNotExist') parts.push([e.key, `!${e.key}`]);
   }
-  return parts.join(',');
+  return parts
+    .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+    .map(([, text]) => text)
+    .join(',');
 }
 
 export type FieldMatcher = (object: KubeObject) => boolean;

@@ -1,0 +1,109 @@
+import { Client } from 'pg';
+import { startServer, stopServer, TestServer } from './support/server';
+import type { TestDatabase } from './support/database';
+import { call } from './support/http';
+
+describe('bad input gets a Kubernetes Status and writes nothing', () => {
+  let server: TestServer & { database: TestDatabase };
+  let db: Client;
+  const cms = '/api/v1/namespaces/default/configmaps';
+
+  beforeAll(async () => {
+    server = await startServer();
+    db = new Client({ connectionString: server.databaseUrl });
+    await db.connect();
+  });
+  afterAll(async () => {
+    await db?.end();
+    if (server) await stopServer(server);
+  });
+
+  const events = async () => (await db.query('SELECT count(*)::int AS n FROM events')).rows[0].n as number;
+
+  function expectStatus(res: { status: number; json(): any }, code: number, reason: string) {
+    expect(res.status).toBe(code);
+    const status = res.json();
+    expect(status).toMatchObject({ kind: 'Status', apiVersion: 'v1', status: 'Failure', code, reason });
+    expect(typeof status.message).toBe('string');
+  }
+
+  it.each([
+    ['malformed JSON', 'application/json', '{"apiVersion": "v1", "kind": ', 400, 'BadRequest'],
+    ['malformed YAML', 'application/yaml', 'apiVersion: v1\nkind: [ConfigMap\n  metadata: {', 400, 'BadRequest'],
+    ['several YAML documents', 'application/yaml', 'a: 1\n---\nb: 2\n', 400, 'BadRequest'],
+    ['a JSON array', 'application/json', '[1,2,3]', 400, 'BadRequest'],
+    ['kind not matching the URL', 'application/json', '{"apiVersion":"v1","kind":"Secret","metadata":{"name":"x"}}', 400, 'BadRequest'],
+    ['apiVersion not matching the URL', 'application/json', '{"apiVersion":"apps/v1","kind":"ConfigMap","metadata":{"name":"x"}}', 400, 'BadRequest'],
+    ['an unsupported media type', 'text/plain', 'hello', 415, 'UnsupportedMediaType'],
+    ['garbage protobuf', 'application/vnd.kubernetes.protobuf', 'k8s\u0000\u00ff\u00ff\u00ff', 400, 'BadRequest'],
+    ['an invalid object', 'application/json', '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"Not_Valid"}}', 422, 'Invalid'],
+  ])('%s', async (_name, contentType, body, code, reason) => {
+    const before = await events();
+    expectStatus(await call(server, 'POST', cms, { body, contentType }), code, reason);
+    expect(await events()).toBe(before);
+  });
+
+  it('refuses bodies over 3 MiB with 413', async () => {
+    const before = await events();
+    const big = JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'big' }, data: { x: 'y'.repeat(3 * 1024 * 1024) } });
+    expectStatus(await call(server, 'POST', cms, { body: big, contentType: 'application/json' }), 413, 'RequestEntityTooLarge');
+    expect(await events()).toBe(before);
+  });
+
+  it('answers unknown resources, missing namespaces and missing objects with 404', async () => {
+    expectStatus(await call(server, 'GET', '/api/v1/namespaces/default/foos'), 404, 'NotFound');
+    expectStatus(await call(server, 'GET', '/apis/nope.example.com/v1/things'), 404, 'NotFound');
+    const res = await call(server, 'POST', '/api/v1/namespaces/missing/configmaps', { body: '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a"}}', contentType: 'application/json' });
+    expectStatus(res, 404, 'NotFound');
+    expect(res.json().message).toBe('namespaces "missing" not found');
+    expectStatus(await call(server, 'GET', `${cms}/absent`), 404, 'NotFound');
+  });
+
+  it('answers 401 without a valid token, and keeps health endpoints public', async () => {
+    expectStatus(await call(server, 'GET', '/api/v1/namespaces', { token: null }), 401, 'Unauthorized');
+    expectStatus(await call(server, 'GET', '/api/v1/namespaces', { token: 'wrong' }), 401, 'Unauthorized');
+    for (const path of ['/healthz', '/livez', '/readyz', '/version']) expect((await call(server, 'GET', path, { token: null })).status).toBe(200);
+  });
+
+  it('answers conflicts with 409', async () => {
+    const body = '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"occ"},"data":{"a":"1"}}';
+    const created = (await call(server, 'POST', cms, { body, contentType: 'application/json' })).json();
+    expectStatus(await call(server, 'POST', cms, { body, contentType: 'application/json' }), 409, 'AlreadyExists');
+    const update = (rv: string, value: string) =>
+      call(server, 'PUT', `${cms}/occ`, { body: JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'occ', resourceVersion: rv }, data: { a: value } }), contentType: 'application/json' });
+    expect((await update(created.metadata.resourceVersion, '2')).status).toBe(200);
+    const before = await events();
+    const stale = await update(created.metadata.resourceVersion, '3');
+    expectStatus(stale, 409, 'Conflict');
+    expect(stale.json().message).toContain('the object has been modified');
+    expect(await events()).toBe(before);
+  });
+
+  it('reads a past revision exactly, and stays up after all of the above', async () => {
+    const first = (await call(server, 'POST', cms, { body: '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"past"},"data":{"v":"1"}}', contentType: 'application/json' })).json();
+    await call(server, 'PATCH', `${cms}/past`, { body: '{"data":{"v":"2"}}', contentType: 'application/merge-patch+json' });
+    const then = (await call(server, 'GET', `${cms}/past?resourceVersion=${first.metadata.resourceVersion}&resourceVersionMatch=Exact`)).json();
+    expect(then.data.v).toBe('1');
+    const list = (await call(server, 'GET', `${cms}?resourceVersion=${first.metadata.resourceVersion}&resourceVersionMatch=Exact`)).json();
+    expect(list.items.find((i: any) => i.metadata.name === 'past').data.v).toBe('1');
+    expect((await call(server, 'GET', '/readyz', { token: null })).body).toBe('ok');
+  });
+
+  it('pages a list consistently at one revision', async () => {
+    for (let i = 0; i < 5; i++) {
+      await call(server, 'POST', '/api/v1/namespaces/default/secrets', { body: JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: `page-${i}` }, stringData: { k: `v${i}` } }), contentType: 'application/json' });
+    }
+    const first = (await call(server, 'GET', '/api/v1/namespaces/default/secrets?limit=2')).json();
+    expect(first.items).toHaveLength(2);
+    await call(server, 'DELETE', '/api/v1/namespaces/default/secrets/page-4');
+    const names = first.items.map((i: any) => i.metadata.name);
+    let token = first.metadata.continue;
+    while (token) {
+      const page = (await call(server, 'GET', `/api/v1/namespaces/default/secrets?limit=2&continue=${encodeURIComponent(token)}`)).json();
+      names.push(...page.items.map((i: any) => i.metadata.name));
+      token = page.metadata.continue;
+    }
+    expect(names).toEqual(['page-0', 'page-1', 'page-2', 'page-3', 'page-4']);
+    expectStatus(await call(server, 'GET', '/api/v1/namespaces/default/secrets?limit=2&continue=garbage'), 400, 'BadRequest');
+  });
+});
