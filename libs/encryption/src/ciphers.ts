@@ -83,7 +83,9 @@ function aesCbc(key: Buffer): PayloadCipher {
       const padded = Buffer.concat([decipher.update(body), decipher.final()]);
       const padLength = padded[padded.length - 1];
       const validPadding =
-        padLength > 0 && padLength <= padded.length && padded.subarray(-padLength).every((b) => b === padLength);
+        padLength > 0 &&
+        padLength <= padded.length &&
+        padded.subarray(-padLength).every((b) => b === padLength);
       if (!validPadding) throw new Error('invalid PKCS#7 padding: wrong key or damaged value');
       return padded.subarray(0, padded.length - padLength);
     },

@@ -6,7 +6,12 @@ const KEY_32 = Buffer.alloc(32, 7).toString('base64');
 const KEY_16 = Buffer.alloc(16, 7).toString('base64');
 
 function configText(resources: unknown, extra: Record<string, unknown> = {}): string {
-  return stringify({ apiVersion: 'apiserver.config.k8s.io/v1', kind: 'EncryptionConfiguration', resources, ...extra });
+  return stringify({
+    apiVersion: 'apiserver.config.k8s.io/v1',
+    kind: 'EncryptionConfiguration',
+    resources,
+    ...extra,
+  });
 }
 
 function withProviders(providers: unknown, resources: unknown = ['secrets']): string {
@@ -28,7 +33,14 @@ describe('parseEncryptionConfiguration', () => {
     const settings = parseEncryptionConfiguration(
       withProviders(
         [
-          { aesgcm: { keys: [{ name: 'gcm1', secret: KEY_16 }, { name: 'gcm2', secret: KEY_32 }] } },
+          {
+            aesgcm: {
+              keys: [
+                { name: 'gcm1', secret: KEY_16 },
+                { name: 'gcm2', secret: KEY_32 },
+              ],
+            },
+          },
           { aescbc: { keys: [{ name: 'cbc1', secret: KEY_32 }] } },
           { secretbox: { keys: [{ name: 'box1', secret: KEY_32 }] } },
           { identity: {} },
@@ -38,7 +50,12 @@ describe('parseEncryptionConfiguration', () => {
     );
     expect(settings.rules).toHaveLength(1);
     expect(settings.rules[0].resources).toEqual(['secrets', 'configmaps', '*.apps']);
-    expect(settings.rules[0].providers.map((p) => p.type)).toEqual(['aesgcm', 'aescbc', 'secretbox', 'identity']);
+    expect(settings.rules[0].providers.map((p) => p.type)).toEqual([
+      'aesgcm',
+      'aescbc',
+      'secretbox',
+      'identity',
+    ]);
     const gcm = settings.rules[0].providers[0];
     expect(gcm.type === 'aesgcm' && gcm.keys.map((k) => [k.name, k.secret.length])).toEqual([
       ['gcm1', 16],
@@ -50,7 +67,9 @@ describe('parseEncryptionConfiguration', () => {
     const json = JSON.stringify({
       apiVersion: 'apiserver.config.k8s.io/v1',
       kind: 'EncryptionConfiguration',
-      resources: [{ resources: ['*.*'], providers: [{ secretbox: { keys: [{ name: 'k', secret: KEY_32 }] } }] }],
+      resources: [
+        { resources: ['*.*'], providers: [{ secretbox: { keys: [{ name: 'k', secret: KEY_32 }] } }] },
+      ],
     });
     expect(parseEncryptionConfiguration(json).rules[0].providers[0].type).toBe('secretbox');
   });
@@ -88,12 +107,12 @@ describe('parseEncryptionConfiguration', () => {
     expect(parseError(configText([{ resources: ['secrets'], provider: [] }]))).toContain(
       'resources[0]: unknown field "provider"',
     );
-    expect(parseError(withProviders([{ aesgcm: { keys: [{ name: 'k', secret: KEY_32 }], cache: 1 } }]))).toContain(
-      'resources[0].providers[0].aesgcm: unknown field "cache"',
-    );
-    expect(parseError(withProviders([{ aesgcm: { keys: [{ name: 'k', secret: KEY_32, id: 1 }] } }]))).toContain(
-      'unknown field "id"',
-    );
+    expect(
+      parseError(withProviders([{ aesgcm: { keys: [{ name: 'k', secret: KEY_32 }], cache: 1 } }])),
+    ).toContain('resources[0].providers[0].aesgcm: unknown field "cache"');
+    expect(
+      parseError(withProviders([{ aesgcm: { keys: [{ name: 'k', secret: KEY_32, id: 1 }] } }])),
+    ).toContain('unknown field "id"');
     expect(parseError(withProviders([{ identity: { strict: true } }]))).toContain('unknown field "strict"');
   });
 
@@ -102,10 +121,18 @@ describe('parseEncryptionConfiguration', () => {
     expect(parseError(configText([]))).toContain('resources: must not be empty');
     expect(parseError(configText({ secrets: true }))).toContain('resources: must be a list, got a mapping');
     expect(parseError(configText(['secrets']))).toContain('resources[0]: must be a mapping, got "secrets"');
-    expect(parseError(configText([{ providers: [{ identity: {} }] }]))).toContain('resources[0].resources: is required');
-    expect(parseError(withProviders([{ identity: {} }], []))).toContain('resources[0].resources: must not be empty');
-    expect(parseError(withProviders([{ identity: {} }], [3]))).toContain('resources[0].resources[0]: must be a string');
-    expect(parseError(configText([{ resources: ['secrets'] }]))).toContain('resources[0].providers: is required');
+    expect(parseError(configText([{ providers: [{ identity: {} }] }]))).toContain(
+      'resources[0].resources: is required',
+    );
+    expect(parseError(withProviders([{ identity: {} }], []))).toContain(
+      'resources[0].resources: must not be empty',
+    );
+    expect(parseError(withProviders([{ identity: {} }], [3]))).toContain(
+      'resources[0].resources[0]: must be a string',
+    );
+    expect(parseError(configText([{ resources: ['secrets'] }]))).toContain(
+      'resources[0].providers: is required',
+    );
     expect(parseError(withProviders([]))).toContain('resources[0].providers: must not be empty');
   });
 
@@ -122,9 +149,15 @@ describe('parseEncryptionConfiguration', () => {
   });
 
   it('rejects duplicate and overlapping resources in one entry', () => {
-    expect(parseError(withProviders([{ identity: {} }], ['secrets', 'secrets']))).toContain('listed more than once');
-    expect(parseError(withProviders([{ identity: {} }], ['secrets', '*.']))).toContain('"*." already covers "secrets"');
-    expect(parseError(withProviders([{ identity: {} }], ['*.*', 'deployments.apps']))).toContain('already covers');
+    expect(parseError(withProviders([{ identity: {} }], ['secrets', 'secrets']))).toContain(
+      'listed more than once',
+    );
+    expect(parseError(withProviders([{ identity: {} }], ['secrets', '*.']))).toContain(
+      '"*." already covers "secrets"',
+    );
+    expect(parseError(withProviders([{ identity: {} }], ['*.*', 'deployments.apps']))).toContain(
+      'already covers',
+    );
   });
 
   it('rejects a resource masked by a wildcard in an earlier entry', () => {
@@ -141,7 +174,9 @@ describe('parseEncryptionConfiguration', () => {
   });
 
   it('refuses kms with a clear "not supported" error', () => {
-    const message = parseError(withProviders([{ kms: { apiVersion: 'v2', name: 'vault', endpoint: 'unix:///kms.sock' } }]));
+    const message = parseError(
+      withProviders([{ kms: { apiVersion: 'v2', name: 'vault', endpoint: 'unix:///kms.sock' } }]),
+    );
     expect(message).toContain('resources[0].providers[0].kms: the kms provider is not supported by kubetime');
   });
 
@@ -151,14 +186,20 @@ describe('parseEncryptionConfiguration', () => {
     expect(parseError(withProviders([{ identity: {}, aesgcm: { keys: [] } }]))).toContain(
       'names several providers (identity, aesgcm)',
     );
-    expect(parseError(withProviders([{ identity: null }]))).toContain('providers[0].identity: must be a mapping, got null');
+    expect(parseError(withProviders([{ identity: null }]))).toContain(
+      'providers[0].identity: must be a mapping, got null',
+    );
     expect(parseError(withProviders([{ aesgcm: {} }]))).toContain('providers[0].aesgcm.keys: is required');
     expect(parseError(withProviders([{ aesgcm: { keys: [] } }]))).toContain('aesgcm.keys: must not be empty');
   });
 
   it('names the key when its secret is not base64, without echoing the secret', () => {
-    const message = parseError(withProviders([{ aesgcm: { keys: [{ name: 'key1', secret: 'not*base64!' }] } }]));
-    expect(message).toContain('aesgcm key "key1" (resources[0].providers[0].aesgcm.keys[0]): secret is not valid standard base64');
+    const message = parseError(
+      withProviders([{ aesgcm: { keys: [{ name: 'key1', secret: 'not*base64!' }] } }]),
+    );
+    expect(message).toContain(
+      'aesgcm key "key1" (resources[0].providers[0].aesgcm.keys[0]): secret is not valid standard base64',
+    );
     expect(message).not.toContain('not*base64!');
     expect(parseError(withProviders([{ aesgcm: { keys: [{ name: 'key1', secret: 'abc' }] } }]))).toContain(
       'not valid standard base64',
@@ -167,7 +208,9 @@ describe('parseEncryptionConfiguration', () => {
 
   it('tolerates line breaks inside a base64 secret, as Go does', () => {
     const wrapped = `${KEY_32.slice(0, 20)}\n${KEY_32.slice(20)}`;
-    const settings = parseEncryptionConfiguration(withProviders([{ aesgcm: { keys: [{ name: 'k', secret: wrapped }] } }]));
+    const settings = parseEncryptionConfiguration(
+      withProviders([{ aesgcm: { keys: [{ name: 'k', secret: wrapped }] } }]),
+    );
     const provider = settings.rules[0].providers[0];
     expect(provider.type === 'aesgcm' && provider.keys[0].secret.length).toBe(32);
   });
@@ -188,7 +231,9 @@ describe('parseEncryptionConfiguration', () => {
     for (const type of ['aesgcm', 'aescbc']) {
       for (const bytes of [16, 24, 32]) {
         const secret = Buffer.alloc(bytes, 1).toString('base64');
-        expect(() => parseEncryptionConfiguration(withProviders([{ [type]: { keys: [{ name: 'k', secret }] } }]))).not.toThrow();
+        expect(() =>
+          parseEncryptionConfiguration(withProviders([{ [type]: { keys: [{ name: 'k', secret }] } }])),
+        ).not.toThrow();
       }
     }
   });
@@ -208,7 +253,9 @@ describe('parseEncryptionConfiguration', () => {
       { resources: ['secrets'], providers: [{ aesgcm: { keys: [{ name: 'key1', secret: KEY_32 }] } }] },
       { resources: ['configmaps'], providers: [{ aesgcm: { keys: [{ name: 'key1', secret: KEY_16 }] } }] },
     ]);
-    expect(parseError(text)).toContain('aesgcm key "key1" (resources[1].providers[0].aesgcm.keys[0]) is defined again');
+    expect(parseError(text)).toContain(
+      'aesgcm key "key1" (resources[1].providers[0].aesgcm.keys[0]) is defined again',
+    );
   });
 
   it('allows the same key reused with the same secret', () => {
@@ -235,12 +282,22 @@ describe('validateSettings', () => {
     ).toThrow('at least one key is required');
     expect(() =>
       validateSettings({
-        rules: [{ resources: ['secrets'], providers: [{ type: 'aesgcm', keys: [{ name: '', secret: Buffer.alloc(32) }] }] }],
+        rules: [
+          {
+            resources: ['secrets'],
+            providers: [{ type: 'aesgcm', keys: [{ name: '', secret: Buffer.alloc(32) }] }],
+          },
+        ],
       }),
     ).toThrow('keys[0]: name is required');
     expect(() =>
       validateSettings({
-        rules: [{ resources: ['secrets'], providers: [{ type: 'secretbox', keys: [{ name: 'k', secret: Buffer.alloc(31) }] }] }],
+        rules: [
+          {
+            resources: ['secrets'],
+            providers: [{ type: 'secretbox', keys: [{ name: 'k', secret: Buffer.alloc(31) }] }],
+          },
+        ],
       }),
     ).toThrow('secretbox key "k"');
   });

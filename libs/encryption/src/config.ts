@@ -107,7 +107,10 @@ export function validateSettings(settings: EncryptionSettings): void {
 
     for (const name of rule.resources) {
       const gr = parseGroupResource(name);
-      for (const wildcard of [{ group: gr.group, resource: '*' }, { group: '*', resource: '*' }]) {
+      for (const wildcard of [
+        { group: gr.group, resource: '*' },
+        { group: '*', resource: '*' },
+      ]) {
         if (configured.has(formatGroupResource(wildcard))) {
           fail(
             `${path}.resources: "${name}" is masked by the earlier rule "${formatGroupResource(wildcard)}"; ` +
@@ -151,7 +154,8 @@ function parseRule(value: unknown, path: string): ResourceRule {
   const entry = asMapping(value, path);
   rejectUnknownFields(entry, ['resources', 'providers'], path);
   const resources = asNonEmptyList(entry.resources, `${path}.resources`).map((name, i) => {
-    if (typeof name !== 'string') fail(`${path}.resources[${i}]: must be a string, got ${describeValue(name)}`);
+    if (typeof name !== 'string')
+      fail(`${path}.resources[${i}]: must be a string, got ${describeValue(name)}`);
     return name;
   });
   const providers = asNonEmptyList(entry.providers, `${path}.providers`).map((provider, i) =>
@@ -177,7 +181,8 @@ function parseProvider(value: unknown, path: string): ProviderSettings {
     rejectUnknownFields(asMapping(body, bodyPath), [], bodyPath);
     return { type: 'identity' };
   }
-  if (!isKeyedProvider(type)) fail(`${path}: unknown provider "${type}"; expected one of ${SUPPORTED_PROVIDERS}`);
+  if (!isKeyedProvider(type))
+    fail(`${path}: unknown provider "${type}"; expected one of ${SUPPORTED_PROVIDERS}`);
 
   const settings = asMapping(body, bodyPath);
   rejectUnknownFields(settings, ['keys'], bodyPath);
@@ -237,7 +242,8 @@ function rejectOverlap(resources: readonly string[], path: string): void {
         fail(`${path}: "${resources[i]}" is listed more than once`);
       }
       const covers = (a.group === '*' && a.resource === '*') || (a.group === b.group && a.resource === '*');
-      if (covers) fail(`${path}: "${resources[i]}" already covers "${resources[j]}"; list them in separate entries`);
+      if (covers)
+        fail(`${path}: "${resources[i]}" already covers "${resources[j]}"; list them in separate entries`);
     });
   });
 }
@@ -274,7 +280,9 @@ function describeValue(value: unknown): string {
 }
 
 function formatSizes(sizes: readonly number[]): string {
-  return sizes.length === 1 ? String(sizes[0]) : `${sizes.slice(0, -1).join(', ')} or ${sizes[sizes.length - 1]}`;
+  return sizes.length === 1
+    ? String(sizes[0])
+    : `${sizes.slice(0, -1).join(', ')} or ${sizes[sizes.length - 1]}`;
 }
 
 function fail(message: string): never {

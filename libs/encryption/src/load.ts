@@ -1,7 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { link, mkdir, open, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ENCRYPTION_CONFIG_API_VERSION, ENCRYPTION_CONFIG_KIND, parseEncryptionConfiguration } from './config';
+import {
+  ENCRYPTION_CONFIG_API_VERSION,
+  ENCRYPTION_CONFIG_KIND,
+  parseEncryptionConfiguration,
+} from './config';
 import { EncryptionConfigError } from './errors';
 import { transformerFromSettings, ValueTransformer } from './transformer';
 
@@ -11,9 +15,13 @@ export const DEFAULT_CONFIG_FILE_NAME = 'encryption-config.yaml';
  * Uses the operator's EncryptionConfiguration when `configPath` is given. Otherwise uses
  * `<dataDir>/encryption-config.yaml`, creating it with a fresh aesgcm key on first start.
  */
-export async function loadEncryptionConfig(opts: { configPath?: string; dataDir: string }): Promise<ValueTransformer> {
+export async function loadEncryptionConfig(opts: {
+  configPath?: string;
+  dataDir: string;
+}): Promise<ValueTransformer> {
   const path = opts.configPath ?? join(opts.dataDir, DEFAULT_CONFIG_FILE_NAME);
-  const text = opts.configPath === undefined ? await readOrCreateDefault(opts.dataDir, path) : await readConfig(path);
+  const text =
+    opts.configPath === undefined ? await readOrCreateDefault(opts.dataDir, path) : await readConfig(path);
   try {
     return transformerFromSettings(parseEncryptionConfiguration(text));
   } catch (error) {
@@ -49,7 +57,10 @@ async function readOrCreateDefault(dataDir: string, path: string): Promise<strin
  * so the loser of a race keeps the winner's key.
  */
 async function writeOnce(dir: string, path: string, content: string): Promise<void> {
-  const temporary = join(dir, `.${DEFAULT_CONFIG_FILE_NAME}.${process.pid}.${randomBytes(6).toString('hex')}`);
+  const temporary = join(
+    dir,
+    `.${DEFAULT_CONFIG_FILE_NAME}.${process.pid}.${randomBytes(6).toString('hex')}`,
+  );
   const file = await open(temporary, 'wx', 0o600);
   try {
     await file.writeFile(content);

@@ -21,7 +21,9 @@ const FINGERPRINT_HEX_CHARS = 12;
  */
 export function redactSecret(obj: KubeObject, pepper: Buffer): KubeObject {
   if (pepper.length < MIN_PEPPER_BYTES) {
-    throw new RangeError(`the redaction pepper must be at least ${MIN_PEPPER_BYTES} bytes, got ${pepper.length}`);
+    throw new RangeError(
+      `the redaction pepper must be at least ${MIN_PEPPER_BYTES} bytes, got ${pepper.length}`,
+    );
   }
   if (!isCoreSecret(obj)) return obj;
   const redacted = redactPayload(deepClone(obj), pepper);
@@ -43,14 +45,16 @@ function isCoreSecret(obj: KubeObject): boolean {
 function redactPayload<T extends Record<string, any>>(object: T, pepper: Buffer): T {
   const result: Record<string, any> = { ...object };
   if ('data' in result) result.data = redactValues(result.data, pepper, (v) => Buffer.from(v, 'base64'));
-  if ('stringData' in result) result.stringData = redactValues(result.stringData, pepper, (v) => Buffer.from(v, 'utf8'));
+  if ('stringData' in result)
+    result.stringData = redactValues(result.stringData, pepper, (v) => Buffer.from(v, 'utf8'));
   return result as T;
 }
 
 function redactValues(values: unknown, pepper: Buffer, decode: (value: string) => Buffer): unknown {
   if (values === null || values === undefined) return values;
   // A malformed field is still hidden: whatever it holds is fingerprinted as a whole.
-  if (typeof values !== 'object' || Array.isArray(values)) return marker(Buffer.from(JSON.stringify(values)), pepper);
+  if (typeof values !== 'object' || Array.isArray(values))
+    return marker(Buffer.from(JSON.stringify(values)), pepper);
   return Object.fromEntries(
     Object.entries(values).map(([name, value]) => [
       name,

@@ -66,7 +66,12 @@ describe('stored layout matches kube-apiserver (values assembled by hand)', () =
     const cipher = createCipheriv('aes-256-gcm', KEY_A, nonce12);
     cipher.setAAD(Buffer.from(STORAGE_KEY));
     const sealed = Buffer.concat([cipher.update(PLAINTEXT), cipher.final()]);
-    const stored = Buffer.concat([Buffer.from('k8s:enc:aesgcm:v1:key1:'), nonce12, sealed, cipher.getAuthTag()]);
+    const stored = Buffer.concat([
+      Buffer.from('k8s:enc:aesgcm:v1:key1:'),
+      nonce12,
+      sealed,
+      cipher.getAuthTag(),
+    ]);
     expect(transformer([keyed('aesgcm', ['key1', KEY_A])]).open(stored, STORAGE_KEY)).toEqual(PLAINTEXT);
   });
 
@@ -76,15 +81,20 @@ describe('stored layout matches kube-apiserver (values assembled by hand)', () =
     const decipher = createDecipheriv('aes-256-gcm', KEY_A, payload.subarray(0, 12));
     decipher.setAAD(Buffer.from(STORAGE_KEY));
     decipher.setAuthTag(payload.subarray(payload.length - 16));
-    expect(Buffer.concat([decipher.update(payload.subarray(12, payload.length - 16)), decipher.final()])).toEqual(
-      PLAINTEXT,
-    );
+    expect(
+      Buffer.concat([decipher.update(payload.subarray(12, payload.length - 16)), decipher.final()]),
+    ).toEqual(PLAINTEXT);
   });
 
   it('aescbc: prefix | 16-byte IV | CBC ciphertext with PKCS#7 padding', () => {
     const iv = Buffer.from('b0b1b2b3b4b5b6b7b8b9babbbcbdbebf', 'hex');
     const cipher = createCipheriv('aes-256-cbc', KEY_A, iv);
-    const stored = Buffer.concat([Buffer.from('k8s:enc:aescbc:v1:key1:'), iv, cipher.update(PLAINTEXT), cipher.final()]);
+    const stored = Buffer.concat([
+      Buffer.from('k8s:enc:aescbc:v1:key1:'),
+      iv,
+      cipher.update(PLAINTEXT),
+      cipher.final(),
+    ]);
     expect(transformer([keyed('aescbc', ['key1', KEY_A])]).open(stored, STORAGE_KEY)).toEqual(PLAINTEXT);
   });
 
@@ -104,7 +114,9 @@ describe('stored layout matches kube-apiserver (values assembled by hand)', () =
     expect(t.open(stored, STORAGE_KEY)).toEqual(PLAINTEXT);
 
     const ours = t.seal('secrets', PLAINTEXT, STORAGE_KEY).subarray('k8s:enc:secretbox:v1:key1:'.length);
-    expect(Buffer.from(nacl.secretbox.open(ours.subarray(24), ours.subarray(0, 24), KEY_A)!)).toEqual(PLAINTEXT);
+    expect(Buffer.from(nacl.secretbox.open(ours.subarray(24), ours.subarray(0, 24), KEY_A)!)).toEqual(
+      PLAINTEXT,
+    );
   });
 
   it('reads a value sealed with aesgcm by a 16-byte key', () => {
@@ -122,33 +134,45 @@ describe('authentication and damage', () => {
     const t = transformer([keyed('aesgcm', ['key1', KEY_A])]);
     const stored = t.seal('secrets', PLAINTEXT, STORAGE_KEY);
     const error = openError(t, stored, '/registry/secrets/default/other');
-    expect(error.message).toMatch(/^cannot decrypt value sealed with aesgcm key "key1": authentication failed/);
+    expect(error.message).toMatch(
+      /^cannot decrypt value sealed with aesgcm key "key1": authentication failed/,
+    );
     expect(error.provider).toBe('aesgcm');
     expect(error.keyName).toBe('key1');
   });
 
-  it.each(['aesgcm', 'secretbox'] as const)('%s rejects a flipped bit and a wrong key behind the same name', (type) => {
-    const t = transformer([keyed(type, ['key1', KEY_A])]);
-    const stored = t.seal('secrets', PLAINTEXT, STORAGE_KEY);
-    const tampered = Buffer.from(stored);
-    tampered[tampered.length - 20] ^= 1;
-    expect(openError(t, tampered).message).toContain(`${type} key "key1": authentication failed`);
+  it.each(['aesgcm', 'secretbox'] as const)(
+    '%s rejects a flipped bit and a wrong key behind the same name',
+    (type) => {
+      const t = transformer([keyed(type, ['key1', KEY_A])]);
+      const stored = t.seal('secrets', PLAINTEXT, STORAGE_KEY);
+      const tampered = Buffer.from(stored);
+      tampered[tampered.length - 20] ^= 1;
+      expect(openError(t, tampered).message).toContain(`${type} key "key1": authentication failed`);
 
-    const impostor = transformer([keyed(type, ['key1', KEY_B])]);
-    expect(openError(impostor, stored).message).toContain('authentication failed');
-  });
+      const impostor = transformer([keyed(type, ['key1', KEY_B])]);
+      expect(openError(impostor, stored).message).toContain('authentication failed');
+    },
+  );
 
-  it.each(['aesgcm', 'secretbox'] as const)('%s rejects a value too short to hold a nonce and tag', (type) => {
-    const t = transformer([keyed(type, ['key1', KEY_A])]);
-    const stored = Buffer.from(`k8s:enc:${type}:v1:key1:short`);
-    expect(openError(t, stored).message).toContain('shorter than a nonce and a tag');
-  });
+  it.each(['aesgcm', 'secretbox'] as const)(
+    '%s rejects a value too short to hold a nonce and tag',
+    (type) => {
+      const t = transformer([keyed(type, ['key1', KEY_A])]);
+      const stored = Buffer.from(`k8s:enc:${type}:v1:key1:short`);
+      expect(openError(t, stored).message).toContain('shorter than a nonce and a tag');
+    },
+  );
 
   it('aescbc rejects truncated values, partial blocks and bad padding', () => {
     const t = transformer([keyed('aescbc', ['key1', KEY_A])]);
     const prefix = Buffer.from('k8s:enc:aescbc:v1:key1:');
-    expect(openError(t, Buffer.concat([prefix, Buffer.alloc(16)])).message).toContain('shorter than an IV and one block');
-    expect(openError(t, Buffer.concat([prefix, Buffer.alloc(40)])).message).toContain('not a whole number of AES blocks');
+    expect(openError(t, Buffer.concat([prefix, Buffer.alloc(16)])).message).toContain(
+      'shorter than an IV and one block',
+    );
+    expect(openError(t, Buffer.concat([prefix, Buffer.alloc(40)])).message).toContain(
+      'not a whole number of AES blocks',
+    );
 
     const iv = Buffer.alloc(16, 9);
     for (const lastBlock of [Buffer.alloc(16, 0), Buffer.concat([Buffer.alloc(15, 1), Buffer.from([2])])]) {
@@ -174,7 +198,9 @@ describe('key rotation', () => {
     const after = transformer([keyed('aesgcm', ['key2', KEY_B])]);
     expect(after.open(fresh, STORAGE_KEY)).toEqual(PLAINTEXT);
     const error = openError(after, old);
-    expect(error.message).toBe('cannot decrypt value sealed with aesgcm key "key1": no such key is configured');
+    expect(error.message).toBe(
+      'cannot decrypt value sealed with aesgcm key "key1": no such key is configured',
+    );
     expect(error.keyName).toBe('key1');
     expect(after.describe(old)).toEqual({ encrypted: true, provider: 'aesgcm', keyName: 'key1' });
   });
@@ -189,7 +215,11 @@ describe('key rotation', () => {
 
   it('tries every key whose prefix matches, since key names may contain ":"', () => {
     const t = transformer([keyed('aesgcm', ['a', KEY_A], ['a:b', KEY_B])]);
-    const sealedWithLonger = transformer([keyed('aesgcm', ['a:b', KEY_B])]).seal('secrets', PLAINTEXT, STORAGE_KEY);
+    const sealedWithLonger = transformer([keyed('aesgcm', ['a:b', KEY_B])]).seal(
+      'secrets',
+      PLAINTEXT,
+      STORAGE_KEY,
+    );
     expect(t.open(sealedWithLonger, STORAGE_KEY)).toEqual(PLAINTEXT);
     expect(t.describe(sealedWithLonger).keyName).toBe('a:b');
   });
@@ -220,7 +250,9 @@ describe('identity and plaintext', () => {
 
   it('refuses to seal without a storage key', () => {
     const t = transformer([keyed('aesgcm', ['key1', KEY_A])]);
-    expect(() => t.seal('secrets', PLAINTEXT, '')).toThrow('cannot seal with aesgcm key "key1": the storage key is empty');
+    expect(() => t.seal('secrets', PLAINTEXT, '')).toThrow(
+      'cannot seal with aesgcm key "key1": the storage key is empty',
+    );
   });
 });
 
@@ -236,7 +268,9 @@ describe('resource matching', () => {
 
   it('prefers the exact resource, then the group wildcard', () => {
     expect(t.describe(t.seal('secrets', PLAINTEXT, STORAGE_KEY)).keyName).toBe('s');
-    expect(t.describe(t.seal('deployments.apps', PLAINTEXT, '/registry/deployments/a/b')).keyName).toBe('apps');
+    expect(t.describe(t.seal('deployments.apps', PLAINTEXT, '/registry/deployments/a/b')).keyName).toBe(
+      'apps',
+    );
     expect(t.describe(t.seal('configmaps', PLAINTEXT, '/registry/configmaps/a/b')).keyName).toBe('core');
     expect(t.encrypts('events')).toBe(false);
     expect(t.encrypts('leases.coordination.k8s.io')).toBe(false);
@@ -274,7 +308,9 @@ describe('values this configuration cannot read', () => {
 
   it('names a kms provider as unsupported', () => {
     const error = openError(t, Buffer.from('k8s:enc:kms:v2:vault:\x0a\x01rest'));
-    expect(error.message).toBe('cannot decrypt value sealed with kms key "vault": kubetime does not support the kms provider');
+    expect(error.message).toBe(
+      'cannot decrypt value sealed with kms key "vault": kubetime does not support the kms provider',
+    );
     expect(error.provider).toBe('kms');
   });
 
@@ -286,7 +322,9 @@ describe('values this configuration cannot read', () => {
 
   it('explains a header it cannot parse', () => {
     const error = openError(t, Buffer.from('k8s:enc:garbage'));
-    expect(error.message).toBe('cannot decrypt value sealed with unknown: the value has no readable provider and key name');
+    expect(error.message).toBe(
+      'cannot decrypt value sealed with unknown: the value has no readable provider and key name',
+    );
     expect(error.keyName).toBeUndefined();
     expect(t.describe(Buffer.from('k8s:enc:garbage'))).toEqual({ encrypted: true });
     expect(t.describe(Buffer.from('k8s:enc:aesgcm:v1'))).toEqual({ encrypted: true, provider: 'aesgcm' });

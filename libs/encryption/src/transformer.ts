@@ -172,7 +172,10 @@ function hasPrefix(value: Buffer, prefix: Buffer): boolean {
  * what is missing in the error. The header is ASCII; the search stops early so the payload is not scanned.
  */
 function parseHeader(stored: Buffer): { provider?: string; keyName?: string } {
-  const fields = stored.subarray(ENCRYPTED_PREFIX.length, ENCRYPTED_PREFIX.length + 512).toString('latin1').split(':');
+  const fields = stored
+    .subarray(ENCRYPTED_PREFIX.length, ENCRYPTED_PREFIX.length + 512)
+    .toString('latin1')
+    .split(':');
   if (fields.length < 2 || fields[0] === '') return {};
   const provider = fields[0];
   return fields.length >= 4 && fields[2] !== '' ? { provider, keyName: fields[2] } : { provider };
