@@ -53,8 +53,18 @@ spec:
       serviceAccount: 'default',
       serviceAccountName: 'default',
       tolerations: [
-        { effect: 'NoExecute', key: 'node.kubernetes.io/not-ready', operator: 'Exists', tolerationSeconds: 300 },
-        { effect: 'NoExecute', key: 'node.kubernetes.io/unreachable', operator: 'Exists', tolerationSeconds: 300 },
+        {
+          effect: 'NoExecute',
+          key: 'node.kubernetes.io/not-ready',
+          operator: 'Exists',
+          tolerationSeconds: 300,
+        },
+        {
+          effect: 'NoExecute',
+          key: 'node.kubernetes.io/unreachable',
+          operator: 'Exists',
+          tolerationSeconds: 300,
+        },
       ],
     });
     expect(pod.status).toEqual({ phase: 'Pending', qosClass: 'BestEffort' });
@@ -197,7 +207,11 @@ spec:
   type: ExternalName
   externalName: my.database.com
 `);
-    expect(svc.spec).toEqual({ type: 'ExternalName', externalName: 'my.database.com', sessionAffinity: 'None' });
+    expect(svc.spec).toEqual({
+      type: 'ExternalName',
+      externalName: 'my.database.com',
+      sessionAffinity: 'None',
+    });
   });
 
   it('fills targetPort from port and sessionAffinityConfig for ClientIP', () => {
@@ -216,7 +230,12 @@ spec:
 
 describe('applyDefaults on other kinds', () => {
   it('never mutates its input and is idempotent', () => {
-    const input: KubeObject = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'x' }, spec: {} };
+    const input: KubeObject = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'x' },
+      spec: {},
+    };
     const snapshot = structuredClone(input);
     const type = findResourceTypeByKind('apps/v1', 'Deployment')!;
     const once = applyDefaults(type, input);
@@ -255,7 +274,11 @@ spec:
       apiVersion: 'v1',
       kind: 'PersistentVolumeClaim',
       metadata: { name: 'volume', creationTimestamp: null },
-      spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1G' } }, volumeMode: 'Filesystem' },
+      spec: {
+        accessModes: ['ReadWriteOnce'],
+        resources: { requests: { storage: '1G' } },
+        volumeMode: 'Filesystem',
+      },
       status: { phase: 'Pending' },
     });
   });
@@ -269,7 +292,10 @@ spec:
   selector: {matchLabels: {app: agent}}
   template: {metadata: {labels: {app: agent}}, spec: {containers: [{name: a, image: busybox:1.36}]}}
 `);
-    expect(ds.spec.updateStrategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1, maxSurge: 0 } });
+    expect(ds.spec.updateStrategy).toEqual({
+      type: 'RollingUpdate',
+      rollingUpdate: { maxUnavailable: 1, maxSurge: 0 },
+    });
     expect(ds.spec.revisionHistoryLimit).toBe(10);
   });
 
@@ -383,7 +409,9 @@ stringData: {user: admin}
   });
 
   it('defaults PVs, PVCs and HPAs', () => {
-    const pv = defaulted('apiVersion: v1\nkind: PersistentVolume\nmetadata: {name: pv}\nspec: {capacity: {storage: 1Gi}}\n');
+    const pv = defaulted(
+      'apiVersion: v1\nkind: PersistentVolume\nmetadata: {name: pv}\nspec: {capacity: {storage: 1Gi}}\n',
+    );
     expect(pv.spec.persistentVolumeReclaimPolicy).toBe('Retain');
     expect(pv.spec.volumeMode).toBe('Filesystem');
     const pvc = defaulted('apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: c}\nspec: {}\n');
@@ -393,7 +421,10 @@ stringData: {user: admin}
     );
     expect(hpa.spec.minReplicas).toBe(1);
     expect(hpa.spec.metrics).toEqual([
-      { type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 80 } } },
+      {
+        type: 'Resource',
+        resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 80 } },
+      },
     ]);
   });
 

@@ -141,7 +141,12 @@ function defaultCronJob(obj: Json): void {
 function defaultServicePorts(ports: Json[] | undefined): void {
   for (const port of ports ?? []) {
     setIfAbsent(port, 'protocol', 'TCP');
-    if (port.targetPort === undefined || port.targetPort === null || port.targetPort === 0 || port.targetPort === '') {
+    if (
+      port.targetPort === undefined ||
+      port.targetPort === null ||
+      port.targetPort === 0 ||
+      port.targetPort === ''
+    ) {
       port.targetPort = port.port;
     }
   }
@@ -157,7 +162,8 @@ function defaultService(obj: Json): void {
     setIfAbsent(spec.sessionAffinityConfig.clientIP, 'timeoutSeconds', 10800);
   }
   defaultServicePorts(spec.ports);
-  if (spec.type === 'NodePort' || spec.type === 'LoadBalancer') setIfAbsent(spec, 'externalTrafficPolicy', 'Cluster');
+  if (spec.type === 'NodePort' || spec.type === 'LoadBalancer')
+    setIfAbsent(spec, 'externalTrafficPolicy', 'Cluster');
   if (spec.type === 'LoadBalancer') setIfAbsent(spec, 'allocateLoadBalancerNodePorts', true);
   if (spec.type === 'ExternalName') return;
   setIfAbsent(spec, 'internalTrafficPolicy', 'Cluster');
@@ -225,7 +231,13 @@ function defaultHpaV2(obj: Json): void {
   setIfAbsent(spec, 'minReplicas', 1);
   if (!spec.metrics || spec.metrics.length === 0) {
     spec.metrics = [
-      { type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: DEFAULT_CPU_UTILIZATION } } },
+      {
+        type: 'Resource',
+        resource: {
+          name: 'cpu',
+          target: { type: 'Utilization', averageUtilization: DEFAULT_CPU_UTILIZATION },
+        },
+      },
     ];
   }
   // Scaling rules are only completed when the user asked for custom behavior.

@@ -71,8 +71,14 @@ export const FieldError = {
     return cause('FieldValueRequired', field, withDetail('Required value', detail));
   },
   notSupported(field: FieldRef, value: unknown, supported: readonly string[]): StatusCause {
-    const detail = supported.length ? `supported values: ${supported.map((v) => JSON.stringify(v)).join(', ')}` : '';
-    return cause('FieldValueNotSupported', field, withDetail(`Unsupported value: ${renderValue(value)}`, detail));
+    const detail = supported.length
+      ? `supported values: ${supported.map((v) => JSON.stringify(v)).join(', ')}`
+      : '';
+    return cause(
+      'FieldValueNotSupported',
+      field,
+      withDetail(`Unsupported value: ${renderValue(value)}`, detail),
+    );
   },
   duplicate(field: FieldRef, value: unknown): StatusCause {
     return cause('FieldValueDuplicate', field, `Duplicate value: ${renderValue(value)}`);

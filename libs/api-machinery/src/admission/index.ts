@@ -1,1 +1,3 @@
 export { applyDefaults } from './defaults';
+export { validateObject, invalid } from './validation';
+export { convert } from './conversion';

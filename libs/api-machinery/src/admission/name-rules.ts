@@ -39,7 +39,7 @@ export function dns1123LabelProblems(value: string): string[] {
       dns1123Subdomain.test(value)
         ? 'must not contain dots'
         : regexProblem(
-            'a lowercase RFC 1123 label must consist of lower case alphanumeric characters or \'-\', and must start and end with an alphanumeric character',
+            "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character",
             DNS1123_LABEL,
             ['my-name', '123-abc'],
           ),
@@ -102,7 +102,9 @@ export function qualifiedNameProblems(value: string): string[] {
   if (name.length === 0) problems.push('name part must be non-empty');
   else if (name.length > DNS1123_LABEL_MAX) problems.push(`name part ${tooLongProblem(DNS1123_LABEL_MAX)}`);
   if (!qualifiedNamePart.test(name)) {
-    problems.push(`name part ${regexProblem(QUALIFIED_NAME_DESCRIPTION, QUALIFIED_NAME_PART, QUALIFIED_NAME_EXAMPLES)}`);
+    problems.push(
+      `name part ${regexProblem(QUALIFIED_NAME_DESCRIPTION, QUALIFIED_NAME_PART, QUALIFIED_NAME_EXAMPLES)}`,
+    );
   }
   return problems;
 }
@@ -128,11 +130,11 @@ export function configKeyProblems(value: string): string[] {
   if (value.length > DNS1123_SUBDOMAIN_MAX) problems.push(tooLongProblem(DNS1123_SUBDOMAIN_MAX));
   if (!configKey.test(value)) {
     problems.push(
-      regexProblem("a valid config key must consist of alphanumeric characters, '-', '_' or '.'", CONFIG_KEY, [
-        'key.name',
-        'KEY_NAME',
-        'key-name',
-      ]),
+      regexProblem(
+        "a valid config key must consist of alphanumeric characters, '-', '_' or '.'",
+        CONFIG_KEY,
+        ['key.name', 'KEY_NAME', 'key-name'],
+      ),
     );
   }
   if (value === '.') problems.push("must not be '.'");
@@ -162,5 +164,7 @@ export function portNameProblems(value: string): string[] {
 }
 
 export function portNumberProblems(port: number): string[] {
-  return Number.isInteger(port) && port >= 1 && port <= 65535 ? [] : ['must be between 1 and 65535, inclusive'];
+  return Number.isInteger(port) && port >= 1 && port <= 65535
+    ? []
+    : ['must be between 1 and 65535, inclusive'];
 }

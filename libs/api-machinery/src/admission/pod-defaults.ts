@@ -61,10 +61,36 @@ function defaultContainer(container: Json, hostNetwork: boolean): void {
 }
 
 const VOLUME_SOURCES = [
-  'hostPath', 'emptyDir', 'gcePersistentDisk', 'awsElasticBlockStore', 'gitRepo', 'secret', 'nfs', 'iscsi',
-  'glusterfs', 'persistentVolumeClaim', 'rbd', 'flexVolume', 'cinder', 'cephfs', 'flocker', 'downwardAPI', 'fc',
-  'azureFile', 'configMap', 'vsphereVolume', 'quobyte', 'azureDisk', 'photonPersistentDisk', 'projected',
-  'portworxVolume', 'scaleIO', 'storageos', 'csi', 'ephemeral', 'image',
+  'hostPath',
+  'emptyDir',
+  'gcePersistentDisk',
+  'awsElasticBlockStore',
+  'gitRepo',
+  'secret',
+  'nfs',
+  'iscsi',
+  'glusterfs',
+  'persistentVolumeClaim',
+  'rbd',
+  'flexVolume',
+  'cinder',
+  'cephfs',
+  'flocker',
+  'downwardAPI',
+  'fc',
+  'azureFile',
+  'configMap',
+  'vsphereVolume',
+  'quobyte',
+  'azureDisk',
+  'photonPersistentDisk',
+  'projected',
+  'portworxVolume',
+  'scaleIO',
+  'storageos',
+  'csi',
+  'ephemeral',
+  'image',
 ];
 
 /** 0644, the file mode projected keys get unless the user asks otherwise. */
@@ -83,7 +109,8 @@ function defaultVolume(volume: Json): void {
     for (const item of projection.downwardAPI?.items ?? []) {
       if (item.fieldRef) setIfAbsent(item.fieldRef, 'apiVersion', 'v1');
     }
-    if (projection.serviceAccountToken) setIfAbsent(projection.serviceAccountToken, 'expirationSeconds', 3600);
+    if (projection.serviceAccountToken)
+      setIfAbsent(projection.serviceAccountToken, 'expirationSeconds', 3600);
   }
 }
 
@@ -94,7 +121,8 @@ export function defaultPodSpec(spec: Json): void {
   setIfAbsent(spec, 'schedulerName', 'default-scheduler');
   setIfAbsent(spec, 'securityContext', {});
   // v1 keeps the deprecated serviceAccount field as a mirror of serviceAccountName.
-  if (spec.serviceAccountName === undefined && spec.serviceAccount) spec.serviceAccountName = spec.serviceAccount;
+  if (spec.serviceAccountName === undefined && spec.serviceAccount)
+    spec.serviceAccountName = spec.serviceAccount;
   if (spec.serviceAccountName) spec.serviceAccount = spec.serviceAccountName;
   const hostNetwork = spec.hostNetwork === true;
   for (const list of ['initContainers', 'containers', 'ephemeralContainers']) {
@@ -133,7 +161,8 @@ function qosClass(spec: Json): string {
     ['cpu', 'memory'].every(
       (r) =>
         isSet(c.resources?.limits, r) &&
-        parseQuantity(c.resources.requests?.[r] ?? c.resources.limits[r]) === parseQuantity(c.resources.limits[r]),
+        parseQuantity(c.resources.requests?.[r] ?? c.resources.limits[r]) ===
+          parseQuantity(c.resources.limits[r]),
     ),
   );
   return guaranteed ? 'Guaranteed' : 'Burstable';
@@ -149,7 +178,8 @@ export function defaultPod(pod: Json): void {
       const limits = container.resources?.limits;
       if (!limits) continue;
       container.resources.requests ??= {};
-      for (const [name, quantity] of Object.entries(limits)) setIfAbsent(container.resources.requests, name, quantity);
+      for (const [name, quantity] of Object.entries(limits))
+        setIfAbsent(container.resources.requests, name, quantity);
     }
   }
   defaultPodSpec(spec);
@@ -165,7 +195,12 @@ export function defaultPod(pod: Json): void {
   const tolerations: Json[] = spec.tolerations ?? [];
   for (const key of NODE_LOST_TAINTS) {
     if (!toleratesNoExecute(tolerations, key)) {
-      tolerations.push({ key, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: DEFAULT_TOLERATION_SECONDS });
+      tolerations.push({
+        key,
+        operator: 'Exists',
+        effect: 'NoExecute',
+        tolerationSeconds: DEFAULT_TOLERATION_SECONDS,
+      });
     }
   }
   spec.tolerations = tolerations;
