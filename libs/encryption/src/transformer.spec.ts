@@ -205,6 +205,24 @@ describe('key rotation', () => {
     expect(after.describe(old)).toEqual({ encrypted: true, provider: 'aesgcm', keyName: 'key1' });
   });
 
+  it('reports values sealed with anything but the current write key as needing a rewrite', () => {
+    const old = transformer([keyed('aesgcm', ['key1', KEY_A])]).seal('secrets', PLAINTEXT, STORAGE_KEY);
+    const during = transformer([keyed('aesgcm', ['key2', KEY_B], ['key1', KEY_A])]);
+    expect(during.needsRewrite('secrets', old)).toBe(true);
+    expect(during.needsRewrite('secrets', PLAINTEXT)).toBe(true);
+    expect(during.needsRewrite('secrets', during.seal('secrets', PLAINTEXT, STORAGE_KEY))).toBe(false);
+    expect(during.needsRewrite('configmaps', PLAINTEXT)).toBe(false);
+    expect(during.needsRewrite('configmaps', old)).toBe(true);
+
+    const prefixTwin = transformer([keyed('aesgcm', ['a', KEY_A], ['a:b', KEY_B])]);
+    const sealedWithLonger = transformer([keyed('aesgcm', ['a:b', KEY_B])]).seal(
+      'secrets',
+      PLAINTEXT,
+      STORAGE_KEY,
+    );
+    expect(prefixTwin.needsRewrite('secrets', sealedWithLonger)).toBe(true);
+  });
+
   it('moves between providers: a later provider still reads what it wrote', () => {
     const cbc = transformer([keyed('aescbc', ['old', KEY_A])]);
     const old = cbc.seal('secrets', PLAINTEXT, STORAGE_KEY);

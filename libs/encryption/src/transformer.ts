@@ -21,6 +21,12 @@ export interface ValueTransformer {
   /** Values without the `k8s:enc:` prefix are plaintext and come back unchanged. */
   open(stored: Buffer, storageKey: string): Buffer;
   describe(stored: Buffer): { encrypted: boolean; provider?: string; keyName?: string };
+  /**
+   * True when a new write of this group-resource would be sealed differently (another key, or
+   * plaintext versus encrypted). The store must then write an update even if the object did not
+   * change, as kube-apiserver does for its "stale" reads, or rotation never re-encrypts anything.
+   */
+  needsRewrite(groupResource: string, stored: Buffer): boolean;
   /** The key that seals Secrets, as `<provider>:<key name>`; undefined when Secrets are written in plaintext. */
   readonly writeKeyName: string | undefined;
 }
@@ -140,6 +146,13 @@ class ConfiguredTransformer implements ValueTransformer {
       ...(header.provider !== undefined && { provider: header.provider }),
       ...(header.keyName !== undefined && { keyName: header.keyName }),
     };
+  }
+
+  needsRewrite(groupResource: string, stored: Buffer): boolean {
+    const writer = this.writeKey(groupResource);
+    const current = this.describe(stored);
+    if (writer === undefined) return current.encrypted;
+    return current.provider !== writer.provider || current.keyName !== writer.keyName;
   }
 
   /** kube-apiserver's lookup order: the exact group-resource, then `*.<group>`, then `*.*`. */
