@@ -61,8 +61,6 @@ export function validateObjectMeta(meta: Json | undefined, rules: MetaRules): Ca
   return causes;
 }
 
-const SELECTOR_OPERATORS = ['In', 'NotIn', 'Exists', 'DoesNotExist'];
-
 export function validateLabelSelector(selector: Json | undefined, path: FieldPath): Causes {
   if (!selector) return [];
   const causes: Causes = validateLabels(selector.matchLabels, path.child('matchLabels'));
