@@ -1,4 +1,4 @@
-import { applyPatch as applyJsonPatchOperations, Operation } from 'fast-json-patch';
+import { applyOperation, getValueByPointer, Operation } from 'fast-json-patch';
 import { Errors, StatusError } from '../errors';
 import { KubeObject } from '../object';
 import { jsonMergePatch } from './json-merge-patch';
@@ -57,9 +57,12 @@ function applyJsonPatch(current: KubeObject, patch: unknown): KubeObject {
       `Request entity too large: The allowed maximum operations in a JSON patch is ${MAX_JSON_PATCH_OPERATIONS}, got ${patch.length}`,
     );
   }
-  let patched: unknown;
+  let patched: unknown = structuredClone(current);
   try {
-    patched = applyJsonPatchOperations(current, structuredClone(patch) as Operation[], true, false).newDocument;
+    for (const [index, operation] of (structuredClone(patch) as Operation[]).entries()) {
+      const lenient = replacesMissingMember(patched, operation) ? ({ ...operation, op: 'add' } as Operation) : operation;
+      patched = applyOperation(patched, lenient, true, true, true, index).newDocument;
+    }
   } catch {
     // Upstream answers every failed operation (a false `test`, a missing path, an unknown op)
     // with the same bare 422, so there is nothing more specific to say.
@@ -67,4 +70,21 @@ function applyJsonPatch(current: KubeObject, patch: unknown): KubeObject {
   }
   if (!isJsonObject(patched)) throw patchNotApplicable();
   return patched as KubeObject;
+}
+
+/**
+ * kube-apiserver's JSON patch library lets `replace` create a missing object member, and
+ * clients depend on it (kubectl replaces /metadata/managedFields whether or not it exists).
+ */
+function replacesMissingMember(document: unknown, operation: Operation): boolean {
+  if (operation.op !== 'replace' || typeof operation.path !== 'string' || !operation.path.includes('/')) return false;
+  const split = operation.path.lastIndexOf('/');
+  const member = operation.path.slice(split + 1).replace(/~1/g, '/').replace(/~0/g, '~');
+  let parent: unknown;
+  try {
+    parent = getValueByPointer(document, operation.path.slice(0, split));
+  } catch {
+    return false;
+  }
+  return isJsonObject(parent) && !(member in parent);
 }

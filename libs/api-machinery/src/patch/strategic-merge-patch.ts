@@ -79,8 +79,9 @@ function patchedFields(patch: JsonObject): Set<string> {
 function retainKeys(original: JsonObject, patch: JsonObject): JsonObject {
   const keep = patch[RETAIN_KEYS];
   if (!Array.isArray(keep) || !keep.every((k) => typeof k === 'string')) throw Errors.badRequest(BAD_RETAIN_KEYS);
-  for (const key of Object.keys(patch)) {
-    if (key.startsWith('$')) continue;
+  // Clearing a key outside the list is how clients drop the old variant (`rollingUpdate: null`).
+  for (const [key, value] of Object.entries(patch)) {
+    if (key.startsWith('$') || value === null) continue;
     if (!keep.includes(key)) throw patchNotApplicable();
   }
   return Object.fromEntries(Object.entries(original).filter(([key]) => keep.includes(key)));
