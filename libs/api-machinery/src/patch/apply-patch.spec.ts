@@ -15,7 +15,10 @@ function rejection(run: () => unknown): StatusError {
 
 describe('jsonMergePatch', () => {
   it('follows RFC 7386', () => {
-    expect(jsonMergePatch({ a: 'b', c: { d: 'e', f: 'g' } }, { a: 'z', c: { f: null } })).toEqual({ a: 'z', c: { d: 'e' } });
+    expect(jsonMergePatch({ a: 'b', c: { d: 'e', f: 'g' } }, { a: 'z', c: { f: null } })).toEqual({
+      a: 'z',
+      c: { d: 'e' },
+    });
     expect(jsonMergePatch({ a: [1, 2] }, { a: [3] })).toEqual({ a: [3] });
     expect(jsonMergePatch({ a: 'b' }, ['c'])).toEqual(['c']);
     expect(jsonMergePatch('text', { a: { b: null, c: 1 } })).toEqual({ a: { c: 1 } });
@@ -35,19 +38,27 @@ describe('jsonMergePatch', () => {
 
 describe('applyPatch', () => {
   it('labels and unlabels with a merge patch (kubectl label)', () => {
-    const labelled = applyPatch('Deployment', 'apps/v1', deployment(), 'application/merge-patch+json', { metadata: { labels: { env: 'prod' } } });
+    const labelled = applyPatch('Deployment', 'apps/v1', deployment(), 'application/merge-patch+json', {
+      metadata: { labels: { env: 'prod' } },
+    });
     expect(labelled.metadata.labels).toEqual({ app: 'web', env: 'prod' });
-    const removed = applyPatch('Deployment', 'apps/v1', labelled, 'application/merge-patch+json', { metadata: { labels: { env: null } } });
+    const removed = applyPatch('Deployment', 'apps/v1', labelled, 'application/merge-patch+json', {
+      metadata: { labels: { env: null } },
+    });
     expect(removed.metadata.labels).toEqual({ app: 'web' });
   });
 
   it('annotates with a merge patch (kubectl annotate)', () => {
-    const result = applyPatch('Deployment', 'apps/v1', deployment(), 'application/merge-patch+json', { metadata: { annotations: { owner: 'me' } } });
+    const result = applyPatch('Deployment', 'apps/v1', deployment(), 'application/merge-patch+json', {
+      metadata: { annotations: { owner: 'me' } },
+    });
     expect(result.metadata.annotations?.owner).toBe('me');
   });
 
   it('runs strategic merge patches through the kind schema', () => {
-    const result = applyPatch('Node', 'v1', node(), 'application/strategic-merge-patch+json', { spec: { unschedulable: true } });
+    const result = applyPatch('Node', 'v1', node(), 'application/strategic-merge-patch+json', {
+      spec: { unschedulable: true },
+    });
     expect(result.spec.unschedulable).toBe(true);
   });
 
@@ -66,7 +77,10 @@ describe('applyPatch', () => {
   });
 
   it('undoes a Deployment with a JSON patch replacing template and annotations (kubectl rollout undo)', () => {
-    const template = { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'nginx', image: 'nginx:1.24' }] } };
+    const template = {
+      metadata: { labels: { app: 'web' } },
+      spec: { containers: [{ name: 'nginx', image: 'nginx:1.24' }] },
+    };
     const current = deployment();
     const result = applyPatch('Deployment', 'apps/v1', current, 'application/json-patch+json', [
       { op: 'replace', path: '/spec/template', value: template },
@@ -77,7 +91,9 @@ describe('applyPatch', () => {
   });
 
   it('replaces managedFields through a JSON patch (CSA to SSA migration)', () => {
-    const managedFields = [{ manager: 'kubectl', operation: 'Apply', apiVersion: 'apps/v1', fieldsType: 'FieldsV1', fieldsV1: {} }];
+    const managedFields = [
+      { manager: 'kubectl', operation: 'Apply', apiVersion: 'apps/v1', fieldsType: 'FieldsV1', fieldsV1: {} },
+    ];
     const result = applyPatch('Deployment', 'apps/v1', deployment(), 'application/json-patch+json', [
       { op: 'replace', path: '/metadata/managedFields', value: managedFields },
     ]);
@@ -104,30 +120,53 @@ describe('applyPatch', () => {
   });
 
   it('answers an unknown op, a missing path or a non-object result with 422', () => {
-    const run = (ops: unknown) => rejection(() => applyPatch('Deployment', 'apps/v1', deployment(), 'application/json-patch+json', ops));
+    const run = (ops: unknown) =>
+      rejection(() => applyPatch('Deployment', 'apps/v1', deployment(), 'application/json-patch+json', ops));
     expect(run([{ op: 'frobnicate', path: '/spec' }]).code).toBe(422);
     expect(run([{ op: 'remove', path: '/spec/template/spec/affinity' }]).code).toBe(422);
     expect(run([{ op: 'replace', path: '', value: 'scalar' }]).code).toBe(422);
   });
 
   it('answers a JSON patch body that is not a list of operations with 400', () => {
-    const notList = rejection(() => applyPatch('Deployment', 'apps/v1', deployment(), 'application/json-patch+json', { op: 'add' }));
-    expect([notList.code, notList.message]).toEqual([400, 'json: cannot unmarshal object into Go value of type jsonpatch.Patch']);
-    const notOp = rejection(() => applyPatch('Deployment', 'apps/v1', deployment(), 'application/json-patch+json', ['add']));
-    expect([notOp.code, notOp.message]).toEqual([400, 'json: cannot unmarshal string into Go value of type jsonpatch.Operation']);
+    const notList = rejection(() =>
+      applyPatch('Deployment', 'apps/v1', deployment(), 'application/json-patch+json', { op: 'add' }),
+    );
+    expect([notList.code, notList.message]).toEqual([
+      400,
+      'json: cannot unmarshal object into Go value of type jsonpatch.Patch',
+    ]);
+    const notOp = rejection(() =>
+      applyPatch('Deployment', 'apps/v1', deployment(), 'application/json-patch+json', ['add']),
+    );
+    expect([notOp.code, notOp.message]).toEqual([
+      400,
+      'json: cannot unmarshal string into Go value of type jsonpatch.Operation',
+    ]);
   });
 
   it('refuses more operations than upstream allows', () => {
     const ops = Array.from({ length: 10001 }, () => ({ op: 'test', path: '/kind', value: 'Deployment' }));
-    const error = rejection(() => applyPatch('Deployment', 'apps/v1', deployment(), 'application/json-patch+json', ops));
+    const error = rejection(() =>
+      applyPatch('Deployment', 'apps/v1', deployment(), 'application/json-patch+json', ops),
+    );
     expect(error.code).toBe(413);
     expect(error.message).toContain('got 10001');
   });
 
   it('answers merge and strategic patch bodies that are not objects with 400', () => {
-    const merge = rejection(() => applyPatch('Deployment', 'apps/v1', deployment(), 'application/merge-patch+json', [1]));
-    expect([merge.code, merge.message]).toEqual([400, 'error decoding patch: json: cannot unmarshal array into Go value of type map[string]interface {}']);
-    const smp = rejection(() => applyPatch('Deployment', 'apps/v1', deployment(), 'application/strategic-merge-patch+json', 'x'));
-    expect([smp.code, smp.message]).toEqual([400, 'json: cannot unmarshal string into Go value of type map[string]interface {}']);
+    const merge = rejection(() =>
+      applyPatch('Deployment', 'apps/v1', deployment(), 'application/merge-patch+json', [1]),
+    );
+    expect([merge.code, merge.message]).toEqual([
+      400,
+      'error decoding patch: json: cannot unmarshal array into Go value of type map[string]interface {}',
+    ]);
+    const smp = rejection(() =>
+      applyPatch('Deployment', 'apps/v1', deployment(), 'application/strategic-merge-patch+json', 'x'),
+    );
+    expect([smp.code, smp.message]).toEqual([
+      400,
+      'json: cannot unmarshal string into Go value of type map[string]interface {}',
+    ]);
   });
 });

@@ -44,11 +44,15 @@ function applyJsonPatch(current: KubeObject, patch: unknown): KubeObject {
   // A JSON `null` decodes to an empty operation list upstream.
   if (patch === null) return structuredClone(current);
   if (!Array.isArray(patch)) {
-    throw Errors.badRequest(`json: cannot unmarshal ${goJsonTypeName(patch)} into Go value of type jsonpatch.Patch`);
+    throw Errors.badRequest(
+      `json: cannot unmarshal ${goJsonTypeName(patch)} into Go value of type jsonpatch.Patch`,
+    );
   }
   const malformed = patch.find((operation) => !isJsonObject(operation));
   if (malformed !== undefined) {
-    throw Errors.badRequest(`json: cannot unmarshal ${goJsonTypeName(malformed)} into Go value of type jsonpatch.Operation`);
+    throw Errors.badRequest(
+      `json: cannot unmarshal ${goJsonTypeName(malformed)} into Go value of type jsonpatch.Operation`,
+    );
   }
   if (patch.length > MAX_JSON_PATCH_OPERATIONS) {
     throw new StatusError(
@@ -60,7 +64,9 @@ function applyJsonPatch(current: KubeObject, patch: unknown): KubeObject {
   let patched: unknown = structuredClone(current);
   try {
     for (const [index, operation] of (structuredClone(patch) as Operation[]).entries()) {
-      const lenient = replacesMissingMember(patched, operation) ? ({ ...operation, op: 'add' } as Operation) : operation;
+      const lenient = replacesMissingMember(patched, operation)
+        ? ({ ...operation, op: 'add' } as Operation)
+        : operation;
       patched = applyOperation(patched, lenient, true, true, true, index).newDocument;
     }
   } catch {
@@ -77,9 +83,13 @@ function applyJsonPatch(current: KubeObject, patch: unknown): KubeObject {
  * clients depend on it (kubectl replaces /metadata/managedFields whether or not it exists).
  */
 function replacesMissingMember(document: unknown, operation: Operation): boolean {
-  if (operation.op !== 'replace' || typeof operation.path !== 'string' || !operation.path.includes('/')) return false;
+  if (operation.op !== 'replace' || typeof operation.path !== 'string' || !operation.path.includes('/'))
+    return false;
   const split = operation.path.lastIndexOf('/');
-  const member = operation.path.slice(split + 1).replace(/~1/g, '/').replace(/~0/g, '~');
+  const member = operation.path
+    .slice(split + 1)
+    .replace(/~1/g, '/')
+    .replace(/~0/g, '~');
   let parent: unknown;
   try {
     parent = getValueByPointer(document, operation.path.slice(0, split));

@@ -111,7 +111,8 @@ export function fieldSetOf(value: JsonObject, schema: MapSchema): FieldSet {
     if (isJsonObject(node) && nodeSchema.type === 'map') {
       const entries = Object.entries(node);
       if (entries.length === 0 && path.length) paths.push(path);
-      for (const [field, child] of entries) walk(child, childSchema(nodeSchema, field), [...path, fieldElement(field)]);
+      for (const [field, child] of entries)
+        walk(child, childSchema(nodeSchema, field), [...path, fieldElement(field)]);
       return;
     }
     if (Array.isArray(node) && node.length && nodeSchema.type === 'keyedList') {
@@ -135,7 +136,10 @@ export function fieldSetOf(value: JsonObject, schema: MapSchema): FieldSet {
   return new FieldSet(paths);
 }
 
-function step(container: unknown, element: string): { found: true; value: unknown; index: number | string } | { found: false } {
+function step(
+  container: unknown,
+  element: string,
+): { found: true; value: unknown; index: number | string } | { found: false } {
   const body = element.slice(2);
   if (element.startsWith('f:')) {
     return isJsonObject(container) && body in container
@@ -146,7 +150,10 @@ function step(container: unknown, element: string): { found: true; value: unknow
   const parsed: unknown = JSON.parse(body);
   const index = element.startsWith('k:')
     ? container.findIndex(
-        (item) => isJsonObject(item) && isJsonObject(parsed) && Object.entries(parsed).every(([k, v]) => deepEqual(item[k], v)),
+        (item) =>
+          isJsonObject(item) &&
+          isJsonObject(parsed) &&
+          Object.entries(parsed).every(([k, v]) => deepEqual(item[k], v)),
       )
     : container.findIndex((item) => deepEqual(item, parsed));
   return index < 0 ? { found: false } : { found: true, value: container[index], index };
@@ -180,7 +187,9 @@ export function removePath(root: JsonObject, path: FieldPath): void {
     const { container, index } = chain[depth];
     if (Array.isArray(container)) container.splice(index as number, 1);
     else delete (container as JsonObject)[index as string];
-    const emptied = Array.isArray(container) ? container.length === 0 : Object.keys(container as JsonObject).length === 0;
+    const emptied = Array.isArray(container)
+      ? container.length === 0
+      : Object.keys(container as JsonObject).length === 0;
     if (depth < 2 || !emptied) return;
   }
 }

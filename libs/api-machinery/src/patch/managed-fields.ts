@@ -5,14 +5,7 @@
  */
 import { Errors, StatusCause, StatusError } from '../errors';
 import { KubeObject, ManagedFieldsEntry, rfc3339 } from '../object';
-import {
-  describePath,
-  FieldPath,
-  FieldSet,
-  fieldSetOf,
-  removePath,
-  valueAt,
-} from './field-set';
+import { describePath, FieldPath, FieldSet, fieldSetOf, removePath, valueAt } from './field-set';
 import { deepEqual, isJsonObject, JsonObject } from './json-values';
 import { notAnObject, unknownReason } from './patch-errors';
 import { childSchema, FieldSchema, MapSchema, OPEN_MAP, schemaForKind } from './schema';
@@ -61,14 +54,25 @@ export interface TrackUpdateArgs {
   subresource?: string;
 }
 
-export function serverSideApply({ current, applied, manager, force, now, subresource }: ServerSideApplyArgs): KubeObject {
+export function serverSideApply({
+  current,
+  applied,
+  manager,
+  force,
+  now,
+  subresource,
+}: ServerSideApplyArgs): KubeObject {
   if (!manager) throw Errors.badRequest('fieldManager: Required value: is required for apply patch');
   if (!isJsonObject(applied)) throw notAnObject(applied, 'error decoding YAML: ');
   if (applied.metadata !== undefined && !isJsonObject(applied.metadata)) {
     throw notAnObject(applied.metadata, 'error decoding YAML: metadata: ');
   }
   const managedInRequest = applied.metadata?.managedFields;
-  if (managedInRequest !== undefined && managedInRequest !== null && !(Array.isArray(managedInRequest) && !managedInRequest.length)) {
+  if (
+    managedInRequest !== undefined &&
+    managedInRequest !== null &&
+    !(Array.isArray(managedInRequest) && !managedInRequest.length)
+  ) {
     throw Errors.badRequest('metadata.managedFields must be nil');
   }
 
@@ -87,20 +91,32 @@ export function serverSideApply({ current, applied, manager, force, now, subreso
   const merged = mergeApplied(liveView, appliedView, schema, [], { apiVersion, kind }) as JsonObject;
   const appliedFields = fieldSetOf(appliedView, schema);
 
-  let managers = current ? decodeManagers(current.metadata.managedFields) ?? [] : [];
+  let managers = current ? (decodeManagers(current.metadata.managedFields) ?? []) : [];
   if (current && managers.length === 0) {
     managers = [
-      { manager: BEFORE_FIRST_APPLY, operation: 'Update', apiVersion: current.apiVersion ?? apiVersion, fields: fieldSetOf(liveView, schema) },
+      {
+        manager: BEFORE_FIRST_APPLY,
+        operation: 'Update',
+        apiVersion: current.apiVersion ?? apiVersion,
+        fields: fieldSetOf(liveView, schema),
+      },
     ];
   }
   const isApplier = (m: Manager) =>
     m.manager === manager && m.operation === 'Apply' && (m.subresource ?? '') === (subresource ?? '');
 
-  const conflicts = findConflicts(managers.filter((m) => !isApplier(m)), appliedFields, liveView, merged);
+  const conflicts = findConflicts(
+    managers.filter((m) => !isApplier(m)),
+    appliedFields,
+    liveView,
+    merged,
+  );
   if (conflicts.length && !force) throw conflictError(conflicts);
   for (const { owner, path } of conflicts) owner.fields = owner.fields.difference(new FieldSet([path]));
 
-  const othersOwn = managers.filter((m) => !isApplier(m)).reduce((all, m) => all.union(m.fields), new FieldSet());
+  const othersOwn = managers
+    .filter((m) => !isApplier(m))
+    .reduce((all, m) => all.union(m.fields), new FieldSet());
   const previouslyApplied = managers.find(isApplier)?.fields ?? new FieldSet();
   const dropped = [...previouslyApplied.difference(appliedFields)].sort((a, b) => a.length - b.length);
   for (const path of dropped) {
@@ -117,12 +133,15 @@ export function serverSideApply({ current, applied, manager, force, now, subreso
     fields: appliedFields,
   };
   const existing = managers.findIndex(isApplier);
-  const nextManagers = existing >= 0 ? managers.map((m, i) => (i === existing ? applierEntry : m)) : [...managers, applierEntry];
+  const nextManagers =
+    existing >= 0 ? managers.map((m, i) => (i === existing ? applierEntry : m)) : [...managers, applierEntry];
 
   const result = recombine(merged, live, subresource);
   result.apiVersion = apiVersion;
   result.kind = kind;
-  result.metadata.managedFields = encodeManagers(nextManagers.filter((m) => m === applierEntry || m.fields.size));
+  result.metadata.managedFields = encodeManagers(
+    nextManagers.filter((m) => m === applierEntry || m.fields.size),
+  );
   return result;
 }
 
@@ -150,7 +169,9 @@ export function trackUpdate({ before, after, manager, now, subresource }: TrackU
       return isLeafField(path) && !deepEqual(was, valueAt(afterView, path));
     }),
   );
-  const removed = new FieldSet([...fieldSetOf(beforeView, schema)].filter((path) => valueAt(afterView, path) === undefined));
+  const removed = new FieldSet(
+    [...fieldSetOf(beforeView, schema)].filter((path) => valueAt(afterView, path) === undefined),
+  );
 
   const apiVersion = after.apiVersion ?? '';
   const isUpdater = (m: Manager) =>
@@ -168,7 +189,14 @@ export function trackUpdate({ before, after, manager, now, subresource }: TrackU
       own.fields = own.fields.union(changed);
       own.time = rfc3339(now);
     } else {
-      managers.push({ manager, operation: 'Update', apiVersion, time: rfc3339(now), subresource, fields: changed });
+      managers.push({
+        manager,
+        operation: 'Update',
+        apiVersion,
+        time: rfc3339(now),
+        subresource,
+        fields: changed,
+      });
     }
   }
 
@@ -184,7 +212,12 @@ interface Conflict {
 }
 
 /** Fields other managers own whose value the apply would change. */
-function findConflicts(others: Manager[], applied: FieldSet, live: JsonObject, merged: JsonObject): Conflict[] {
+function findConflicts(
+  others: Manager[],
+  applied: FieldSet,
+  live: JsonObject,
+  merged: JsonObject,
+): Conflict[] {
   const conflicts: Conflict[] = [];
   for (const owner of others) {
     for (const path of owner.fields.intersection(applied)) {
@@ -253,7 +286,13 @@ function mergeApplied(
     const mapSchema: MapSchema = schema.type === 'map' ? schema : OPEN_MAP;
     const result: JsonObject = isJsonObject(live) ? { ...live } : {};
     for (const [field, value] of Object.entries(applied)) {
-      result[field] = mergeApplied(result[field], value, childSchema(mapSchema, field), [...path, `f:${field}`], type);
+      result[field] = mergeApplied(
+        result[field],
+        value,
+        childSchema(mapSchema, field),
+        [...path, `f:${field}`],
+        type,
+      );
     }
     return result;
   }
@@ -266,7 +305,9 @@ function mergeApplied(
             `associative list with keys has an element that omits key field ${JSON.stringify(schema.mergeKey)} (and doesn't have default value)`,
         );
       }
-      const at = result.findIndex((existing) => isJsonObject(existing) && deepEqual(existing[schema.mergeKey], item[schema.mergeKey]));
+      const at = result.findIndex(
+        (existing) => isJsonObject(existing) && deepEqual(existing[schema.mergeKey], item[schema.mergeKey]),
+      );
       if (at >= 0) result[at] = mergeApplied(result[at], item, schema.item, path, type);
       else result.push(structuredClone(item));
     });
@@ -274,7 +315,8 @@ function mergeApplied(
   }
   if (Array.isArray(applied) && schema.type === 'set') {
     const result = Array.isArray(live) ? [...live] : [];
-    for (const value of applied) if (!result.some((existing) => deepEqual(existing, value))) result.push(value);
+    for (const value of applied)
+      if (!result.some((existing) => deepEqual(existing, value))) result.push(value);
     return result;
   }
   return structuredClone(applied);
@@ -320,7 +362,11 @@ function withoutUndefined(value: JsonObject): JsonObject {
 
 /** `[{}]` is how a client asks for managedFields to be stripped (an empty list means "unchanged"). */
 function isResetRequest(value: unknown): boolean {
-  return Array.isArray(value) && value.length > 0 && value.every((entry) => isJsonObject(entry) && !Object.keys(entry).length);
+  return (
+    Array.isArray(value) &&
+    value.length > 0 &&
+    value.every((entry) => isJsonObject(entry) && !Object.keys(entry).length)
+  );
 }
 
 function decodeManagers(entries: unknown): Manager[] | undefined {

@@ -7,12 +7,19 @@ import { Errors, StatusError } from '../errors';
 import { goFormat, goJsonTypeName } from './json-values';
 
 export function notAnObject(body: unknown, prefix = ''): StatusError {
-  return Errors.badRequest(`${prefix}json: cannot unmarshal ${goJsonTypeName(body)} into Go value of type map[string]interface {}`);
+  return Errors.badRequest(
+    `${prefix}json: cannot unmarshal ${goJsonTypeName(body)} into Go value of type map[string]interface {}`,
+  );
 }
 
 /** The 422 kube-apiserver gives when a patch cannot be applied; it carries no detail. */
 export function patchNotApplicable(): StatusError {
-  return new StatusError(422, 'Invalid', 'the server rejected our request due to an error in our request', {});
+  return new StatusError(
+    422,
+    'Invalid',
+    'the server rejected our request due to an error in our request',
+    {},
+  );
 }
 
 export function unknownReason(message: string): StatusError {

@@ -70,7 +70,12 @@ const WORKLOAD = { spec: map({ template: POD_TEMPLATE_SPEC }), status: map(CONDI
 const KIND_SCHEMAS: Readonly<Record<string, Record<string, FieldSchema>>> = {
   Pod: {
     spec: POD_SPEC,
-    status: map({ ...CONDITIONS, podIPs: keyed('ip'), hostIPs: keyed('ip'), resourceClaimStatuses: keyed('name') }),
+    status: map({
+      ...CONDITIONS,
+      podIPs: keyed('ip'),
+      hostIPs: keyed('ip'),
+      resourceClaimStatuses: keyed('name'),
+    }),
   },
   PodTemplate: { template: POD_TEMPLATE_SPEC },
   Deployment: WORKLOAD,
@@ -90,9 +95,7 @@ const KIND_SCHEMAS: Readonly<Record<string, Record<string, FieldSchema>>> = {
 };
 
 const BUILT_IN_GROUPS = new Set(RESOURCE_TYPES.map((t) => t.group));
-const BUILT_IN_KINDS = new Set(
-  RESOURCE_TYPES.flatMap((t) => [t.kind, ...t.subresources.map((s) => s.kind)]),
-);
+const BUILT_IN_KINDS = new Set(RESOURCE_TYPES.flatMap((t) => [t.kind, ...t.subresources.map((s) => s.kind)]));
 
 /**
  * The schema of a built-in kind, or undefined for kinds kube-apiserver has no Go type for

@@ -21,7 +21,10 @@ describe('strategicMergePatch: kubectl bodies', () => {
   it('applies a client-side re-apply that changes image, replicas and a label and drops env', () => {
     const original = deployment();
     const patch = {
-      metadata: { annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{}\n' }, labels: { tier: 'frontend' } },
+      metadata: {
+        annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{}\n' },
+        labels: { tier: 'frontend' },
+      },
       spec: {
         replicas: 3,
         template: {
@@ -40,7 +43,12 @@ describe('strategicMergePatch: kubectl bodies', () => {
       'kubectl.kubernetes.io/last-applied-configuration': '{}\n',
     });
     const [nginx, sidecar] = containers(result);
-    expect(nginx).toEqual({ name: 'nginx', image: 'nginx:1.26', args: ['-g', 'daemon off;'], ports: [{ containerPort: 80, protocol: 'TCP' }] });
+    expect(nginx).toEqual({
+      name: 'nginx',
+      image: 'nginx:1.26',
+      args: ['-g', 'daemon off;'],
+      ports: [{ containerPort: 80, protocol: 'TCP' }],
+    });
     // The sidecar is not the client's, so it stays, behind the element the client ordered.
     expect(sidecar.name).toBe('sidecar');
     expect(original).toEqual(deployment());
@@ -48,7 +56,14 @@ describe('strategicMergePatch: kubectl bodies', () => {
 
   it('sets an image by container name (kubectl set image)', () => {
     const result = strategicMergePatch('Deployment', deployment(), {
-      spec: { template: { spec: { '$setElementOrder/containers': [{ name: 'nginx' }], containers: [{ image: 'nginx:1.27', name: 'nginx' }] } } },
+      spec: {
+        template: {
+          spec: {
+            '$setElementOrder/containers': [{ name: 'nginx' }],
+            containers: [{ image: 'nginx:1.27', name: 'nginx' }],
+          },
+        },
+      },
     });
     expect(containers(result).map((c) => [c.name, c.image])).toEqual([
       ['nginx', 'nginx:1.27'],
@@ -59,7 +74,9 @@ describe('strategicMergePatch: kubectl bodies', () => {
 
   it('reorders keyed elements by $setElementOrder', () => {
     const result = strategicMergePatch('Deployment', deployment(), {
-      spec: { template: { spec: { '$setElementOrder/containers': [{ name: 'sidecar' }, { name: 'nginx' }] } } },
+      spec: {
+        template: { spec: { '$setElementOrder/containers': [{ name: 'sidecar' }, { name: 'nginx' }] } },
+      },
     });
     expect(containers(result).map((c) => c.name)).toEqual(['sidecar', 'nginx']);
   });
@@ -70,7 +87,12 @@ describe('strategicMergePatch: kubectl bodies', () => {
     });
     expect(tainted.spec.taints).toEqual([{ effect: 'NoSchedule', key: 'dedicated', value: 'gpu' }]);
     const twice = strategicMergePatch('Node', tainted, {
-      spec: { taints: [{ effect: 'NoExecute', key: 'x' }, { effect: 'NoSchedule', key: 'dedicated', value: 'gpu' }] },
+      spec: {
+        taints: [
+          { effect: 'NoExecute', key: 'x' },
+          { effect: 'NoSchedule', key: 'dedicated', value: 'gpu' },
+        ],
+      },
     });
     expect(twice.spec.taints).toHaveLength(2);
     const one = strategicMergePatch('Node', twice, { spec: { taints: [{ effect: 'NoExecute', key: 'x' }] } });
@@ -87,7 +109,13 @@ describe('strategicMergePatch: kubectl bodies', () => {
   });
 
   it('records a rollout restart in the template annotations', () => {
-    const patch = { spec: { template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': '2026-11-22T02:35:53Z' } } } } };
+    const patch = {
+      spec: {
+        template: {
+          metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': '2026-11-22T02:35:53Z' } },
+        },
+      },
+    };
     const result = strategicMergePatch('Deployment', deployment(), patch);
     expect(result.spec.template.metadata).toEqual({
       labels: { app: 'web' },
@@ -98,7 +126,9 @@ describe('strategicMergePatch: kubectl bodies', () => {
   it('pauses and resumes a rollout', () => {
     const paused = strategicMergePatch('Deployment', deployment(), { spec: { paused: true } });
     expect(paused.spec.paused).toBe(true);
-    expect('paused' in strategicMergePatch('Deployment', paused, { spec: { paused: null } }).spec).toBe(false);
+    expect('paused' in strategicMergePatch('Deployment', paused, { spec: { paused: null } }).spec).toBe(
+      false,
+    );
   });
 
   it('replaces a StatefulSet template wholesale on rollout undo ($patch: replace)', () => {
@@ -129,7 +159,10 @@ describe('strategicMergePatch: kubectl bodies', () => {
 
   it('removes finalizers with $deleteFromPrimitiveList and unions new ones', () => {
     const result = strategicMergePatch('Deployment', deployment(), {
-      metadata: { '$deleteFromPrimitiveList/finalizers': ['example.com/a'], finalizers: ['example.com/c', 'example.com/b'] },
+      metadata: {
+        '$deleteFromPrimitiveList/finalizers': ['example.com/a'],
+        finalizers: ['example.com/c', 'example.com/b'],
+      },
     });
     expect(result.metadata.finalizers).toEqual(['example.com/b', 'example.com/c']);
   });
@@ -156,7 +189,9 @@ describe('strategicMergePatch: kubectl bodies', () => {
   });
 
   it('turns a map into {} with $patch: delete', () => {
-    const result = strategicMergePatch('Deployment', deployment(), { spec: { selector: { $patch: 'delete' } } });
+    const result = strategicMergePatch('Deployment', deployment(), {
+      spec: { selector: { $patch: 'delete' } },
+    });
     expect(result.spec.selector).toEqual({});
   });
 });
@@ -167,7 +202,16 @@ describe('strategicMergePatch: merge keys by kind and path', () => {
       spec: {
         template: {
           spec: {
-            containers: [{ name: 'nginx', env: [{ name: 'B', value: 'two' }, { name: 'C', value: '3' }], ports: [{ containerPort: 443 }] }],
+            containers: [
+              {
+                name: 'nginx',
+                env: [
+                  { name: 'B', value: 'two' },
+                  { name: 'C', value: '3' },
+                ],
+                ports: [{ containerPort: 443 }],
+              },
+            ],
             volumes: [{ name: 'cache', emptyDir: {} }],
           },
         },
@@ -197,7 +241,9 @@ describe('strategicMergePatch: merge keys by kind and path', () => {
       metadata: { name: 's' },
       spec: { ports: [{ port: 80, targetPort: 8080 }] },
     };
-    const result = strategicMergePatch('Service', svc, { spec: { ports: [{ port: 80, name: 'http' }, { port: 443 }] } });
+    const result = strategicMergePatch('Service', svc, {
+      spec: { ports: [{ port: 80, name: 'http' }, { port: 443 }] },
+    });
     expect(result.spec.ports).toEqual([{ port: 80, targetPort: 8080, name: 'http' }, { port: 443 }]);
   });
 
@@ -219,7 +265,10 @@ describe('strategicMergePatch: merge keys by kind and path', () => {
     original.status.conditions = [{ type: 'Ready', status: 'False' }];
     const result = strategicMergePatch('Node', original, {
       spec: { podCIDRs: ['10.0.0.0/24', 'fd00::/64'] },
-      status: { addresses: [{ type: 'Hostname', address: 'node-1' }], conditions: [{ type: 'Ready', status: 'True' }] },
+      status: {
+        addresses: [{ type: 'Hostname', address: 'node-1' }],
+        conditions: [{ type: 'Ready', status: 'True' }],
+      },
     });
     expect(result.spec.podCIDRs).toEqual(['10.0.0.0/24', 'fd00::/64']);
     expect(result.status.addresses.map((a: any) => a.type)).toEqual(['InternalIP', 'Hostname']);
@@ -230,7 +279,12 @@ describe('strategicMergePatch: merge keys by kind and path', () => {
     const original = deployment();
     original.metadata.ownerReferences = [{ apiVersion: 'v1', kind: 'X', name: 'a', uid: '1' }];
     const result = strategicMergePatch('Deployment', original, {
-      metadata: { ownerReferences: [{ uid: '1', controller: true }, { apiVersion: 'v1', kind: 'X', name: 'b', uid: '2' }] },
+      metadata: {
+        ownerReferences: [
+          { uid: '1', controller: true },
+          { apiVersion: 'v1', kind: 'X', name: 'b', uid: '2' },
+        ],
+      },
     });
     expect(result.metadata.ownerReferences).toEqual([
       { apiVersion: 'v1', kind: 'X', name: 'a', uid: '1', controller: true },
@@ -239,75 +293,109 @@ describe('strategicMergePatch: merge keys by kind and path', () => {
   });
 
   it('falls back to JSON merge patch for kinds it has no schema for', () => {
-    const crd: KubeObject = { apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w' }, spec: { items: [{ name: 'a' }] } };
+    const crd: KubeObject = {
+      apiVersion: 'example.com/v1',
+      kind: 'Widget',
+      metadata: { name: 'w' },
+      spec: { items: [{ name: 'a' }] },
+    };
     const result = strategicMergePatch('Widget', crd, { spec: { items: [{ name: 'b' }] } });
     expect(result.spec.items).toEqual([{ name: 'b' }]);
   });
 
   it('treats a built-in kind name in a custom group as a custom resource', () => {
-    const custom: KubeObject = { apiVersion: 'example.com/v1', kind: 'Deployment', metadata: { name: 'd' }, spec: { template: { spec: { containers: [{ name: 'a' }] } } } };
-    const result = strategicMergePatch('Deployment', custom, { spec: { template: { spec: { containers: [{ name: 'b' }] } } } });
+    const custom: KubeObject = {
+      apiVersion: 'example.com/v1',
+      kind: 'Deployment',
+      metadata: { name: 'd' },
+      spec: { template: { spec: { containers: [{ name: 'a' }] } } },
+    };
+    const result = strategicMergePatch('Deployment', custom, {
+      spec: { template: { spec: { containers: [{ name: 'b' }] } } },
+    });
     expect(result.spec.template.spec.containers).toEqual([{ name: 'b' }]);
   });
 
   it('drops nulls inside a subtree the original lacks', () => {
-    const result = strategicMergePatch('Deployment', deployment(), { spec: { template: { spec: { nodeSelector: { a: '1', b: null } } } } });
+    const result = strategicMergePatch('Deployment', deployment(), {
+      spec: { template: { spec: { nodeSelector: { a: '1', b: null } } } },
+    });
     expect(result.spec.template.spec.nodeSelector).toEqual({ a: '1' });
   });
 });
 
 describe('strategicMergePatch: bad patches', () => {
   it('rejects a body that is not an object', () => {
-    const error = rejection(() => strategicMergePatch('Deployment', deployment(), [] as unknown as Record<string, unknown>));
+    const error = rejection(() =>
+      strategicMergePatch('Deployment', deployment(), [] as unknown as Record<string, unknown>),
+    );
     expect(error.code).toBe(400);
     expect(error.message).toBe('json: cannot unmarshal array into Go value of type map[string]interface {}');
   });
 
   it('rejects a keyed element without its merge key like upstream', () => {
     const error = rejection(() =>
-      strategicMergePatch('Deployment', deployment(), { spec: { template: { spec: { containers: [{ image: 'httpd' }] } } } }),
+      strategicMergePatch('Deployment', deployment(), {
+        spec: { template: { spec: { containers: [{ image: 'httpd' }] } } },
+      }),
     );
     expect(error.code).toBe(500);
     expect(error.message).toBe('map: map[image:httpd] does not contain declared merge key: name');
   });
 
   it('rejects a non-object element in a keyed list', () => {
-    const error = rejection(() => strategicMergePatch('Deployment', deployment(), { spec: { template: { spec: { containers: ['x'] } } } }));
+    const error = rejection(() =>
+      strategicMergePatch('Deployment', deployment(), {
+        spec: { template: { spec: { containers: ['x'] } } },
+      }),
+    );
     expect(error.message).toContain('does not contain declared merge key: name');
   });
 
   it('rejects an unknown $patch directive', () => {
-    const error = rejection(() => strategicMergePatch('Deployment', deployment(), { spec: { $patch: 'explode' } }));
+    const error = rejection(() =>
+      strategicMergePatch('Deployment', deployment(), { spec: { $patch: 'explode' } }),
+    );
     expect(error.code).toBe(500);
     expect(error.message).toBe('unknown patch type: explode in map: map[$patch:explode]');
   });
 
   it('rejects a malformed $retainKeys', () => {
-    const error = rejection(() => strategicMergePatch('Deployment', deployment(), { spec: { strategy: { $retainKeys: 'type' } } }));
+    const error = rejection(() =>
+      strategicMergePatch('Deployment', deployment(), { spec: { strategy: { $retainKeys: 'type' } } }),
+    );
     expect([error.code, error.message]).toEqual([400, 'invalid patch format of retainKeys']);
   });
 
   it('rejects patch keys missing from $retainKeys with a 422', () => {
     const error = rejection(() =>
-      strategicMergePatch('Deployment', deployment(), { spec: { strategy: { $retainKeys: ['type'], rollingUpdate: {} } } }),
+      strategicMergePatch('Deployment', deployment(), {
+        spec: { strategy: { $retainKeys: ['type'], rollingUpdate: {} } },
+      }),
     );
     expect([error.code, error.reason]).toEqual([422, 'Invalid']);
   });
 
   it('rejects a malformed $deleteFromPrimitiveList', () => {
     const error = rejection(() =>
-      strategicMergePatch('Deployment', deployment(), { metadata: { '$deleteFromPrimitiveList/finalizers': 'example.com/a' } }),
+      strategicMergePatch('Deployment', deployment(), {
+        metadata: { '$deleteFromPrimitiveList/finalizers': 'example.com/a' },
+      }),
     );
     expect([error.code, error.message]).toEqual([400, 'invalid patch format of primitive list']);
   });
 
   it('rejects a malformed $setElementOrder', () => {
     const notList = rejection(() =>
-      strategicMergePatch('Deployment', deployment(), { spec: { template: { spec: { '$setElementOrder/containers': 'nginx' } } } }),
+      strategicMergePatch('Deployment', deployment(), {
+        spec: { template: { spec: { '$setElementOrder/containers': 'nginx' } } },
+      }),
     );
     expect([notList.code, notList.message]).toEqual([400, 'invalid patch format of setElementOrder list']);
     const noKey = rejection(() =>
-      strategicMergePatch('Deployment', deployment(), { spec: { template: { spec: { '$setElementOrder/containers': [{ image: 'x' }] } } } }),
+      strategicMergePatch('Deployment', deployment(), {
+        spec: { template: { spec: { '$setElementOrder/containers': [{ image: 'x' }] } } },
+      }),
     );
     expect(noKey.code).toBe(400);
   });

@@ -23,7 +23,11 @@ const RETAIN_KEYS = '$retainKeys';
 const SET_ELEMENT_ORDER = '$setElementOrder/';
 const DELETE_FROM_PRIMITIVE_LIST = '$deleteFromPrimitiveList/';
 
-export function strategicMergePatch(kind: string, original: KubeObject, patch: Record<string, unknown>): KubeObject {
+export function strategicMergePatch(
+  kind: string,
+  original: KubeObject,
+  patch: Record<string, unknown>,
+): KubeObject {
   if (!isJsonObject(patch)) throw notAnObject(patch);
   const schema = schemaForKind(kind, original.apiVersion);
   if (!schema) return jsonMergePatch(original, patch) as KubeObject;
@@ -70,7 +74,8 @@ function patchedFields(patch: JsonObject): Set<string> {
   for (const key of Object.keys(patch)) {
     if (key === PATCH_DIRECTIVE || key === RETAIN_KEYS) continue;
     if (key.startsWith(SET_ELEMENT_ORDER)) fields.add(key.slice(SET_ELEMENT_ORDER.length));
-    else if (key.startsWith(DELETE_FROM_PRIMITIVE_LIST)) fields.add(key.slice(DELETE_FROM_PRIMITIVE_LIST.length));
+    else if (key.startsWith(DELETE_FROM_PRIMITIVE_LIST))
+      fields.add(key.slice(DELETE_FROM_PRIMITIVE_LIST.length));
     else fields.add(key);
   }
   return fields;
@@ -78,7 +83,8 @@ function patchedFields(patch: JsonObject): Set<string> {
 
 function retainKeys(original: JsonObject, patch: JsonObject): JsonObject {
   const keep = patch[RETAIN_KEYS];
-  if (!Array.isArray(keep) || !keep.every((k) => typeof k === 'string')) throw Errors.badRequest(BAD_RETAIN_KEYS);
+  if (!Array.isArray(keep) || !keep.every((k) => typeof k === 'string'))
+    throw Errors.badRequest(BAD_RETAIN_KEYS);
   // Clearing a key outside the list is how clients drop the old variant (`rollingUpdate: null`).
   for (const [key, value] of Object.entries(patch)) {
     if (key.startsWith('$') || value === null) continue;
@@ -107,14 +113,17 @@ function mergeValue(original: unknown, patch: unknown, schema: FieldSchema): unk
 
 function mergeKeyedList(original: unknown[], patch: unknown[], schema: KeyedListSchema): unknown[] {
   const { mergeKey } = schema;
-  const replaceWhole = patch.some((item) => isJsonObject(item) && item[PATCH_DIRECTIVE] === 'replace' && !(mergeKey in item));
+  const replaceWhole = patch.some(
+    (item) => isJsonObject(item) && item[PATCH_DIRECTIVE] === 'replace' && !(mergeKey in item),
+  );
   const result = replaceWhole ? [] : original;
   for (const item of patch) {
     if (!isJsonObject(item)) throw missingMergeKey(item, mergeKey);
     const directive = item[PATCH_DIRECTIVE];
     if (directive === 'replace' && !(mergeKey in item)) continue;
     if (!(mergeKey in item)) throw missingMergeKey(item, mergeKey);
-    const matches = (candidate: unknown) => isJsonObject(candidate) && deepEqual(candidate[mergeKey], item[mergeKey]);
+    const matches = (candidate: unknown) =>
+      isJsonObject(candidate) && deepEqual(candidate[mergeKey], item[mergeKey]);
     if (directive === 'delete') {
       for (let i = result.length - 1; i >= 0; i--) if (matches(result[i])) result.splice(i, 1);
       continue;
@@ -138,7 +147,12 @@ function mergeSet(original: unknown[], patch: unknown[]): unknown[] {
  * `$setElementOrder/<field>` fixes the order of the elements the client knows about; elements
  * only the server has keep their place relative to those, judged by the list before the patch.
  */
-function applyElementOrder(merged: unknown[], before: unknown, order: unknown, schema: FieldSchema): unknown[] {
+function applyElementOrder(
+  merged: unknown[],
+  before: unknown,
+  order: unknown,
+  schema: FieldSchema,
+): unknown[] {
   if (!Array.isArray(order)) throw Errors.badRequest(BAD_SET_ELEMENT_ORDER);
   const identity = (item: unknown): unknown => {
     if (schema.type !== 'keyedList') return item;
@@ -150,7 +164,8 @@ function applyElementOrder(merged: unknown[], before: unknown, order: unknown, s
     }
     return identity(entry);
   });
-  const positionIn = (list: unknown[], item: unknown) => list.findIndex((candidate) => deepEqual(candidate, identity(item)));
+  const positionIn = (list: unknown[], item: unknown) =>
+    list.findIndex((candidate) => deepEqual(candidate, identity(item)));
   const beforeIds = (Array.isArray(before) ? before : []).map(identity);
   const serverPosition = (item: unknown) => {
     const position = positionIn(beforeIds, item);
@@ -163,7 +178,9 @@ function applyElementOrder(merged: unknown[], before: unknown, order: unknown, s
   const serverOnly = merged.filter((item) => positionIn(wanted, item) < 0);
   const result: unknown[] = [];
   while (ordered.length && serverOnly.length) {
-    result.push(serverPosition(serverOnly[0]) < serverPosition(ordered[0]) ? serverOnly.shift() : ordered.shift());
+    result.push(
+      serverPosition(serverOnly[0]) < serverPosition(ordered[0]) ? serverOnly.shift() : ordered.shift(),
+    );
   }
   return [...result, ...ordered, ...serverOnly];
 }
