@@ -24,7 +24,9 @@ function fieldSchema(documentPath: string, kindSchema: string, fieldPath: string
 }
 
 function operations(item: PathItem): Operation[] {
-  return (['get', 'put', 'post', 'patch', 'delete'] as const).flatMap((verb) => (item[verb] ? [item[verb]!] : []));
+  return (['get', 'put', 'post', 'patch', 'delete'] as const).flatMap((verb) =>
+    item[verb] ? [item[verb]!] : [],
+  );
 }
 
 describe('OpenApiCatalog root', () => {
@@ -35,7 +37,9 @@ describe('OpenApiCatalog root', () => {
     );
     expect(Object.keys(paths).sort()).toEqual(expected.sort());
     expect(paths['api/v1'].serverRelativeURL).toMatch(/^\/openapi\/v3\/api\/v1\?hash=[0-9A-F]{16}$/);
-    expect(paths['apis/apps/v1'].serverRelativeURL).toMatch(/^\/openapi\/v3\/apis\/apps\/v1\?hash=[0-9A-F]{16}$/);
+    expect(paths['apis/apps/v1'].serverRelativeURL).toMatch(
+      /^\/openapi\/v3\/apis\/apps\/v1\?hash=[0-9A-F]{16}$/,
+    );
   });
 
   it('gives each document its own hash and is built only once', () => {
@@ -58,20 +62,28 @@ describe('group-version documents', () => {
     expect(doc.info).toEqual({ title: 'Kubernetes', version: 'v1.32.0' });
   });
 
-  it.each(RESOURCE_TYPES.filter((t) => t.verbs.includes('patch')).map((t) => [`${t.resource}.${t.group || 'core'}/${t.version}`, t]))(
-    '%s has a PATCH on its object path tagged with its GVK that takes fieldValidation',
-    (_, type) => {
-      const doc = catalog.document(groupVersionPath(type))!;
-      const base = type.group ? `/apis/${type.group}/${type.version}` : `/api/${type.version}`;
-      const path = `${base}${type.namespaced ? '/namespaces/{namespace}' : ''}/${type.resource}/{name}`;
-      const patch = doc.paths[path]?.patch;
-      expect(patch).toBeDefined();
-      expect(patch!['x-kubernetes-group-version-kind']).toEqual({ group: type.group, version: type.version, kind: type.kind });
-      const queryParameters = patch!.parameters.filter((p) => p.in === 'query').map((p) => p.name);
-      expect(queryParameters).toEqual(expect.arrayContaining(['fieldValidation', 'fieldManager', 'dryRun', 'force']));
-      expect(patch!.requestBody).toBeUndefined();
-    },
-  );
+  it.each(
+    RESOURCE_TYPES.filter((t) => t.verbs.includes('patch')).map((t) => [
+      `${t.resource}.${t.group || 'core'}/${t.version}`,
+      t,
+    ]),
+  )('%s has a PATCH on its object path tagged with its GVK that takes fieldValidation', (_, type) => {
+    const doc = catalog.document(groupVersionPath(type))!;
+    const base = type.group ? `/apis/${type.group}/${type.version}` : `/api/${type.version}`;
+    const path = `${base}${type.namespaced ? '/namespaces/{namespace}' : ''}/${type.resource}/{name}`;
+    const patch = doc.paths[path]?.patch;
+    expect(patch).toBeDefined();
+    expect(patch!['x-kubernetes-group-version-kind']).toEqual({
+      group: type.group,
+      version: type.version,
+      kind: type.kind,
+    });
+    const queryParameters = patch!.parameters.filter((p) => p.in === 'query').map((p) => p.name);
+    expect(queryParameters).toEqual(
+      expect.arrayContaining(['fieldValidation', 'fieldManager', 'dryRun', 'force']),
+    );
+    expect(patch!.requestBody).toBeUndefined();
+  });
 
   it('offers review kinds, which can only be created, a POST that takes fieldValidation', () => {
     const doc = catalog.document('apis/authorization.k8s.io/v1')!;
@@ -88,14 +100,20 @@ describe('group-version documents', () => {
   it('tags subresource operations with the kind they speak', () => {
     const doc = catalog.document('apis/apps/v1')!;
     const scale = doc.paths['/apis/apps/v1/namespaces/{namespace}/deployments/{name}/scale'].patch!;
-    expect(scale['x-kubernetes-group-version-kind']).toEqual({ group: 'autoscaling', version: 'v1', kind: 'Scale' });
+    expect(scale['x-kubernetes-group-version-kind']).toEqual({
+      group: 'autoscaling',
+      version: 'v1',
+      kind: 'Scale',
+    });
     expect(doc.components.schemas['io.k8s.api.autoscaling.v1.Scale']).toBeDefined();
   });
 
   it('gives operations unique ids and resolvable references', () => {
     for (const [path] of Object.entries(catalog.root().paths)) {
       const doc = catalog.document(path)!;
-      const ids = Object.values(doc.paths).flatMap(operations).map((op) => op.operationId);
+      const ids = Object.values(doc.paths)
+        .flatMap(operations)
+        .map((op) => op.operationId);
       expect(new Set(ids).size).toBe(ids.length);
       const json = JSON.stringify(doc);
       for (const [, name] of json.matchAll(/"\$ref":"#\/components\/schemas\/([^"]+)"/g)) {
@@ -122,16 +140,23 @@ describe('schemas for kubectl explain', () => {
 
   it('reaches deployment.spec.strategy.rollingUpdate.maxSurge with descriptions all the way', () => {
     const root = 'io.k8s.api.apps.v1.Deployment';
-    for (const path of ['spec', 'spec.strategy', 'spec.strategy.rollingUpdate', 'spec.strategy.rollingUpdate.maxSurge']) {
+    for (const path of [
+      'spec',
+      'spec.strategy',
+      'spec.strategy.rollingUpdate',
+      'spec.strategy.rollingUpdate.maxSurge',
+    ]) {
       expect(fieldSchema('apis/apps/v1', root, path)?.description).toBeTruthy();
     }
     const strategy = fieldSchema('apis/apps/v1', root, 'spec.strategy')!;
     expect(strategy.allOf).toEqual([{ $ref: '#/components/schemas/io.k8s.api.apps.v1.DeploymentStrategy' }]);
     const maxSurge = fieldSchema('apis/apps/v1', root, 'spec.strategy.rollingUpdate.maxSurge')!;
     expect(referencedName(maxSurge)).toBe('io.k8s.apimachinery.pkg.util.intstr.IntOrString');
-    expect(catalog.document('apis/apps/v1')!.components.schemas['io.k8s.apimachinery.pkg.util.intstr.IntOrString']).toMatchObject({
-      type: 'string',
+    expect(
+      catalog.document('apis/apps/v1')!.components.schemas['io.k8s.apimachinery.pkg.util.intstr.IntOrString'],
+    ).toMatchObject({
       format: 'int-or-string',
+      oneOf: [{ type: 'integer' }, { type: 'string' }],
     });
     expect(fieldSchema('apis/apps/v1', root, 'spec.strategy.rollingUpdate.bogus')).toBeUndefined();
   });
@@ -153,10 +178,16 @@ describe('schemas for kubectl explain', () => {
     expect(container.properties!.image.description).toBeTruthy();
   });
 
-  it('writes timestamps and quantities as string components', () => {
+  it('writes timestamps as strings and quantities as either form, each with its description', () => {
     const schemas = catalog.document('api/v1')!.components.schemas;
-    expect(schemas['io.k8s.apimachinery.pkg.apis.meta.v1.Time']).toMatchObject({ type: 'string', format: 'date-time' });
-    expect(schemas['io.k8s.apimachinery.pkg.api.resource.Quantity'].type).toBe('string');
+    expect(schemas['io.k8s.apimachinery.pkg.apis.meta.v1.Time']).toMatchObject({
+      type: 'string',
+      format: 'date-time',
+    });
+    const quantity = schemas['io.k8s.apimachinery.pkg.api.resource.Quantity'];
+    expect(quantity.oneOf).toEqual([{ type: 'string' }, { type: 'number' }]);
+    expect(quantity.type).toBeUndefined();
+    expect(quantity.description).toMatch(/fixed-point/);
   });
 });
 
@@ -215,12 +246,27 @@ spec:
 `);
     expect(catalog.unknownFields('v1', 'Pod', manifests)).toEqual([]);
     const services = [
-      { type: 'ClusterIP', ports: [{ name: 'web-port', port: 8080, targetPort: 80 }], selector: { app: 'webserver' } },
-      { type: 'NodePort', ports: [{ name: 'web-port', port: 8080, targetPort: 'http' }], sessionAffinity: 'ClientIP' },
+      {
+        type: 'ClusterIP',
+        ports: [{ name: 'web-port', port: 8080, targetPort: 80 }],
+        selector: { app: 'webserver' },
+      },
+      {
+        type: 'NodePort',
+        ports: [{ name: 'web-port', port: 8080, targetPort: 'http' }],
+        sessionAffinity: 'ClientIP',
+      },
       { type: 'ExternalName', externalName: 'my.database.com' },
     ];
     for (const spec of services) {
-      expect(catalog.unknownFields('v1', 'Service', { apiVersion: 'v1', kind: 'Service', metadata: { name: 's' }, spec })).toEqual([]);
+      expect(
+        catalog.unknownFields('v1', 'Service', {
+          apiVersion: 'v1',
+          kind: 'Service',
+          metadata: { name: 's' },
+          spec,
+        }),
+      ).toEqual([]);
     }
     expect(catalog.unknownFields('apps/v1', 'Deployment', deployment())).toEqual([]);
   });
@@ -228,22 +274,42 @@ spec:
   it('finds an unknown field deep in a list', () => {
     const object = deployment();
     (object.spec.template.spec.containers[0] as Record<string, unknown>).bogus = true;
-    expect(catalog.unknownFields('apps/v1', 'Deployment', object)).toEqual(['.spec.template.spec.containers[0].bogus']);
+    expect(catalog.unknownFields('apps/v1', 'Deployment', object)).toEqual([
+      '.spec.template.spec.containers[0].bogus',
+    ]);
   });
 
   it('finds every unknown field, at the top, in spec and in metadata', () => {
-    const object = { ...deployment(), extra: 1, metadata: { name: 'x', colour: 'red' }, spec: { ...deployment().spec, bogusField: 'x' } };
-    expect(catalog.unknownFields('apps/v1', 'Deployment', object).sort()).toEqual(['.extra', '.metadata.colour', '.spec.bogusField']);
+    const object = {
+      ...deployment(),
+      extra: 1,
+      metadata: { name: 'x', colour: 'red' },
+      spec: { ...deployment().spec, bogusField: 'x' },
+    };
+    expect(catalog.unknownFields('apps/v1', 'Deployment', object).sort()).toEqual([
+      '.extra',
+      '.metadata.colour',
+      '.spec.bogusField',
+    ]);
   });
 
   it('checks the values of maps whose values have a schema', () => {
-    const configMap = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, data: { 'a.conf': 'x' } };
+    const configMap = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'c' },
+      data: { 'a.conf': 'x' },
+    };
     expect(catalog.unknownFields('v1', 'ConfigMap', configMap)).toEqual([]);
     const pod = {
       apiVersion: 'v1',
       kind: 'Pod',
       metadata: { name: 'p' },
-      spec: { containers: [{ name: 'c', image: 'i' }], overhead: { cpu: '1' }, nodeSelector: { disk: 'ssd' } },
+      spec: {
+        containers: [{ name: 'c', image: 'i' }],
+        overhead: { cpu: '1' },
+        nodeSelector: { disk: 'ssd' },
+      },
     };
     expect(catalog.unknownFields('v1', 'Pod', pod)).toEqual([]);
   });
@@ -264,7 +330,11 @@ spec:
       apiVersion: 'autoscaling/v1',
       kind: 'HorizontalPodAutoscaler',
       metadata: { name: 'h' },
-      spec: { scaleTargetRef: { kind: 'Deployment', name: 'd' }, maxReplicas: 3, targetCPUUtilizationPercentage: 50 },
+      spec: {
+        scaleTargetRef: { kind: 'Deployment', name: 'd' },
+        maxReplicas: 3,
+        targetCPUUtilizationPercentage: 50,
+      },
     };
     expect(catalog.unknownFields('autoscaling/v1', 'HorizontalPodAutoscaler', hpa)).toEqual([]);
     expect(catalog.unknownFields('autoscaling/v2', 'HorizontalPodAutoscaler', hpa)).toEqual([

@@ -136,7 +136,11 @@ export class OpenApiCatalog {
         components: { schemas: this.closure(roots) },
       };
       this.documents.set(key, document);
-      const hash = createHash('sha256').update(JSON.stringify(document)).digest('hex').slice(0, 16).toUpperCase();
+      const hash = createHash('sha256')
+        .update(JSON.stringify(document))
+        .digest('hex')
+        .slice(0, 16)
+        .toUpperCase();
       this.rootIndex.paths[key] = { serverRelativeURL: `/openapi/v3/${key}?hash=${hash}` };
     }
   }

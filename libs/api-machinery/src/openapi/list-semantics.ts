@@ -7,7 +7,10 @@ import { Schema } from './schema';
 
 type ListExtensions = Pick<
   Schema,
-  'x-kubernetes-patch-merge-key' | 'x-kubernetes-patch-strategy' | 'x-kubernetes-list-type' | 'x-kubernetes-list-map-keys'
+  | 'x-kubernetes-patch-merge-key'
+  | 'x-kubernetes-patch-strategy'
+  | 'x-kubernetes-list-type'
+  | 'x-kubernetes-list-map-keys'
 >;
 
 /** A list merged item by item, items told apart by the first key (strategic merge) or all keys (server-side apply). */
@@ -27,10 +30,17 @@ function keyedRetainingKeys(key: string): ListExtensions {
 
 /** Status conditions: merged by type, but each controller rewrites the whole list under server-side apply. */
 function mergedByKeyAtomic(key: string): ListExtensions {
-  return { 'x-kubernetes-patch-merge-key': key, 'x-kubernetes-patch-strategy': 'merge', 'x-kubernetes-list-type': 'atomic' };
+  return {
+    'x-kubernetes-patch-merge-key': key,
+    'x-kubernetes-patch-strategy': 'merge',
+    'x-kubernetes-list-type': 'atomic',
+  };
 }
 
-const MERGED_SET: ListExtensions = { 'x-kubernetes-patch-strategy': 'merge', 'x-kubernetes-list-type': 'set' };
+const MERGED_SET: ListExtensions = {
+  'x-kubernetes-patch-strategy': 'merge',
+  'x-kubernetes-list-type': 'set',
+};
 const PLAIN_SET: ListExtensions = { 'x-kubernetes-list-type': 'set' };
 const ATOMIC: ListExtensions = { 'x-kubernetes-list-type': 'atomic' };
 
@@ -145,7 +155,10 @@ export const LIST_SEMANTICS: Record<string, Record<string, ListExtensions>> = {
   'io.k8s.api.batch.v1.PodFailurePolicyOnExitCodesRequirement': { values: PLAIN_SET },
 
   'io.k8s.api.autoscaling.v2.HorizontalPodAutoscalerSpec': { metrics: ATOMIC },
-  'io.k8s.api.autoscaling.v2.HorizontalPodAutoscalerStatus': { conditions: keyed('type'), currentMetrics: ATOMIC },
+  'io.k8s.api.autoscaling.v2.HorizontalPodAutoscalerStatus': {
+    conditions: keyed('type'),
+    currentMetrics: ATOMIC,
+  },
   'io.k8s.api.autoscaling.v2.HPAScalingRules': { policies: ATOMIC },
 
   'io.k8s.api.discovery.v1.EndpointSlice': { endpoints: ATOMIC, ports: ATOMIC },

@@ -27,7 +27,9 @@ export interface Operation {
   'x-kubernetes-group-version-kind': GroupVersionKind;
 }
 
-export type PathItem = { parameters?: Parameter[] } & Partial<Record<'get' | 'put' | 'post' | 'patch' | 'delete', Operation>>;
+export type PathItem = { parameters?: Parameter[] } & Partial<
+  Record<'get' | 'put' | 'post' | 'patch' | 'delete', Operation>
+>;
 
 const STRING: Schema = { type: 'string' };
 const INTEGER: Schema = { type: 'integer' };
@@ -70,11 +72,23 @@ const PROPAGATION = query(
   'How dependents are garbage collected: Orphan, Background or Foreground.',
 );
 const LIST_PARAMETERS: Parameter[] = [
-  query('allowWatchBookmarks', BOOLEAN, 'Watch only: ask for BOOKMARK events carrying the latest resourceVersion.'),
+  query(
+    'allowWatchBookmarks',
+    BOOLEAN,
+    'Watch only: ask for BOOKMARK events carrying the latest resourceVersion.',
+  ),
   query('continue', STRING, 'The token from a previous chunked list response, to fetch the next chunk.'),
-  query('fieldSelector', STRING, 'Restrict the result to objects whose fields match, e.g. metadata.name=web.'),
+  query(
+    'fieldSelector',
+    STRING,
+    'Restrict the result to objects whose fields match, e.g. metadata.name=web.',
+  ),
   query('labelSelector', STRING, 'Restrict the result to objects whose labels match the selector.'),
-  query('limit', INTEGER, 'The most items to return in one response; a continue token is given if more remain.'),
+  query(
+    'limit',
+    INTEGER,
+    'The most items to return in one response; a continue token is given if more remain.',
+  ),
   query('resourceVersion', STRING, 'The resource version the list or watch starts from.'),
   query('resourceVersionMatch', STRING, 'How resourceVersion is compared for lists: Exact or NotOlderThan.'),
   query('sendInitialEvents', BOOLEAN, 'Watch only: start with synthetic ADDED events for the current state.'),
@@ -103,7 +117,9 @@ function pascal(text: string): string {
 
 /** Tag and operation-id stem the way kube-apiserver words them: apps_v1 / AppsV1, core_v1 / CoreV1. */
 function groupVersionWords(type: ResourceType): { tag: string; stem: string } {
-  const group = type.group ? type.group.replace(/\.k8s\.io$/, '').replace(/\.authorization$/, 'Authorization') : 'core';
+  const group = type.group
+    ? type.group.replace(/\.k8s\.io$/, '').replace(/\.authorization$/, 'Authorization')
+    : 'core';
   return { tag: `${group.replace(/\./g, '_')}_${type.version}`, stem: pascal(group) + pascal(type.version) };
 }
 
@@ -116,7 +132,9 @@ export interface OperationSchemas {
 /** Every path item serving one resource type: its collection, its objects and their subresources. */
 export function resourcePaths(type: ResourceType, schemas: OperationSchemas): Record<string, PathItem> {
   const base = type.group ? `/apis/${groupVersion(type)}` : `/api/${type.version}`;
-  const collection = type.namespaced ? `${base}/namespaces/{namespace}/${type.resource}` : `${base}/${type.resource}`;
+  const collection = type.namespaced
+    ? `${base}/namespaces/{namespace}/${type.resource}`
+    : `${base}/${type.resource}`;
   const { tag, stem } = groupVersionWords(type);
   const scope = type.namespaced ? 'Namespaced' : '';
   const gvk: GroupVersionKind = { group: type.group, version: type.version, kind: type.kind };
@@ -142,50 +160,96 @@ export function resourcePaths(type: ResourceType, schemas: OperationSchemas): Re
     'x-kubernetes-action': action,
     'x-kubernetes-group-version-kind': operationGvk,
   });
-  const withBody = (op: Operation, schema: Schema): Operation => ({ ...op, requestBody: { required: true, ...json(schema) } });
+  const withBody = (op: Operation, schema: Schema): Operation => ({
+    ...op,
+    requestBody: { required: true, ...json(schema) },
+  });
 
   const paths: Record<string, PathItem> = {};
   const collectionItem: PathItem = { parameters: type.namespaced ? [NAMESPACE, PRETTY] : [PRETTY] };
   if (verbs.has('list')) {
-    collectionItem.get = operation('list', 'list', '', `list or watch objects of kind ${type.kind}`, LIST_PARAMETERS,
+    collectionItem.get = operation(
+      'list',
+      'list',
+      '',
+      `list or watch objects of kind ${type.kind}`,
+      LIST_PARAMETERS,
       listSchema ? schemas.ref(listSchema) : { type: 'object' },
     );
   }
   if (verbs.has('create')) {
     collectionItem.post = withBody(
-      operation('post', 'create', '', `create a ${type.kind}`, [DRY_RUN, FIELD_MANAGER, FIELD_VALIDATION], body),
+      operation(
+        'post',
+        'create',
+        '',
+        `create a ${type.kind}`,
+        [DRY_RUN, FIELD_MANAGER, FIELD_VALIDATION],
+        body,
+      ),
       body,
     );
   }
   if (verbs.has('deletecollection')) {
-    collectionItem.delete = operation('deletecollection', 'deleteCollection', '', `delete collection of ${type.kind}`,
-      [DRY_RUN, GRACE_PERIOD, PROPAGATION, ...LIST_PARAMETERS], { type: 'object' },
+    collectionItem.delete = operation(
+      'deletecollection',
+      'deleteCollection',
+      '',
+      `delete collection of ${type.kind}`,
+      [DRY_RUN, GRACE_PERIOD, PROPAGATION, ...LIST_PARAMETERS],
+      { type: 'object' },
     );
   }
   paths[collection] = collectionItem;
 
   const item = `${collection}/{name}`;
   const objectItem: PathItem = { parameters: [NAME, ...(type.namespaced ? [NAMESPACE] : []), PRETTY] };
-  if (verbs.has('get')) objectItem.get = operation('get', 'read', '', `read the specified ${type.kind}`, [], body);
+  if (verbs.has('get'))
+    objectItem.get = operation('get', 'read', '', `read the specified ${type.kind}`, [], body);
   if (verbs.has('update')) {
     objectItem.put = withBody(
-      operation('put', 'replace', '', `replace the specified ${type.kind}`, [DRY_RUN, FIELD_MANAGER, FIELD_VALIDATION], body),
+      operation(
+        'put',
+        'replace',
+        '',
+        `replace the specified ${type.kind}`,
+        [DRY_RUN, FIELD_MANAGER, FIELD_VALIDATION],
+        body,
+      ),
       body,
     );
   }
   if (verbs.has('patch')) {
-    objectItem.patch = operation('patch', 'patch', '', `partially update the specified ${type.kind}`,
-      [DRY_RUN, FIELD_MANAGER, FIELD_VALIDATION, FORCE], body,
+    objectItem.patch = operation(
+      'patch',
+      'patch',
+      '',
+      `partially update the specified ${type.kind}`,
+      [DRY_RUN, FIELD_MANAGER, FIELD_VALIDATION, FORCE],
+      body,
     );
   }
   if (verbs.has('delete')) {
-    objectItem.delete = operation('delete', 'delete', '', `delete a ${type.kind}`, [DRY_RUN, GRACE_PERIOD, PROPAGATION], { type: 'object' },
+    objectItem.delete = operation(
+      'delete',
+      'delete',
+      '',
+      `delete a ${type.kind}`,
+      [DRY_RUN, GRACE_PERIOD, PROPAGATION],
+      { type: 'object' },
     );
   }
   if (Object.keys(objectItem).length > 1) paths[item] = objectItem;
 
   for (const sub of type.subresources) {
-    paths[`${item}/${sub.name}`] = subresourcePathItem(type, sub, objectItem.parameters!, operation, withBody, schemas);
+    paths[`${item}/${sub.name}`] = subresourcePathItem(
+      type,
+      sub,
+      objectItem.parameters!,
+      operation,
+      withBody,
+      schemas,
+    );
   }
   return paths;
 }
@@ -208,10 +272,15 @@ function subresourcePathItem(
   withBody: (op: Operation, schema: Schema) => Operation,
   schemas: OperationSchemas,
 ): PathItem {
-  const gvk: GroupVersionKind = { group: sub.group ?? type.group, version: sub.version ?? type.version, kind: sub.kind };
+  const gvk: GroupVersionKind = {
+    group: sub.group ?? type.group,
+    version: sub.version ?? type.version,
+    kind: sub.kind,
+  };
   const subSchema = schemas.schemaOf(gvk);
   // Logs come back as plain text, not as the Pod the path belongs to.
-  const response: Schema = sub.name === 'log' ? STRING : subSchema ? schemas.ref(subSchema) : { type: 'object' };
+  const response: Schema =
+    sub.name === 'log' ? STRING : subSchema ? schemas.ref(subSchema) : { type: 'object' };
   const suffix = pascal(sub.name);
   const writeParameters = [DRY_RUN, FIELD_MANAGER, FIELD_VALIDATION];
   const pathItem: PathItem = { parameters };
@@ -225,7 +294,15 @@ function subresourcePathItem(
       );
     }
     if (verb === 'patch') {
-      pathItem.patch = operation('patch', 'patch', suffix, `partially update ${words}`, [...writeParameters, FORCE], response, gvk);
+      pathItem.patch = operation(
+        'patch',
+        'patch',
+        suffix,
+        `partially update ${words}`,
+        [...writeParameters, FORCE],
+        response,
+        gvk,
+      );
     }
     if (verb === 'create') {
       pathItem.post = withBody(

@@ -11,18 +11,21 @@ import { Schema, schemaRef } from './schema';
 
 export const INT_OR_STRING = 'io.k8s.apimachinery.pkg.util.intstr.IntOrString';
 
+// Written as kube-apiserver's v3 documents write them: alternatives instead of one `type`, which is
+// also what makes kubectl explain name the type (`<IntOrString>`) rather than print `<string>`.
 const INT_OR_STRING_SCHEMA: Schema = {
-  type: 'string',
+  oneOf: [{ type: 'integer' }, { type: 'string' }],
   format: 'int-or-string',
   description:
     'A value that is either a 32-bit integer or a string, as written (for example 3 or "25%"). ' +
     'Fields of this type say in their own description how each form is read.',
 };
 
-/** Aliases the package flattens to `string` that the apiserver describes with a format. */
-const ALIAS_FORMATS: Record<string, string> = {
-  'io.k8s.apimachinery.pkg.apis.meta.v1.Time': 'date-time',
-  'io.k8s.apimachinery.pkg.apis.meta.v1.MicroTime': 'date-time',
+/** Aliases the package flattens to `string` that the apiserver describes more precisely. */
+const ALIAS_SCHEMAS: Record<string, Schema> = {
+  'io.k8s.apimachinery.pkg.apis.meta.v1.Time': { type: 'string', format: 'date-time' },
+  'io.k8s.apimachinery.pkg.apis.meta.v1.MicroTime': { type: 'string', format: 'date-time' },
+  'io.k8s.apimachinery.pkg.api.resource.Quantity': { oneOf: [{ type: 'string' }, { type: 'number' }] },
 };
 
 /** `apps/v1` (a module of the package) -> `io.k8s.api.apps.v1` (the Go package kube-apiserver names schemas after). */
@@ -107,19 +110,23 @@ export class TypeDefinitions {
     if (ts.isInterfaceDeclaration(declaration)) {
       Object.assign(schema, this.objectSchema(modulePath, module, declaration.members));
     } else {
-      Object.assign(schema, this.typeSchema(modulePath, module, declaration.type));
-      if (ALIAS_FORMATS[name]) schema.format = ALIAS_FORMATS[name];
+      Object.assign(schema, ALIAS_SCHEMAS[name] ?? this.typeSchema(modulePath, module, declaration.type));
     }
     if (description) schema.description = description;
     return name;
   }
 
-  private objectSchema(modulePath: string, module: ParsedModule, members: ts.NodeArray<ts.TypeElement>): Schema {
+  private objectSchema(
+    modulePath: string,
+    module: ParsedModule,
+    members: ts.NodeArray<ts.TypeElement>,
+  ): Schema {
     const properties: Record<string, Schema> = {};
     const required: string[] = [];
     for (const member of members) {
       if (!ts.isPropertySignature(member) || !member.type) continue;
-      const fieldName = ts.isIdentifier(member.name) || ts.isStringLiteral(member.name) ? member.name.text : undefined;
+      const fieldName =
+        ts.isIdentifier(member.name) || ts.isStringLiteral(member.name) ? member.name.text : undefined;
       if (fieldName === undefined) continue;
       let property = this.typeSchema(modulePath, module, member.type);
       const description = docComment(module.text, member);
@@ -153,7 +160,11 @@ export class TypeDefinitions {
     }
     if (ts.isUnionTypeNode(node)) {
       const kinds = new Set(node.types.map((t) => t.kind));
-      if (kinds.size === 2 && kinds.has(ts.SyntaxKind.NumberKeyword) && kinds.has(ts.SyntaxKind.StringKeyword)) {
+      if (
+        kinds.size === 2 &&
+        kinds.has(ts.SyntaxKind.NumberKeyword) &&
+        kinds.has(ts.SyntaxKind.StringKeyword)
+      ) {
         this.schemas.set(INT_OR_STRING, INT_OR_STRING_SCHEMA);
         return { $ref: schemaRef(INT_OR_STRING) };
       }
@@ -161,7 +172,8 @@ export class TypeDefinitions {
     }
     if (ts.isTypeLiteralNode(node)) {
       const index = node.members.find(ts.isIndexSignatureDeclaration);
-      if (index) return { type: 'object', additionalProperties: this.typeSchema(modulePath, module, index.type) };
+      if (index)
+        return { type: 'object', additionalProperties: this.typeSchema(modulePath, module, index.type) };
       return this.objectSchema(modulePath, module, node.members);
     }
     if (ts.isTypeReferenceNode(node) && ts.isIdentifier(node.typeName)) {

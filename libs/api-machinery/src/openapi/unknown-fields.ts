@@ -27,11 +27,14 @@ function resolve(schema: Schema, lookup: SchemaLookup, seen = new Set<string>())
  */
 export function findUnknownFields(schema: Schema, value: unknown, lookup: SchemaLookup, path = ''): string[] {
   const resolved = resolve(schema, lookup);
-  if (!resolved || resolved['x-kubernetes-preserve-unknown-fields'] || value === null || value === undefined) return [];
+  if (!resolved || resolved['x-kubernetes-preserve-unknown-fields'] || value === null || value === undefined)
+    return [];
   const unknown: string[] = [];
   if (Array.isArray(value)) {
     if (resolved.items) {
-      value.forEach((item, index) => unknown.push(...findUnknownFields(resolved.items!, item, lookup, `${path}[${index}]`)));
+      value.forEach((item, index) =>
+        unknown.push(...findUnknownFields(resolved.items!, item, lookup, `${path}[${index}]`)),
+      );
     }
     return unknown;
   }
@@ -39,7 +42,8 @@ export function findUnknownFields(schema: Schema, value: unknown, lookup: Schema
   if (resolved.properties) {
     for (const [field, fieldValue] of Object.entries(value)) {
       const fieldSchema = resolved.properties[field];
-      if (fieldSchema) unknown.push(...findUnknownFields(fieldSchema, fieldValue, lookup, `${path}.${field}`));
+      if (fieldSchema)
+        unknown.push(...findUnknownFields(fieldSchema, fieldValue, lookup, `${path}.${field}`));
       else unknown.push(`${path}.${field}`);
     }
   } else if (resolved.additionalProperties) {
