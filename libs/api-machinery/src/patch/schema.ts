@@ -97,6 +97,8 @@ const KIND_SCHEMAS: Readonly<Record<string, Record<string, FieldSchema>>> = {
 const BUILT_IN_GROUPS = new Set(RESOURCE_TYPES.map((t) => t.group));
 const BUILT_IN_KINDS = new Set(RESOURCE_TYPES.flatMap((t) => [t.kind, ...t.subresources.map((s) => s.kind)]));
 
+const schemaCache = new Map<string, MapSchema>();
+
 /**
  * The schema of a built-in kind, or undefined for kinds kube-apiserver has no Go type for
  * (custom resources), which patch like JSON merge patch. A missing apiVersion means the
@@ -105,6 +107,11 @@ const BUILT_IN_KINDS = new Set(RESOURCE_TYPES.flatMap((t) => [t.kind, ...t.subre
 export function schemaForKind(kind: string, apiVersion?: string): MapSchema | undefined {
   if (!BUILT_IN_KINDS.has(kind)) return undefined;
   if (apiVersion !== undefined && !BUILT_IN_GROUPS.has(splitApiVersion(apiVersion).group)) return undefined;
-  // Every built-in kind keeps its conditions keyed by type, whatever else its status holds.
-  return map({ status: map(CONDITIONS), ...KIND_SCHEMAS[kind], metadata: OBJECT_META });
+  let schema = schemaCache.get(kind);
+  if (!schema) {
+    // Every built-in kind keeps its conditions keyed by type, whatever else its status holds.
+    schema = map({ status: map(CONDITIONS), ...KIND_SCHEMAS[kind], metadata: OBJECT_META });
+    schemaCache.set(kind, schema);
+  }
+  return schema;
 }
