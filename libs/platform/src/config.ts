@@ -1,0 +1,104 @@
+import { isIP } from 'net';
+import { resolve } from 'path';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface ServerConfig {
+  /** 0 lets the OS choose, which end-to-end tests rely on. */
+  port: number;
+  host: string;
+  /** Unset means the server runs its own embedded PostgreSQL under the data dir. */
+  databaseUrl?: string;
+  /** Absolute. */
+  dataDir: string;
+  /** Extra subject alternative names for the serving certificate, beyond the loopback ones. */
+  tlsSans: string[];
+  /** Absolute. */
+  encryptionConfigPath?: string;
+  logLevel: LogLevel;
+  maxBodyBytes: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const DEFAULT_MAX_BODY_BYTES = 3 * 1024 * 1024;
+const DNS_NAME = /^(\*\.)?[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
+
+/**
+ * Reads the server's settings from environment variables. Every bad value is reported at once, each
+ * naming its variable, so a misconfigured container fails with one readable message. Empty strings
+ * count as unset because compose files and CI often export variables with no value.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
+  const problems: string[] = [];
+  const read = (name: string): string | undefined => {
+    const value = env[name]?.trim();
+    return value ? value : undefined;
+  };
+  const integer = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = read(name);
+    if (raw === undefined) return fallback;
+    const value = /^\d+$/.test(raw) ? Number(raw) : NaN;
+    if (Number.isSafeInteger(value) && value >= min && value <= max) return value;
+    problems.push(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+    return fallback;
+  };
+
+  const port = integer('PORT', 6443, 0, 65535);
+  const maxBodyBytes = integer('KUBETIME_MAX_BODY_BYTES', DEFAULT_MAX_BODY_BYTES, 1, Number.MAX_SAFE_INTEGER);
+
+  const host = read('HOST') ?? '127.0.0.1';
+  if (/\s/.test(host)) problems.push(`HOST must be an address or host name, got ${JSON.stringify(host)}`);
+
+  const databaseUrl = read('DATABASE_URL');
+  if (databaseUrl !== undefined && !isPostgresUrl(databaseUrl)) {
+    problems.push('DATABASE_URL must be a postgres:// or postgresql:// URL');
+  }
+
+  const tlsSans = (read('KUBETIME_TLS_SANS') ?? '')
+    .split(',')
+    .map((san) => san.trim().toLowerCase())
+    .filter((san) => san !== '');
+  for (const san of tlsSans) {
+    if (!isIP(san) && !DNS_NAME.test(san)) {
+      problems.push(
+        `KUBETIME_TLS_SANS entries must be IP addresses or DNS names, got ${JSON.stringify(san)}`,
+      );
+    }
+  }
+
+  const rawLevel = (read('LOG_LEVEL') ?? 'info').toLowerCase();
+  let logLevel: LogLevel = 'info';
+  const knownLevel = LOG_LEVELS.find((level) => level === rawLevel);
+  if (knownLevel) logLevel = knownLevel;
+  else problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(rawLevel)}`);
+
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const encryptionConfig = read('KUBETIME_ENCRYPTION_CONFIG');
+  return {
+    port,
+    host,
+    databaseUrl,
+    dataDir: resolve(read('KUBETIME_DATA_DIR') ?? '.kubetime'),
+    tlsSans: [...new Set(tlsSans)],
+    encryptionConfigPath: encryptionConfig === undefined ? undefined : resolve(encryptionConfig),
+    logLevel,
+    maxBodyBytes,
+  };
+}
+
+function isPostgresUrl(value: string): boolean {
+  try {
+    const { protocol } = new URL(value);
+    return protocol === 'postgres:' || protocol === 'postgresql:';
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,13 @@
+export { ConfigError, LOG_LEVELS, loadConfig } from './config';
+export type { LogLevel, ServerConfig } from './config';
+export { startEmbeddedPostgres } from './embedded-postgres';
+export type { EmbeddedPostgres, EmbeddedPostgresLog } from './embedded-postgres';
+export { ensureTls, servingSans } from './tls';
+export type { TlsMaterial } from './tls';
+export { ensureAdminToken } from './credentials';
+export { readKubeconfig, writeKubeconfig } from './kubeconfig';
+export type { ClusterConnection, KubeconfigTarget, ReadKubeconfigOptions } from './kubeconfig';
+export { createLogger } from './logger';
+export type { Logger } from './logger';
+export { createMetrics } from './metrics';
+export type { Metrics } from './metrics';
