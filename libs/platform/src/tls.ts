@@ -139,7 +139,8 @@ function newCertificate(publicKey: forge.pki.PublicKey, lifetimeDays: number): f
 async function issueCa(dir: string): Promise<CertificateAndKey> {
   const { keyPem, forgeKeys } = await newKeyPair();
   const cert = newCertificate(forgeKeys.publicKey, CA_LIFETIME_DAYS);
-  const subject = [{ name: 'commonName', value: `kubetime-ca@${Math.floor(Date.now() / 1000)}` }];
+  // forge encodes names as PrintableString, which Go's parser enforces: no '@' as kube-apiserver uses.
+  const subject = [{ name: 'commonName', value: `kubetime-ca-${Math.floor(Date.now() / 1000)}` }];
   cert.setSubject(subject);
   cert.setIssuer(subject);
   cert.setExtensions([

@@ -1,0 +1,82 @@
+import { isAbsolute, join } from 'path';
+import { ConfigError, loadConfig } from './config';
+
+describe('loadConfig', () => {
+  it('falls back to the documented defaults', () => {
+    const config = loadConfig({});
+    expect(config).toEqual({
+      port: 6443,
+      host: '127.0.0.1',
+      databaseUrl: undefined,
+      dataDir: join(process.cwd(), '.kubetime'),
+      tlsSans: [],
+      encryptionConfigPath: undefined,
+      logLevel: 'info',
+      maxBodyBytes: 3145728,
+    });
+  });
+
+  it('reads every variable', () => {
+    const config = loadConfig({
+      PORT: '16443',
+      HOST: '0.0.0.0',
+      DATABASE_URL: 'postgres://postgres:postgres@db:5432/kubetime',
+      KUBETIME_DATA_DIR: 'state/kt',
+      KUBETIME_TLS_SANS: ' kubetime, Kubetime.Example.com,10.0.0.7 ,, fd00::1,kubetime',
+      KUBETIME_ENCRYPTION_CONFIG: 'enc.yaml',
+      LOG_LEVEL: 'DEBUG',
+      KUBETIME_MAX_BODY_BYTES: '1024',
+    });
+    expect(config).toEqual({
+      port: 16443,
+      host: '0.0.0.0',
+      databaseUrl: 'postgres://postgres:postgres@db:5432/kubetime',
+      dataDir: join(process.cwd(), 'state/kt'),
+      tlsSans: ['kubetime', 'kubetime.example.com', '10.0.0.7', 'fd00::1'],
+      encryptionConfigPath: join(process.cwd(), 'enc.yaml'),
+      logLevel: 'debug',
+      maxBodyBytes: 1024,
+    });
+    expect(isAbsolute(config.dataDir)).toBe(true);
+  });
+
+  it('treats empty values as unset', () => {
+    const config = loadConfig({ PORT: '', DATABASE_URL: '', KUBETIME_ENCRYPTION_CONFIG: ' ' });
+    expect(config.port).toBe(6443);
+    expect(config.databaseUrl).toBeUndefined();
+    expect(config.encryptionConfigPath).toBeUndefined();
+  });
+
+  it('accepts port 0 so tests can let the OS choose', () => {
+    expect(loadConfig({ PORT: '0' }).port).toBe(0);
+  });
+
+  it.each([
+    ['PORT', 'abc'],
+    ['PORT', '65536'],
+    ['PORT', '-1'],
+    ['PORT', '80.5'],
+    ['KUBETIME_MAX_BODY_BYTES', '0'],
+    ['KUBETIME_MAX_BODY_BYTES', '3MiB'],
+    ['LOG_LEVEL', 'verbose'],
+    ['DATABASE_URL', 'mysql://db/kubetime'],
+    ['DATABASE_URL', 'not a url'],
+    ['KUBETIME_TLS_SANS', 'ok.example,bad_name!'],
+    ['HOST', 'two words'],
+  ])('rejects %s=%j, naming the variable', (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ [name]: value })).toThrow(name);
+  });
+
+  it('reports every bad variable at once', () => {
+    try {
+      loadConfig({ PORT: 'abc', LOG_LEVEL: 'loud' });
+      throw new Error('expected a ConfigError');
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as ConfigError).problems).toHaveLength(2);
+      expect((error as Error).message).toContain('PORT must be an integer from 0 to 65535, got "abc"');
+      expect((error as Error).message).toContain('LOG_LEVEL');
+    }
+  });
+});
