@@ -1,0 +1,167 @@
+/**
+ * etcd's MVCC records as stored in the `key`, `meta` and `lease` buckets. The messages are tiny proto3
+ * structs, so they are encoded by hand rather than pulling in a protobuf runtime.
+ */
+
+/** 8-byte big-endian main revision, '_', 8-byte big-endian sub revision: byte order is revision order. */
+export const REVISION_BYTES = 17;
+const SEPARATOR = 0x5f; // '_'
+const TOMBSTONE = 0x74; // 't'
+
+export interface Revision {
+  main: number;
+  sub: number;
+}
+
+export function revisionKey(main: number, sub: number, tombstone = false): Buffer {
+  const b = Buffer.alloc(tombstone ? REVISION_BYTES + 1 : REVISION_BYTES);
+  b.writeBigUInt64BE(BigInt(main), 0);
+  b[8] = SEPARATOR;
+  b.writeBigUInt64BE(BigInt(sub), 9);
+  if (tombstone) b[REVISION_BYTES] = TOMBSTONE;
+  return b;
+}
+
+/** Undefined when `b` is not a revision key (wrong length, separator or marker). */
+export function parseRevisionKey(b: Buffer): (Revision & { tombstone: boolean }) | undefined {
+  const tombstone = b.length === REVISION_BYTES + 1 && b[REVISION_BYTES] === TOMBSTONE;
+  if ((b.length !== REVISION_BYTES && !tombstone) || b[8] !== SEPARATOR) return undefined;
+  const main = b.readBigUInt64BE(0);
+  const sub = b.readBigUInt64BE(9);
+  if (main > BigInt(Number.MAX_SAFE_INTEGER) || sub > BigInt(Number.MAX_SAFE_INTEGER)) return undefined;
+  return { main: Number(main), sub: Number(sub), tombstone };
+}
+
+/** mvccpb.KeyValue; zero fields are absent on the wire (proto3), so they read back as 0 or empty. */
+export interface KeyValue {
+  key: Buffer;
+  createRevision: number;
+  modRevision: number;
+  version: number;
+  value: Buffer;
+  lease: bigint;
+}
+
+const VARINT = 0;
+const FIXED64 = 1;
+const BYTES = 2;
+const FIXED32 = 5;
+
+export function encodeKeyValue(kv: Partial<KeyValue> & { key: Buffer }): Buffer {
+  const out: number[] = [];
+  const parts: Buffer[] = [];
+  const flush = () => {
+    if (out.length > 0) parts.push(Buffer.from(out.splice(0)));
+  };
+  const bytes = (field: number, b: Buffer | undefined) => {
+    if (!b || b.length === 0) return;
+    out.push((field << 3) | BYTES);
+    pushVarint(out, BigInt(b.length));
+    flush();
+    parts.push(b);
+  };
+  const int = (field: number, n: number | bigint | undefined) => {
+    if (!n) return;
+    out.push((field << 3) | VARINT);
+    pushVarint(out, BigInt.asUintN(64, BigInt(n)));
+  };
+  bytes(1, kv.key);
+  int(2, kv.createRevision);
+  int(3, kv.modRevision);
+  int(4, kv.version);
+  bytes(5, kv.value);
+  int(6, kv.lease);
+  flush();
+  return Buffer.concat(parts);
+}
+
+/** Throws a plain Error naming the problem; callers add where the record came from. */
+export function decodeKeyValue(b: Buffer): KeyValue {
+  const kv: KeyValue = {
+    key: Buffer.alloc(0),
+    createRevision: 0,
+    modRevision: 0,
+    version: 0,
+    value: Buffer.alloc(0),
+    lease: 0n,
+  };
+  let at = 0;
+  while (at < b.length) {
+    const tag = readVarint(b, at);
+    at = tag.next;
+    const field = Number(tag.value >> 3n);
+    const wire = Number(tag.value & 7n);
+    if (wire === VARINT) {
+      const v = readVarint(b, at);
+      at = v.next;
+      const signed = BigInt.asIntN(64, v.value);
+      if (field === 2) kv.createRevision = safeNumber(signed, 'create_revision');
+      else if (field === 3) kv.modRevision = safeNumber(signed, 'mod_revision');
+      else if (field === 4) kv.version = safeNumber(signed, 'version');
+      else if (field === 6) kv.lease = signed;
+    } else if (wire === BYTES) {
+      const len = readVarint(b, at);
+      const end = len.next + Number(len.value);
+      if (len.value > BigInt(b.length) || end > b.length)
+        throw new Error('a length-delimited field runs past the end');
+      const data = b.subarray(len.next, end);
+      if (field === 1) kv.key = data;
+      else if (field === 5) kv.value = data;
+      at = end;
+    } else if (wire === FIXED64 || wire === FIXED32) {
+      at += wire === FIXED64 ? 8 : 4;
+      if (at > b.length) throw new Error('a fixed-size field runs past the end');
+    } else {
+      throw new Error(`unknown protobuf wire type ${wire}`);
+    }
+  }
+  return kv;
+}
+
+/** leasepb.Lease as etcd stores it in the `lease` bucket: ID and TTL (seconds). */
+export function encodeLease(id: bigint, ttl: number): Buffer {
+  const out: number[] = [(1 << 3) | VARINT];
+  pushVarint(out, BigInt.asUintN(64, id));
+  if (ttl !== 0) {
+    out.push((2 << 3) | VARINT);
+    pushVarint(out, BigInt.asUintN(64, BigInt(ttl)));
+  }
+  return Buffer.from(out);
+}
+
+/** The `lease` bucket key: the ID as 8 big-endian bytes. */
+export function leaseKey(id: bigint): Buffer {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64BE(BigInt.asUintN(64, id));
+  return b;
+}
+
+export function u64be(n: number): Buffer {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64BE(BigInt(n));
+  return b;
+}
+
+function pushVarint(out: number[], v: bigint): void {
+  while (v >= 0x80n) {
+    out.push(Number(v & 0x7fn) | 0x80);
+    v >>= 7n;
+  }
+  out.push(Number(v));
+}
+
+function readVarint(b: Buffer, at: number): { value: bigint; next: number } {
+  let value = 0n;
+  for (let i = 0; i < 10; i++) {
+    if (at + i >= b.length) throw new Error('a varint runs past the end');
+    const byte = b[at + i];
+    value |= BigInt(byte & 0x7f) << BigInt(7 * i);
+    if (byte < 0x80) return { value: BigInt.asUintN(64, value), next: at + i + 1 };
+  }
+  throw new Error('a varint is longer than 10 bytes');
+}
+
+function safeNumber(v: bigint, what: string): number {
+  if (v < 0n || v > BigInt(Number.MAX_SAFE_INTEGER)) throw new Error(`${what} ${v} is out of range`);
+  return Number(v);
+}
