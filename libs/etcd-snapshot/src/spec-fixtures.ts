@@ -1,11 +1,19 @@
 /* Shared by this library's specs only (excluded from the build): event fixtures and a real etcd on loopback. */
 import { ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
 import { openSync, closeSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import {
+  BRANCH_PAGE,
+  BUCKET_LEAF_FLAG,
+  decodeMeta,
+  LEAF_PAGE,
+  PAGE_HEADER_SIZE,
+  readPageHeader,
+} from './bolt/layout';
 import type { EtcdEvent } from './types';
 
 export async function tempDir(): Promise<{ dir: string; cleanup: () => Promise<void> }> {
@@ -217,4 +225,50 @@ export async function getPrefix(
       version: Number(kv.version),
     })),
   };
+}
+
+export interface TreeStats {
+  /** Page kinds from the `key` bucket's root down its leftmost path ([] when the bucket is inline). */
+  keyLevels: string[];
+  maxOverflow: number;
+  /** The database's page count (high-water mark) and how many of them the tree reaches, metas included. */
+  pages: number;
+  reachable: number;
+}
+
+/** Walks every bucket of a (small enough to load) bbolt file to describe its shape. */
+export async function treeStats(path: string): Promise<TreeStats> {
+  const file = await readFile(path);
+  const meta = decodeMeta(file, PAGE_HEADER_SIZE);
+  const ps = meta.pageSize;
+  const seen = new Set<number>([0, 1]);
+  let maxOverflow = 0;
+  let keyRoot = 0;
+  const walk = (pgid: number): void => {
+    const at = pgid * ps;
+    const h = readPageHeader(file, at);
+    for (let i = 0; i <= h.overflow; i++) seen.add(pgid + i);
+    maxOverflow = Math.max(maxOverflow, h.overflow);
+    for (let i = 0; i < h.count; i++) {
+      const el = at + PAGE_HEADER_SIZE + i * 16;
+      if (h.flags === BRANCH_PAGE) {
+        walk(Number(file.readBigUInt64LE(el + 8)));
+      } else if (file.readUInt32LE(el) & BUCKET_LEAF_FLAG) {
+        const k = el + file.readUInt32LE(el + 4);
+        const root = Number(file.readBigUInt64LE(k + file.readUInt32LE(el + 8)));
+        if (file.subarray(k, k + file.readUInt32LE(el + 8)).toString() === 'key') keyRoot = root;
+        if (root !== 0) walk(root);
+      }
+    }
+  };
+  walk(Number(meta.root));
+  const keyLevels: string[] = [];
+  for (let pgid = keyRoot; pgid !== 0;) {
+    const h = readPageHeader(file, pgid * ps);
+    keyLevels.push(
+      h.flags === BRANCH_PAGE ? 'branch' : h.flags === LEAF_PAGE ? 'leaf' : `0x${h.flags.toString(16)}`,
+    );
+    pgid = h.flags === BRANCH_PAGE ? Number(file.readBigUInt64LE(pgid * ps + PAGE_HEADER_SIZE + 8)) : 0;
+  }
+  return { keyLevels, maxOverflow, pages: Number(meta.pgid), reachable: seen.size };
 }
