@@ -1,7 +1,7 @@
 import { spawn } from 'child_process';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'fs/promises';
 import { createServer } from 'net';
-import { tmpdir } from 'os';
+import { tmpdir, userInfo } from 'os';
 import { join } from 'path';
 import { Client } from 'pg';
 import { EmbeddedPostgres, startEmbeddedPostgres } from './embedded-postgres';
@@ -27,15 +27,18 @@ function portOf(url: string): number {
  * restarting an existing cluster in its various leftover states.
  */
 describe('startEmbeddedPostgres', () => {
+  // Laid out as the server does it, `<data dir>/postgres`, with a data dir private to its owner.
+  let dataDir: string;
   let dir: string;
   let running: EmbeddedPostgres | undefined;
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'kubetime-pg-'));
+    dataDir = await mkdtemp(join(tmpdir(), 'kubetime-pg-'));
+    dir = join(dataDir, 'postgres');
   });
   afterAll(async () => {
     await running?.stop();
-    await rm(dir, { recursive: true, force: true });
+    await rm(dataDir, { recursive: true, force: true });
   });
 
   it('initialises a cluster, creates the kubetime database and answers queries', async () => {
@@ -49,6 +52,9 @@ describe('startEmbeddedPostgres', () => {
     await queryOne(running.url, 'CREATE TABLE kept AS SELECT 42 AS id');
     expect((await stat(join(dir, 'password'))).mode & 0o777).toBe(0o600);
     expect(await readFile(join(dir, 'postgres.log'), 'utf8')).toContain('ready to accept connections');
+    // As root PostgreSQL runs as another user, who must be able to reach into the private data dir.
+    const runsAsAnotherUser = userInfo().uid === 0;
+    expect((await stat(dataDir)).mode & 0o777).toBe(runsAsAnotherUser ? 0o701 : 0o700);
   });
 
   it('stops, then starts again on the same port with the data kept', async () => {

@@ -50,7 +50,7 @@ interface Layout {
  *
  * PostgreSQL refuses to run as root. Under root the binaries run as the owner of an existing cluster,
  * or else as the `postgres` user, which is created if missing (as the package's `createPostgresUser`
- * does); `dataDir` is then made traversable (but not listable) by that user.
+ * does); `dataDir` and its parent are then made searchable (but not listable) by that user.
  *
  * Layout of `dataDir`: `cluster/` (PGDATA), `postgres.log`, `port` (reused across restarts while
  * free) and `password` (the superuser's, mode 0600).
@@ -63,6 +63,7 @@ export async function startEmbeddedPostgres(
   await mkdir(dataDir, { recursive: true });
   const runAs = await chooseRunAs(layout, log);
   await chmod(dataDir, runAs ? 0o711 : 0o700);
+  if (runAs) await allowSearch(dirname(dataDir), runAs);
   await checkBinariesRunnable(runAs);
   const password = (
     await readOrCreateFile(join(dataDir, PASSWORD_FILE), SECRET_FILE_MODE, () =>
@@ -111,6 +112,18 @@ async function chooseRunAs(layout: Layout, log: EmbeddedPostgresLog): Promise<Ru
     if (!ids) throw new Error(`created user ${RUN_AS_USER_WHEN_ROOT} but cannot look it up`);
   }
   return ids;
+}
+
+/**
+ * The server keeps the cluster in `<kubetime data dir>/postgres`, and that data dir is often created
+ * private (`mktemp -d`). Search permission alone lets PostgreSQL reach its cluster without being able
+ * to list the directory; the secrets beside it are protected by their own 0600 modes. Directories
+ * further up are left alone: changing, say, /root is not ours to do, and initdb's error names them.
+ */
+async function allowSearch(dir: string, runAs: RunAs): Promise<void> {
+  const { mode, uid, gid } = await stat(dir);
+  const searchBit = uid === runAs.uid ? 0o100 : gid === runAs.gid ? 0o010 : 0o001;
+  if ((mode & searchBit) === 0 && uid === 0) await chmod(dir, (mode & 0o7777) | 0o001);
 }
 
 async function userIds(name: string): Promise<RunAs | undefined> {
