@@ -89,21 +89,22 @@ export function decodeKeyValue(b: Buffer): KeyValue {
   while (at < b.length) {
     const tag = readVarint(b, at);
     at = tag.next;
-    const field = Number(tag.value >> 3n);
-    const wire = Number(tag.value & 7n);
+    if (typeof tag.value !== 'number') throw new Error('a field tag is out of range');
+    const field = Math.floor(tag.value / 8);
+    const wire = tag.value % 8;
     if (wire === VARINT) {
       const v = readVarint(b, at);
       at = v.next;
-      const signed = BigInt.asIntN(64, v.value);
-      if (field === 2) kv.createRevision = safeNumber(signed, 'create_revision');
-      else if (field === 3) kv.modRevision = safeNumber(signed, 'mod_revision');
-      else if (field === 4) kv.version = safeNumber(signed, 'version');
-      else if (field === 6) kv.lease = signed;
+      if (field === 2) kv.createRevision = safeNumber(v.value, 'create_revision');
+      else if (field === 3) kv.modRevision = safeNumber(v.value, 'mod_revision');
+      else if (field === 4) kv.version = safeNumber(v.value, 'version');
+      else if (field === 6) kv.lease = BigInt.asIntN(64, BigInt(v.value));
     } else if (wire === BYTES) {
       const len = readVarint(b, at);
       const end = len.next + Number(len.value);
-      if (len.value > BigInt(b.length) || end > b.length)
+      if (typeof len.value !== 'number' || end > b.length) {
         throw new Error('a length-delimited field runs past the end');
+      }
       const data = b.subarray(len.next, end);
       if (field === 1) kv.key = data;
       else if (field === 5) kv.value = data;
@@ -143,6 +144,16 @@ export function u64be(n: number): Buffer {
 }
 
 function pushVarint(out: number[], v: bigint): void {
+  // Plain numbers for values a double holds exactly (every revision); BigInt only beyond.
+  if (v <= BigInt(Number.MAX_SAFE_INTEGER)) {
+    let n = Number(v);
+    while (n >= 0x80) {
+      out.push((n % 0x80) | 0x80);
+      n = Math.floor(n / 0x80);
+    }
+    out.push(n);
+    return;
+  }
   while (v >= 0x80n) {
     out.push(Number(v & 0x7fn) | 0x80);
     v >>= 7n;
@@ -150,7 +161,17 @@ function pushVarint(out: number[], v: bigint): void {
   out.push(Number(v));
 }
 
-function readVarint(b: Buffer, at: number): { value: bigint; next: number } {
+/** A varint as a number when it has at most 7 bytes (below 2^49), else as a 64-bit bigint. */
+function readVarint(b: Buffer, at: number): { value: number | bigint; next: number } {
+  let n = 0;
+  let scale = 1;
+  for (let i = 0; i < 7; i++) {
+    if (at + i >= b.length) throw new Error('a varint runs past the end');
+    const byte = b[at + i];
+    n += (byte & 0x7f) * scale;
+    if (byte < 0x80) return { value: n, next: at + i + 1 };
+    scale *= 0x80;
+  }
   let value = 0n;
   for (let i = 0; i < 10; i++) {
     if (at + i >= b.length) throw new Error('a varint runs past the end');
@@ -161,7 +182,10 @@ function readVarint(b: Buffer, at: number): { value: bigint; next: number } {
   throw new Error('a varint is longer than 10 bytes');
 }
 
-function safeNumber(v: bigint, what: string): number {
-  if (v < 0n || v > BigInt(Number.MAX_SAFE_INTEGER)) throw new Error(`${what} ${v} is out of range`);
-  return Number(v);
+function safeNumber(v: number | bigint, what: string): number {
+  if (typeof v === 'number') return v;
+  const signed = BigInt.asIntN(64, v);
+  if (signed < 0n || signed > BigInt(Number.MAX_SAFE_INTEGER))
+    throw new Error(`${what} ${signed} is out of range`);
+  return Number(signed);
 }

@@ -121,9 +121,14 @@ export class BoltReader {
 
   /** Every key/value of a bucket in key order. Entries share no memory with the reader's pages. */
   async *entries(bucket: Buffer, name: string): AsyncGenerator<Entry> {
+    for await (const leaf of this.leaves(bucket, name)) yield* leaf;
+  }
+
+  /** The same entries a leaf page at a time: far fewer async steps than one per entry on large buckets. */
+  async *leaves(bucket: Buffer, name: string): AsyncGenerator<Entry[]> {
     const root = this.bucketRoot(bucket, name);
     if (root === 0n) {
-      yield* this.elements(this.inlinePage(bucket, name), `inline bucket ${name}`);
+      yield this.elements(this.inlinePage(bucket, name), `inline bucket ${name}`);
     } else {
       yield* this.walk(root, name, 0);
     }
@@ -172,13 +177,13 @@ export class BoltReader {
     return page;
   }
 
-  private async *walk(pgid: bigint, name: string, depth: number): AsyncGenerator<Entry> {
+  private async *walk(pgid: bigint, name: string, depth: number): AsyncGenerator<Entry[]> {
     if (depth > MAX_DEPTH)
       throw this.fail(`bucket ${name}: the tree is deeper than ${MAX_DEPTH} levels (a cycle?)`);
     const page = await this.readPage(pgid, name);
     const h = readPageHeader(page);
     if (h.flags === LEAF_PAGE) {
-      yield* this.elements(page, `page ${pgid}`);
+      yield this.elements(page, `page ${pgid}`);
       return;
     }
     for (let i = 0; i < h.count; i++) yield* this.walk(this.branchChild(page, i, pgid), name, depth + 1);
@@ -190,7 +195,8 @@ export class BoltReader {
     if (pgid < 2n || pgid >= this.pages)
       throw this.fail(`${where} is outside the database (pages 2 to ${this.pages - 1n})`);
     const position = Number(pgid) * this.pageSize;
-    const first = Buffer.alloc(this.pageSize);
+    // Unzeroed is fine: a short read is refused below, so every byte used comes from the file.
+    const first = Buffer.allocUnsafe(this.pageSize);
     if ((await readAt(this.fh, first, this.pageSize, position)) < this.pageSize) {
       throw this.fail(`truncated: ${where} is past the end of the file`);
     }
@@ -205,7 +211,7 @@ export class BoltReader {
         `${where}: its ${h.overflow} overflow pages run past the database's ${this.pages} pages`,
       );
     }
-    const page = Buffer.alloc((h.overflow + 1) * this.pageSize);
+    const page = Buffer.allocUnsafe((h.overflow + 1) * this.pageSize);
     first.copy(page);
     const rest = page.length - this.pageSize;
     if ((await readAt(this.fh, page.subarray(this.pageSize), rest, position + this.pageSize)) < rest) {
@@ -221,9 +227,11 @@ export class BoltReader {
     return page.readBigUInt64LE(at + 8);
   }
 
-  private *elements(page: Buffer, where: string): Generator<Entry> {
+  private elements(page: Buffer, where: string): Entry[] {
     const { count } = readPageHeader(page);
-    for (let i = 0; i < count; i++) yield this.element(page, i, where);
+    const out: Entry[] = [];
+    for (let i = 0; i < count; i++) out.push(this.element(page, i, where));
+    return out;
   }
 
   private lastElement(page: Buffer, where: string): Entry | undefined {
@@ -240,10 +248,13 @@ export class BoltReader {
     const vsize = page.readUInt32LE(at + 12);
     if (start + ksize + vsize > page.length)
       throw this.fail(`${where}: leaf element ${i} points past the page`);
-    // Copies, so a caller keeping a value does not keep the whole page (and its overflow) alive.
+    // One private copy per entry: a caller keeping a key or value must not keep the whole page alive,
+    // nor a slab of Node's shared Buffer pool full of other entries.
+    const own = Buffer.allocUnsafeSlow(ksize + vsize);
+    page.copy(own, 0, start, start + ksize + vsize);
     return {
-      key: Buffer.from(page.subarray(start, start + ksize)),
-      value: Buffer.from(page.subarray(start + ksize, start + ksize + vsize)),
+      key: own.subarray(0, ksize),
+      value: own.subarray(ksize),
       bucket: (flags & BUCKET_LEAF_FLAG) !== 0,
     };
   }

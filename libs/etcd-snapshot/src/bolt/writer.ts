@@ -15,6 +15,29 @@ import { writeFully } from './io';
 
 /** Consecutive pages are gathered into one positional write of about this size. */
 const WRITE_BATCH_BYTES = 1 << 20;
+/** Branch keys are packed into chunks of this size. */
+const KEY_CHUNK_BYTES = 1 << 16;
+
+/**
+ * Holds the first key of every page until the branch levels are built. Keys are copied into chunks of
+ * their own: a small Buffer copy would come from Node's shared 8 KB pool and keep alive the whole slab,
+ * and with it the values written long ago, which made memory grow with the file.
+ */
+class KeyArena {
+  private chunk = Buffer.allocUnsafeSlow(0);
+  private used = 0;
+
+  copy(key: Buffer): Buffer {
+    if (this.used + key.length > this.chunk.length) {
+      this.chunk = Buffer.allocUnsafeSlow(Math.max(KEY_CHUNK_BYTES, key.length));
+      this.used = 0;
+    }
+    const out = this.chunk.subarray(this.used, this.used + key.length);
+    key.copy(out);
+    this.used += key.length;
+    return out;
+  }
+}
 
 /**
  * Appends pages to a new bbolt file from page 2 on; pages 0 and 1 (the metas) are written last, once the
@@ -93,10 +116,11 @@ export async function writeBucket(
   let refs: BranchRef[] | undefined;
   let hasSubBucket = false;
   let previous: Buffer | undefined;
+  const keys = new KeyArena();
 
   const flushLeaf = async () => {
     const pgid = await w.append(encodeLeafPage(leaf, w.pageSize, 0n));
-    (refs ??= []).push({ key: Buffer.from(leaf[0].key), pgid });
+    (refs ??= []).push({ key: keys.copy(leaf[0].key), pgid });
     leaf = [];
     leafSize = PAGE_HEADER_SIZE;
   };
