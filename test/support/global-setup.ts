@@ -12,7 +12,7 @@ export default async function globalSetup(): Promise<void> {
     process.env.KUBETIME_TEST_ADMIN_URL = process.env.DATABASE_URL;
     return;
   }
-  const { startEmbeddedPostgres } = await import('@kubetime/platform');
+  const { startEmbeddedPostgres } = await import('../../libs/platform/src');
   const dataDir = process.env.KUBETIME_TEST_PG_DIR ?? mkdtempSync(join(tmpdir(), 'kubetime-test-pg-'));
   const silent = { info: () => undefined, warn: () => undefined };
   const server = await startEmbeddedPostgres(dataDir, silent as never);

@@ -4,6 +4,7 @@ import { createServer } from 'net';
 import { tmpdir } from 'os';
 import { join, resolve } from 'path';
 import { promisify } from 'util';
+import { parse } from 'yaml';
 import { createTestDatabase, TestDatabase } from './database';
 
 const run = promisify(execFile);
@@ -60,10 +61,7 @@ export async function startServer(options: { database?: TestDatabase; env?: Reco
     const deadline = Date.now() + 60_000;
     while (Date.now() < deadline) {
       if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}:\n${logs}`);
-      if (existsSync(join(dataDir, 'kubeconfig'))) {
-        const ok = await probe(port, readFileSync(join(dataDir, 'ca.crt'), 'utf8'));
-        if (ok) break;
-      }
+      if (existsSync(join(dataDir, 'kubeconfig')) && (await probe(port, credentials(join(dataDir, 'kubeconfig')).caPem))) break;
       await new Promise((r) => setTimeout(r, 100));
     }
   };
@@ -81,10 +79,10 @@ export async function startServer(options: { database?: TestDatabase; env?: Reco
       return state.child!;
     },
     get token() {
-      return readFileSync(join(dataDir, 'admin.token'), 'utf8').trim();
+      return credentials(kubeconfig).token;
     },
     get caPem() {
-      return readFileSync(join(dataDir, 'ca.crt'), 'utf8');
+      return credentials(kubeconfig).caPem;
     },
     output: () => logs,
     async kubectl(args, input) {
@@ -115,6 +113,15 @@ export async function stopServer(server: TestServer & { database: TestDatabase }
   await server.stop();
   await server.database.drop();
   rmSync(server.dataDir, { recursive: true, force: true });
+}
+
+/** The admin token and CA, read back from the kubeconfig the server wrote, as kubectl reads them. */
+function credentials(kubeconfig: string): { token: string; caPem: string } {
+  const config = parse(readFileSync(kubeconfig, 'utf8'));
+  return {
+    token: config.users[0].user.token,
+    caPem: Buffer.from(config.clusters[0].cluster['certificate-authority-data'], 'base64').toString('utf8'),
+  };
 }
 
 async function probe(port: number, ca: string): Promise<boolean> {

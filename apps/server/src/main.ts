@@ -19,7 +19,7 @@ async function main(): Promise<void> {
   server.disable('x-powered-by');
   server.use((req, res, next) => {
     if (NEST_PATHS.has(req.path)) return next();
-    void runtime.api.handle(req, res);
+    runtime.api.handle(req, res).catch((error) => log.error({ err: error }, 'request handler failed'));
   });
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRuntime(runtime), new ExpressAdapter(server), {
     bodyParser: false,

@@ -3,3 +3,7 @@ export * from './object';
 export * from './errors';
 export * from './selectors';
 export * from './tables';
+export * from './admission';
+export * from './patch';
+export * from './openapi';
+export * from './protobuf';

@@ -13,6 +13,7 @@ export async function bootstrapCluster(resources: ResourceStore, branch: string,
   const ctx: RequestContext = { user: APISERVER, branch, now: now() };
   const namespaces = findResourceType('', 'v1', 'namespaces')!;
   for (const name of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {
+    if (await resources.getStored(ctx, namespaces, undefined, name)) continue;
     await createIfMissing(() => resources.create(ctx, namespaces, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } }, { dryRun: false }));
   }
   const services = findResourceType('', 'v1', 'services')!;
@@ -22,9 +23,11 @@ export async function bootstrapCluster(resources: ResourceStore, branch: string,
     metadata: { name: 'kubernetes', namespace: 'default', labels: { component: 'apiserver', provider: 'kubernetes' } },
     spec: { type: 'ClusterIP', clusterIP: '10.96.0.1', ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: servicePort }] },
   };
+  if (await resources.getStored(ctx, services, 'default', 'kubernetes')) return;
   await createIfMissing(() => resources.create(ctx, services, 'default', kubernetes, { dryRun: false }));
 }
 
+/** Another server on the same database may bootstrap at the same moment: losing that race is fine. */
 async function createIfMissing(create: () => Promise<unknown>): Promise<void> {
   try {
     await create();

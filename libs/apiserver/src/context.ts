@@ -8,6 +8,8 @@ export interface UserInfo {
 export interface RequestContext {
   user: UserInfo;
   branch: string;
+  /** Set when the request addresses a past revision (`/branches/B/revisions/R/...`): read-only. */
+  revision?: number;
   now: Date;
   userAgent?: string;
   requestId?: string;

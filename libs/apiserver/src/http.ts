@@ -100,6 +100,7 @@ export class ApiServer {
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = process.hrtime.bigint();
     const url = new URL(req.url ?? '/', 'https://kubetime.local');
+    const scope = branchScope(url);
     let verb = (req.method ?? 'GET').toLowerCase();
     let resourceLabel = '';
     try {
@@ -112,7 +113,8 @@ export class ApiServer {
       if (!user) throw Errors.unauthorized();
       const ctx: RequestContext = {
         user,
-        branch: 'main',
+        branch: scope.branch,
+        revision: scope.revision,
         now: this.now(),
         userAgent: req.headers['user-agent'],
         requestId: (req.headers['audit-id'] as string) ?? randomUUID(),
@@ -124,7 +126,8 @@ export class ApiServer {
         if (!(await this.authorizer.authorizePath(user, ctx.branch, url.pathname, 'get'))) {
           throw Errors.forbidden(`forbidden: User "${user.username}" cannot get path "${url.pathname}"`);
         }
-        return this.serveNonResource(req, res, url);
+        await this.serveNonResource(req, res, url);
+        return;
       }
       resourceLabel = resourceRequest.type.resource;
       verb = kubernetesVerb(req.method ?? 'GET', resourceRequest, url);
@@ -138,6 +141,9 @@ export class ApiServer {
       };
       const decision = await this.authorizer.authorizeResource(user, ctx.branch, attrs);
       if (!decision.allowed) throw forbidden(user, attrs);
+      if (ctx.revision !== undefined && !['get', 'list', 'watch'].includes(verb)) {
+        throw Errors.methodNotAllowed(`revision ${ctx.revision} of branch ${ctx.branch} is read-only: write to /branches/${ctx.branch}/ instead`);
+      }
       if (verb === 'watch') {
         await this.watch(req, res, url, ctx, resourceRequest);
         return;
@@ -201,7 +207,7 @@ export class ApiServer {
     const dryRun = dryRunOf(q);
     if (type.virtual || (r.subresource && ['token', 'eviction', 'binding'].includes(r.subresource))) {
       if (verb !== 'create') throw Errors.methodNotAllowed();
-      const body = await this.readObject(req, type, r.subresource !== undefined);
+      const body = await this.readObject(req, res, type, r.subresource !== undefined);
       const answer = await handleReview({ ctx, request: r, body, resources: this.resources, authorizer: this.authorizer, authenticator: this.options.authenticator, dryRun });
       return this.json(res, answer.code, answer.body);
     }
@@ -213,7 +219,7 @@ export class ApiServer {
     }
     switch (verb) {
       case 'get': {
-        const object = await this.resources.get(ctx, type, r.namespace, r.name!, revisionParam(q));
+        const object = await this.resources.get(ctx, type, r.namespace, r.name!, revisionParam(q) ?? ctx.revision);
         return this.answerObjects(req, res, ctx, type, [object], undefined, true);
       }
       case 'list': {
@@ -222,25 +228,26 @@ export class ApiServer {
           fieldSelector: q.get('fieldSelector'),
           limit: q.has('limit') ? Number(q.get('limit')) || undefined : undefined,
           continueToken: q.get('continue'),
-          resourceVersion: q.get('resourceVersion'),
-          resourceVersionMatch: q.get('resourceVersionMatch'),
+          ...(ctx.revision !== undefined && !q.get('resourceVersion')
+            ? { resourceVersion: String(ctx.revision), resourceVersionMatch: 'Exact' }
+            : { resourceVersion: q.get('resourceVersion'), resourceVersionMatch: q.get('resourceVersionMatch') }),
         });
         return this.answerList(req, res, ctx, type, result.items, result.revision, result.continueToken, result.remainingItemCount, q);
       }
       case 'create': {
-        const body = await this.readObject(req, type, false, q);
+        const body = await this.readObject(req, res, type, false, q);
         const object = await this.resources.create(ctx, type, r.namespace, body, { dryRun, fieldManager: fieldManagerOf(q, req) });
         return this.json(res, 201, object);
       }
       case 'update': {
-        const body = await this.readObject(req, type, false, q);
+        const body = await this.readObject(req, res, type, false, q);
         const object = await this.resources.update(ctx, type, r.namespace, r.name!, body, { dryRun, fieldManager: fieldManagerOf(q, req), subresource: r.subresource });
         return this.json(res, 200, object);
       }
       case 'patch': {
         const patchType = patchTypeOf(req);
         const patch = await this.readPatch(req, patchType);
-        if (patchType === 'application/apply-patch+yaml' || q.get('fieldValidation') === 'Strict') this.checkUnknownFields(type, patch, q, patchType);
+        if (patchType === 'application/apply-patch+yaml' || q.get('fieldValidation') === 'Strict') this.checkUnknownFields(res, type, patch, q, patchType);
         const { object, created } = await this.resources.patch(ctx, type, r.namespace, r.name!, patchType, patch, {
           dryRun,
           fieldManager: q.get('fieldManager') ?? (patchType === 'application/apply-patch+yaml' ? undefined : defaultManager(req)),
@@ -318,6 +325,9 @@ export class ApiServer {
     let lastRevision = fromRevision ?? head.revision;
     let headersSent = false;
     res.writeHead(200, { 'Content-Type': asTable ? TABLE_MEDIA_TYPE : 'application/json', 'Transfer-Encoding': 'chunked', 'Cache-Control': 'no-cache, private' });
+    // Clients such as client-node's informer wait for the response headers before they consider the
+    // watch started; Node would hold them back until the first event.
+    res.flushHeaders();
     const write = (event: WatchEvent) => {
       if (res.writableEnded) return;
       let object = event.object;
@@ -371,6 +381,7 @@ export class ApiServer {
             type,
             prefix: storageKeyPrefix(storageTypeOf(type), r.namespace),
             fromRevision,
+            initialRevision: ctx.revision,
             labelSelector: q.get('labelSelector'),
             fieldSelector: r.name ? [q.get('fieldSelector'), `metadata.name=${r.name}`].filter(Boolean).join(',') : q.get('fieldSelector'),
           },
@@ -432,7 +443,7 @@ export class ApiServer {
     return decodeStructured(body, contentType, [...BODY_TYPES]);
   }
 
-  private async readObject(req: IncomingMessage, type: ResourceType, subresourceBody: boolean, q?: URLSearchParams): Promise<KubeObject> {
+  private async readObject(req: IncomingMessage, res: ServerResponse, type: ResourceType, subresourceBody: boolean, q?: URLSearchParams): Promise<KubeObject> {
     const value = await this.readJson(req);
     if (!value || typeof value !== 'object' || Array.isArray(value)) throw Errors.badRequest('the request body must be a single object');
     const object = value as KubeObject;
@@ -445,12 +456,12 @@ export class ApiServer {
       if (object.kind && object.kind !== type.kind) {
         throw Errors.badRequest(`the kind in the data (${object.kind}) does not match the expected kind (${type.kind})`);
       }
-      if (q) this.checkUnknownFields(type, object, q, 'application/json');
+      if (q) this.checkUnknownFields(res, type, object, q, 'application/json');
     }
     return object;
   }
 
-  private checkUnknownFields(type: ResourceType, body: unknown, q: URLSearchParams, contentType: string): void {
+  private checkUnknownFields(res: ServerResponse, type: ResourceType, body: unknown, q: URLSearchParams, contentType: string): void {
     const mode = q.get('fieldValidation') ?? (contentType === 'application/apply-patch+yaml' ? 'Strict' : 'Warn');
     if (mode === 'Ignore' || !body || typeof body !== 'object' || Array.isArray(body)) return;
     const unknown = this.options.openapi.unknownFields(groupVersion(type), type.kind, body);
@@ -461,6 +472,7 @@ export class ApiServer {
         `${type.kind} in version "${type.version}" cannot be handled as a ${type.kind}: strict decoding error: ${fields.map((f) => `unknown field "${f}"`).join(', ')}`,
       );
     }
+    if (mode === 'Warn') res.setHeader('Warning', fields.map((f) => `299 - "unknown field \\"${f}\\""`));
   }
 
   private async readPatch(req: IncomingMessage, patchType: PatchType): Promise<unknown> {
@@ -504,6 +516,17 @@ function translateError(error: unknown): StatusError {
   if (error instanceof Error && error.name === 'UnknownBranch') return Errors.pathNotFound();
   const message = error instanceof Error ? error.message : String(error);
   return Errors.internal(message);
+}
+
+/**
+ * `/branches/NAME/...` serves a branch's API and `/branches/NAME/revisions/R/...` that branch as of
+ * revision R; the rest of the path is an ordinary Kubernetes path. Strips the prefix in place.
+ */
+function branchScope(url: URL): { branch: string; revision?: number } {
+  const m = /^\/branches\/([^/]+)(?:\/revisions\/([^/]+))?(\/.*)?$/.exec(url.pathname);
+  if (!m) return { branch: 'main' };
+  url.pathname = m[3] ?? '/';
+  return { branch: decodeURIComponent(m[1]), revision: m[2] === undefined ? undefined : parseRevision(m[2]) };
 }
 
 function kubernetesVerb(method: string, r: ResourceRequest, url: URL): string {

@@ -14,6 +14,8 @@ export interface WatchRequest {
   prefix: string;
   /** undefined or 0: start with the current state as ADDED events. */
   fromRevision?: number;
+  /** With no fromRevision: the revision whose state the ADDED events show (default: the head). */
+  initialRevision?: number;
   labelSelector?: string | null;
   fieldSelector?: string | null;
 }
@@ -36,11 +38,12 @@ export function startWatch(
   // Keys whose membership is known; a resumed watch learns them as events arrive and assumes an
   // unknown object that matches now matched before (the common case of a stable selector).
   const known = new Set<string>();
-  return events.branch(request.branch).then((head) => {
+  return (async () => {
     let from = request.fromRevision ?? 0;
     if (!from) {
-      from = head.revision;
-      for (const stored of head.list(request.prefix)) {
+      const initial = await events.list(request.branch, request.prefix, request.initialRevision);
+      from = initial.revision;
+      for (const stored of initial.items) {
         known.add(stored.key);
         const object = view(request.type, stored.object);
         if (!matches(object)) continue;
@@ -68,5 +71,5 @@ export function startWatch(
       },
       error: fail,
     });
-  });
+  })();
 }

@@ -1,6 +1,7 @@
 import { Client, Pool, PoolClient } from 'pg';
 import { Observable } from 'rxjs';
 import { BranchHead } from './branch';
+import { BranchCatalog } from './branches';
 import { HistoryReader, Lineage } from './history';
 import { BodyTransformer, EVENT_COLUMNS, EventRow, eventFromRow, groupResource, plaintextBodies, withResourceVersion } from './rows';
 import {
@@ -54,6 +55,7 @@ export class EventStore {
   /** Per-branch chain that orders commits and catch-ups, so events are folded strictly in order. */
   private readonly locks = new Map<number, Promise<unknown>>();
   readonly history: HistoryReader;
+  readonly branches: BranchCatalog;
   readonly bodies: BodyTransformer;
   private readonly clock: Clock;
   private listener?: Client;
@@ -63,6 +65,7 @@ export class EventStore {
     this.bodies = options.bodies ?? plaintextBodies;
     this.clock = options.clock ?? wallClock;
     this.history = new HistoryReader(options.pool, this.bodies);
+    this.branches = new BranchCatalog(options.pool);
   }
 
   static async open(options: EventStoreOptions): Promise<EventStore> {
@@ -85,6 +88,17 @@ export class EventStore {
       head.catch(() => this.heads.delete(name));
     }
     return head;
+  }
+
+  /** Deletes a branch (recorded, history kept) and ends its live streams. */
+  async deleteBranch(name: string): Promise<void> {
+    await this.branches.delete(name);
+    const head = await this.heads.get(name)?.catch(() => undefined);
+    this.heads.delete(name);
+    if (head) {
+      this.headsById.delete(head.id);
+      head.events.complete();
+    }
   }
 
   /** Appends one write; resolves after COMMIT with the event as stored. */

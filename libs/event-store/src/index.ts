@@ -4,3 +4,4 @@ export { BranchHead } from './branch';
 export { BodyTransformer, plaintextBodies, groupResource } from './rows';
 export { migrate, createPool, MIGRATIONS } from './database';
 export { prefixEnd } from './history';
+export { BranchCatalog, BranchInfo, BranchExists, InvalidBranchName } from './branches';

@@ -1,0 +1,95 @@
+import type { Pool } from 'pg';
+import { FutureRevision, RevisionCompacted, UnknownBranch } from './types';
+
+export interface BranchInfo {
+  id: number;
+  name: string;
+  parent: string | null;
+  forkRevision: number | null;
+  headRevision: number;
+  compactRevision: number;
+  clock: 'wall' | 'virtual';
+  createdAt: Date;
+}
+
+const BRANCH_NAME = /^[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?$/;
+
+export class BranchExists extends Error {
+  constructor(readonly branch: string) {
+    super(`branch "${branch}" already exists`);
+  }
+}
+
+export class InvalidBranchName extends Error {
+  constructor(readonly branch: string) {
+    super(`invalid branch name "${branch}": use lower-case letters, digits, '-' and '.', at most 63 characters`);
+  }
+}
+
+/**
+ * Branch bookkeeping. Forking writes one row: the new branch starts at the fork revision and reads
+ * its parent's events up to it, so creating a branch costs the same at any history length.
+ */
+export class BranchCatalog {
+  constructor(private readonly pool: Pool) {}
+
+  async list(): Promise<BranchInfo[]> {
+    const { rows } = await this.pool.query(
+      `SELECT b.id, b.name, p.name AS parent, b.fork_revision, b.head_revision, b.compact_revision, b.clock, b.created_at
+         FROM branches b LEFT JOIN branches p ON p.id = b.parent_id
+        WHERE b.deleted_at IS NULL ORDER BY b.id`,
+    );
+    return rows.map(toInfo);
+  }
+
+  async get(name: string): Promise<BranchInfo> {
+    const found = (await this.list()).find((b) => b.name === name);
+    if (!found) throw new UnknownBranch(name);
+    return found;
+  }
+
+  async fork(name: string, from: string, revision: number, clock: 'wall' | 'virtual'): Promise<BranchInfo> {
+    if (!BRANCH_NAME.test(name)) throw new InvalidBranchName(name);
+    const parent = await this.get(from);
+    if (revision > parent.headRevision) throw new FutureRevision(revision, parent.headRevision);
+    if (revision < parent.compactRevision) throw new RevisionCompacted(revision, parent.compactRevision);
+    if (parent.forkRevision !== null && revision < parent.forkRevision) {
+      // Forking below the parent's own fork point is forking the grandparent.
+      return this.fork(name, parent.parent!, revision, clock);
+    }
+    try {
+      await this.pool.query(
+        `INSERT INTO branches (name, parent_id, fork_revision, head_revision, compact_revision, clock)
+         VALUES ($1, $2, $3, $3, $4, $5)`,
+        [name, parent.id, revision, parent.compactRevision, clock],
+      );
+    } catch (error) {
+      if ((error as { code?: string }).code === '23505') throw new BranchExists(name);
+      throw error;
+    }
+    return this.get(name);
+  }
+
+  /**
+   * Deleting keeps history: the row is marked deleted and renamed out of the way, so the name can be
+   * reused and events already written stay readable to branches forked from it.
+   */
+  async delete(name: string): Promise<void> {
+    if (name === 'main') throw new Error('the main branch cannot be deleted');
+    const branch = await this.get(name);
+    await this.pool.query(`UPDATE branches SET deleted_at = now(), name = name || '@deleted-' || id WHERE id = $1`, [branch.id]);
+  }
+}
+
+function toInfo(row: Record<string, any>): BranchInfo {
+  return {
+    id: row.id,
+    name: row.name,
+    parent: row.parent,
+    forkRevision: row.fork_revision === null ? null : Number(row.fork_revision),
+    headRevision: Number(row.head_revision),
+    compactRevision: Number(row.compact_revision),
+    clock: row.clock,
+    createdAt: row.created_at,
+  };
+}
