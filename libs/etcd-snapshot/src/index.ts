@@ -1,3 +1,7 @@
+/**
+ * etcd v3 snapshot files (`etcdctl snapshot save/restore`) without etcd: a streaming bbolt writer and
+ * reader plus etcd's MVCC encoding. Memory stays flat in the file size in both directions.
+ */
 export { SnapshotFormatError } from './errors';
 export type {
   EtcdEvent,

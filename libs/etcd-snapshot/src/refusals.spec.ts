@@ -105,7 +105,7 @@ describe('readEtcdSnapshot refuses', () => {
     const f = (await readFile(path)).subarray(0, -32);
     patchMeta(f, 0, 8, (b, at) => b.writeUInt32LE(8192, at));
     expect(await refusal(resealed(f))).toBe(
-      'wrong page size: meta page 0 says 8192 bytes, but there is no meta page 1 at offset 8192',
+      'no meta page 1 at offset 8192: the page size in meta page 0 is wrong, or meta page 1 is damaged',
     );
     const g = db();
     patchMeta(g, 1, 8, (b, at) => b.writeUInt32LE(16384, at));

@@ -62,7 +62,7 @@ export class BoltReader {
       const h1 = readPageHeader(head);
       if (h1.flags !== META_PAGE || head.readUInt32LE(PAGE_HEADER_SIZE) !== MAGIC) {
         throw fail(
-          `wrong page size: meta page 0 says ${pageSize} bytes, but there is no meta page 1 at offset ${pageSize}`,
+          `no meta page 1 at offset ${pageSize}: the page size in meta page 0 is wrong, or meta page 1 is damaged`,
         );
       }
       const meta1 = checkMeta(head, 1, fail, size);
@@ -74,8 +74,9 @@ export class BoltReader {
 
       const trailerAt = size % TRAILER_ALIGN === TRAILER_SIZE ? size - TRAILER_SIZE : undefined;
       const dbBytes = BigInt(trailerAt ?? size);
-      if (meta.pgid < 3n)
+      if (meta.pgid < 3n) {
         throw fail(`meta page says the database has ${meta.pgid} pages, fewer than bbolt ever writes`);
+      }
       const needed = meta.pgid * BigInt(pageSize);
       if (dbBytes < needed) {
         throw fail(
