@@ -24,7 +24,8 @@ export interface TestServer {
   /** SIGTERM and wait for exit. */
   stop(): Promise<number | null>;
   kill(): Promise<void>;
-  restart(): Promise<void>;
+  /** Starts the server again on the same database and data dir, with extra environment if given. */
+  restart(env?: Record<string, string>): Promise<void>;
 }
 
 export async function freePort(): Promise<number> {
@@ -49,10 +50,11 @@ export async function startServer(options: { database?: TestDatabase; env?: Reco
   const port = await freePort();
   let logs = '';
   const state: { child?: ChildProcess } = {};
+  let extraEnv: Record<string, string> = { ...options.env };
 
   const launch = async () => {
     const child = spawn(process.execPath, [SERVER_ENTRY], {
-      env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: database.url, KUBETIME_DATA_DIR: dataDir, LOG_LEVEL: 'warn', ...options.env },
+      env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: database.url, KUBETIME_DATA_DIR: dataDir, LOG_LEVEL: 'warn', ...extraEnv },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout!.on('data', (d) => (logs += d));
@@ -102,7 +104,8 @@ export async function startServer(options: { database?: TestDatabase; env?: Reco
       child.kill('SIGKILL');
       await exited;
     },
-    async restart() {
+    async restart(env) {
+      if (env) extraEnv = { ...extraEnv, ...env };
       await launch();
     },
   };

@@ -514,6 +514,9 @@ function translateError(error: unknown): StatusError {
   if (error instanceof StatusError) return error;
   if (error instanceof Error && error.name === 'RevisionCompacted') return Errors.gone(error.message);
   if (error instanceof Error && error.name === 'UnknownBranch') return Errors.pathNotFound();
+  // A value sealed with a key that is no longer configured: say which key, never return garbage.
+  if (error instanceof Error && error.name === 'EncryptionError') return Errors.internal(error.message);
+  if (error instanceof Error && error.name === 'FutureRevision') return new StatusError(504, 'Timeout', `Too large resource version: ${error.message}`);
   const message = error instanceof Error ? error.message : String(error);
   return Errors.internal(message);
 }

@@ -323,8 +323,10 @@ export class ResourceStore {
     }
     if (old) {
       // A write that changes nothing is not an event: etcd's GuaranteedUpdate skips identical
-      // bytes, and managedFields timestamps alone do not count as a change.
-      if (sameIgnoringManagedFields(old, object)) return old;
+      // bytes, and managedFields timestamps alone do not count as a change. The exception is a body
+      // sealed with a rotated-out key: rewriting it is how Secrets are re-encrypted.
+      const storage = storageTypeOf(type);
+      if (sameIgnoringManagedFields(old, object) && !this.events.isStale(storage.group, storage.resource, current!)) return old;
       if (object.metadata.deletionTimestamp && !(object.metadata.finalizers ?? []).length && type.kind !== 'Namespace') {
         if (options.dryRun) return object;
         return view(type, await this.appendWrite(ctx, type, object, 'DELETED', current!.revision, verb));

@@ -40,6 +40,7 @@ export class BranchHead {
         branchId: event.branchId,
         createRevision: event.createRevision,
         keyVersion: event.keyVersion,
+        sealedWith: event.sealedWith,
       });
     this.revision = event.revision;
     this.recent.push(event);

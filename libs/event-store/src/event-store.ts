@@ -3,7 +3,7 @@ import { Observable } from 'rxjs';
 import { BranchHead } from './branch';
 import { BranchCatalog } from './branches';
 import { HistoryReader, Lineage } from './history';
-import { BodyTransformer, EVENT_COLUMNS, EventRow, eventFromRow, groupResource, plaintextBodies, withResourceVersion } from './rows';
+import { BodyTransformer, EVENT_COLUMNS, EventRow, eventFromRow, groupResource, plaintextBodies, sealedWith, withResourceVersion } from './rows';
 import {
   Clock,
   FutureRevision,
@@ -204,6 +204,21 @@ export class EventStore {
     await this.listener?.end().catch(() => undefined);
   }
 
+  /**
+   * Whether the stored body of this object is not what a write would store now: sealed with a key
+   * that is no longer the write key, or sealed while its resource is now kept in plaintext. An
+   * otherwise unchanged update of such an object is still written, which is how a rotation
+   * re-encrypts (as `kubectl replace` over all Secrets does on a real cluster).
+   */
+  isStale(group: string, resource: string, stored: StoredObject): boolean {
+    const gr = groupResource(group, resource);
+    if (!this.bodies.encrypts(gr)) return stored.sealedWith !== undefined;
+    if (!stored.sealedWith) return true;
+    const [provider, ...key] = stored.sealedWith.split(':');
+    const probe = Buffer.from(`k8s:enc:${provider}:v1:${key.join(':')}:`);
+    return this.bodies.needsRewrite(gr, probe);
+  }
+
   private checkReadable(head: BranchHead, revision: number): void {
     if (revision <= head.compactRevision) throw new RevisionCompacted(revision, head.compactRevision);
     if (revision > head.revision) throw new FutureRevision(revision, head.revision);
@@ -356,6 +371,7 @@ export class EventStore {
       const sealed = this.bodies.encrypts(groupResource(e.group, e.resource))
         ? this.bodies.seal(groupResource(e.group, e.resource), Buffer.from(body, 'utf8'), e.key)
         : null;
+      e.sealedWith = sealedWith(this.bodies, sealed);
       const values = [
         e.branchId,
         e.revision,
@@ -446,5 +462,6 @@ function toStoredObject(event: StoredEvent): StoredObject {
     branchId: event.branchId,
     createRevision: event.createRevision,
     keyVersion: event.keyVersion,
+    sealedWith: event.sealedWith,
   };
 }

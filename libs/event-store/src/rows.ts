@@ -10,13 +10,24 @@ export interface BodyTransformer {
   encrypts(groupResource: string): boolean;
   seal(groupResource: string, plaintext: Buffer, storageKey: string): Buffer;
   open(stored: Buffer, storageKey: string): Buffer;
+  describe(stored: Buffer): { encrypted: boolean; provider?: string; keyName?: string };
+  /** The stored value is not in the form a write would produce now (the key was rotated). */
+  needsRewrite(groupResource: string, stored: Buffer): boolean;
 }
 
 export const plaintextBodies: BodyTransformer = {
   encrypts: () => false,
   seal: (_r, plaintext) => plaintext,
   open: (stored) => stored,
+  describe: () => ({ encrypted: false }),
+  needsRewrite: () => false,
 };
+
+export function sealedWith(bodies: BodyTransformer, sealed: Buffer | null): string | undefined {
+  if (!sealed) return undefined;
+  const { provider, keyName } = bodies.describe(sealed);
+  return provider ? `${provider}:${keyName}` : undefined;
+}
 
 export function groupResource(group: string, resource: string): string {
   return group ? `${resource}.${group}` : resource;
@@ -76,5 +87,6 @@ export function eventFromRow(row: EventRow, bodies: BodyTransformer): StoredEven
     cause: row.cause === null ? null : Number(row.cause),
     request: row.request,
     recordedAt: row.recorded_at,
+    sealedWith: sealedWith(bodies, row.sealed),
   };
 }

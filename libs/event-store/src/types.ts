@@ -50,6 +50,8 @@ export interface StoredEvent {
   cause: number | null;
   request: RequestMetadata | null;
   recordedAt: Date;
+  /** `provider:key` that sealed the stored body; absent when it is stored in plaintext. */
+  sealedWith?: string;
 }
 
 /** The live value of one key. */
@@ -60,6 +62,7 @@ export interface StoredObject {
   branchId: number;
   createRevision: number;
   keyVersion: number;
+  sealedWith?: string;
 }
 
 export class PreconditionFailed extends Error {
