@@ -1,4 +1,4 @@
-import { Client, Pool, PoolClient } from 'pg';
+import { Client, Pool } from 'pg';
 import { Observable } from 'rxjs';
 import { BranchHead } from './branch';
 import { BranchCatalog } from './branches';
@@ -289,81 +289,86 @@ export class EventStore {
   }
 
   private async commit(head: BranchHead, batch: Pending[]): Promise<void> {
-    let client: PoolClient | undefined;
-    const accepted: { pending: Pending; event: StoredEvent }[] = [];
-    try {
-      client = await this.pool.connect();
-      await client.query('BEGIN');
-      const { rows } = await client.query<{ head_revision: string }>(
-        'SELECT head_revision FROM branches WHERE id = $1 FOR UPDATE',
-        [head.id],
-      );
-      await this.foldForeignEvents(head, Number(rows[0].head_revision), client);
-
-      // Validate each write against the head plus the writes before it in this batch, exactly as
-      // if they had been committed one by one.
-      const overlay = new Map<string, StoredObject | null>();
-      let revision = head.revision;
-      const now = this.clock.now();
-      for (const pending of batch) {
-        const { intent } = pending;
-        const current = overlay.has(intent.key) ? overlay.get(intent.key) : head.get(intent.key);
-        const actual = current?.revision ?? 0;
-        const expected = intent.expectedRevision ?? (intent.type === 'ADDED' ? 0 : actual);
-        if (expected !== actual || (intent.type !== 'ADDED' && !current) || (intent.type === 'ADDED' && current)) {
-          pending.reject(new PreconditionFailed(intent.key, expected, actual));
-          continue;
-        }
-        revision += 1;
-        const event: StoredEvent = {
-          branchId: head.id,
-          revision,
-          key: intent.key,
-          group: intent.group,
-          version: intent.version,
-          resource: intent.resource,
-          kind: intent.object.kind ?? '',
-          namespace: intent.object.metadata.namespace ?? null,
-          name: intent.object.metadata.name ?? '',
-          uid: intent.object.metadata.uid ?? '',
-          type: intent.type,
-          object: withResourceVersion(intent.object, revision),
-          prevRevision: actual,
-          createRevision: intent.type === 'ADDED' || !current ? revision : current.createRevision,
-          keyVersion: intent.type === 'ADDED' || !current ? 1 : current.keyVersion + 1,
-          actor: intent.actor,
-          cause: intent.cause ?? null,
-          request: intent.request ?? null,
-          recordedAt: now,
-        };
-        accepted.push({ pending, event });
-        overlay.set(intent.key, intent.type === 'DELETED' ? null : toStoredObject(event));
+    for (;;) {
+      const { accepted, rejected, revision } = this.decide(head, batch);
+      let committed: boolean;
+      try {
+        committed = accepted.length === 0 || (await this.insertAtHead(head, head.revision, revision, accepted.map((a) => a.event)));
+      } catch (error) {
+        for (const pending of batch) pending.reject(error);
+        return;
       }
-      if (accepted.length) {
-        await this.insert(client, accepted.map((a) => a.event));
-        await client.query('UPDATE branches SET head_revision = $2 WHERE id = $1', [head.id, revision]);
-        await client.query('SELECT pg_notify($1, $2)', [NOTIFY_CHANNEL, `${head.id}:${revision}`]);
+      if (!committed) {
+        // Another process moved the head first: learn its events, then decide again.
+        const { rows } = await this.pool.query<{ head_revision: string }>('SELECT head_revision FROM branches WHERE id = $1', [head.id]);
+        await this.foldForeignEvents(head, Number(rows[0].head_revision));
+        continue;
       }
-      await client.query('COMMIT');
-    } catch (error) {
-      await client?.query('ROLLBACK').catch(() => undefined);
-      for (const { pending } of accepted) pending.reject(error);
-      for (const pending of batch) if (!accepted.some((a) => a.pending === pending)) pending.reject(error);
-      client?.release(error instanceof Error ? error : undefined);
-      client = undefined;
+      for (const { pending, error } of rejected) pending.reject(error);
+      for (const { pending, event } of accepted) {
+        head.apply(event);
+        pending.resolve(event);
+      }
+      if (accepted.length) this.options.onAppended?.(accepted.length);
+      this.maybeCheckpoint(head);
       return;
-    } finally {
-      client?.release();
     }
-    for (const { pending, event } of accepted) {
-      head.apply(event);
-      pending.resolve(event);
-    }
-    if (accepted.length) this.options.onAppended?.(accepted.length);
-    this.maybeCheckpoint(head);
   }
 
-  private async insert(client: PoolClient, events: StoredEvent[]): Promise<void> {
+  /**
+   * Validates each write against the head plus the writes before it in this batch, exactly as if
+   * they had been committed one by one, and numbers the accepted ones consecutively.
+   */
+  private decide(head: BranchHead, batch: Pending[]) {
+    const accepted: { pending: Pending; event: StoredEvent }[] = [];
+    const rejected: { pending: Pending; error: PreconditionFailed }[] = [];
+    const overlay = new Map<string, StoredObject | null>();
+    let revision = head.revision;
+    const now = this.clock.now();
+    for (const pending of batch) {
+      const { intent } = pending;
+      const current = overlay.has(intent.key) ? overlay.get(intent.key) : head.get(intent.key);
+      const actual = current?.revision ?? 0;
+      const expected = intent.expectedRevision ?? (intent.type === 'ADDED' ? 0 : actual);
+      if (expected !== actual || (intent.type !== 'ADDED' && !current) || (intent.type === 'ADDED' && current)) {
+        rejected.push({ pending, error: new PreconditionFailed(intent.key, expected, actual) });
+        continue;
+      }
+      revision += 1;
+      const event: StoredEvent = {
+        branchId: head.id,
+        revision,
+        key: intent.key,
+        group: intent.group,
+        version: intent.version,
+        resource: intent.resource,
+        kind: intent.object.kind ?? '',
+        namespace: intent.object.metadata.namespace ?? null,
+        name: intent.object.metadata.name ?? '',
+        uid: intent.object.metadata.uid ?? '',
+        type: intent.type,
+        object: withResourceVersion(intent.object, revision),
+        prevRevision: actual,
+        createRevision: intent.type === 'ADDED' || !current ? revision : current.createRevision,
+        keyVersion: intent.type === 'ADDED' || !current ? 1 : current.keyVersion + 1,
+        actor: intent.actor,
+        cause: intent.cause ?? null,
+        request: intent.request ?? null,
+        recordedAt: now,
+      };
+      accepted.push({ pending, event });
+      overlay.set(intent.key, intent.type === 'DELETED' ? null : toStoredObject(event));
+    }
+    return { accepted, rejected, revision };
+  }
+
+  /**
+   * One statement, so one round trip and one implicit transaction: move the branch head from the
+   * revision this process knows to the new one (the row lock orders writers across processes),
+   * insert the events only if that succeeded, and notify other processes. False when another
+   * process had moved the head first; nothing is written then.
+   */
+  private async insertAtHead(head: BranchHead, from: number, to: number, events: StoredEvent[]): Promise<boolean> {
     const columns: unknown[][] = Array.from({ length: 20 }, () => []);
     for (const e of events) {
       const { resourceVersion: _rv, ...metadata } = e.object.metadata;
@@ -396,21 +401,30 @@ export class EventStore {
       ];
       values.forEach((v, i) => columns[i].push(v));
     }
-    await client.query(
-      `INSERT INTO events (${EVENT_COLUMNS})
-       SELECT b, r, k, g, v, res, kind, ns, n, u, t, o::jsonb, s, p, c, ver, a, cause, req::jsonb, at
-         FROM unnest($1::int[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-                     $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::bytea[], $14::bigint[],
-                     $15::bigint[], $16::int[], $17::text[], $18::bigint[], $19::text[], $20::timestamptz[])
-           AS x(b, r, k, g, v, res, kind, ns, n, u, t, o, s, p, c, ver, a, cause, req, at)`,
-      columns,
+    const { rows } = await this.pool.query<{ moved: number }>(
+      `WITH moved AS (
+         UPDATE branches SET head_revision = $21 WHERE id = $22 AND head_revision = $23 RETURNING id
+       ), inserted AS (
+         INSERT INTO events (${EVENT_COLUMNS})
+         SELECT b, r, k, g, v, res, kind, ns, n, u, t, o::jsonb, s, p, c, ver, a, cause, req::jsonb, at
+           FROM unnest($1::int[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                       $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::bytea[], $14::bigint[],
+                       $15::bigint[], $16::int[], $17::text[], $18::bigint[], $19::text[], $20::timestamptz[])
+             AS x(b, r, k, g, v, res, kind, ns, n, u, t, o, s, p, c, ver, a, cause, req, at)
+          WHERE EXISTS (SELECT 1 FROM moved)
+         RETURNING 1
+       )
+       SELECT (SELECT count(*) FROM moved)::int AS moved,
+              CASE WHEN EXISTS (SELECT 1 FROM moved) THEN pg_notify($24, $25) END AS notified`,
+      [...columns, to, head.id, from, NOTIFY_CHANNEL, `${head.id}:${to}`],
     );
+    return rows[0].moved === 1;
   }
 
   /** Another process committed on this branch: fold its events in before deciding anything. */
-  private async foldForeignEvents(head: BranchHead, upTo: number, client?: PoolClient): Promise<void> {
+  private async foldForeignEvents(head: BranchHead, upTo: number): Promise<void> {
     while (head.revision < upTo) {
-      const { rows } = await (client ?? this.pool).query<EventRow>(
+      const { rows } = await this.pool.query<EventRow>(
         `SELECT ${EVENT_COLUMNS} FROM events WHERE branch_id = $1 AND revision > $2 AND revision <= $3
           ORDER BY revision LIMIT $4`,
         [head.id, head.revision, upTo, CATCH_UP_PAGE],
