@@ -5,6 +5,7 @@ import express from 'express';
 import { createLogger, loadConfig } from '@kubetime/platform';
 import { AppModule } from './app.module';
 import { KubetimeRuntime } from './runtime';
+import { TimeTravelGateway } from './timetravel.gateway';
 
 /** Paths Nest controllers answer; everything else is the Kubernetes API. */
 const NEST_PATHS = new Set(['/metrics']);
@@ -14,6 +15,12 @@ async function main(): Promise<void> {
   const log = createLogger(config.logLevel);
   const runtime = new KubetimeRuntime(config, log);
   await runtime.start();
+  const timeTravel = new TimeTravelGateway({
+    service: runtime.timeTravel,
+    authenticator: runtime.authenticator,
+    authorizer: runtime.authorizer,
+    log,
+  });
 
   const server = express();
   server.disable('x-powered-by');
@@ -21,7 +28,7 @@ async function main(): Promise<void> {
     if (NEST_PATHS.has(req.path)) return next();
     runtime.api.handle(req, res).catch((error) => log.error({ err: error }, 'request handler failed'));
   });
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRuntime(runtime), new ExpressAdapter(server), {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRuntime(runtime, timeTravel), new ExpressAdapter(server), {
     bodyParser: false,
     logger: ['error', 'warn'],
     httpsOptions: { key: runtime.tls.keyPem, cert: runtime.tls.certPem },
@@ -32,6 +39,7 @@ async function main(): Promise<void> {
   http.requestTimeout = 0;
   http.headersTimeout = 60_000;
   http.keepAliveTimeout = 75_000;
+  timeTravel.attach(http);
   await app.listen(config.port, config.host);
   log.info({ host: config.host, port: config.port }, 'serving the Kubernetes API over HTTPS');
 }

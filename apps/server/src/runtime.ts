@@ -2,7 +2,7 @@ import { randomBytes } from 'crypto';
 import { readFile, writeFile } from 'fs/promises';
 import { join } from 'path';
 import { OpenApiCatalog } from '@kubetime/api-machinery';
-import { ApiServer, Authenticator, bootstrapCluster, runNamespaceFinalizer } from '@kubetime/apiserver';
+import { ApiServer, Authenticator, Authorizer, bootstrapCluster, runNamespaceFinalizer } from '@kubetime/apiserver';
 import { loadEncryptionConfig } from '@kubetime/encryption';
 import { createPool, EventStore, migrate } from '@kubetime/event-store';
 import {
@@ -17,6 +17,7 @@ import {
 } from '@kubetime/platform';
 import type { Pool } from 'pg';
 import type { Subscription } from 'rxjs';
+import { TimeTravelService } from '../../../libs/time-travel/src';
 
 export type Logger = ReturnType<typeof createLogger>;
 
@@ -31,6 +32,9 @@ export class KubetimeRuntime {
   private subscriptions: Subscription[] = [];
   events!: EventStore;
   api!: ApiServer;
+  authenticator!: Authenticator;
+  authorizer!: Authorizer;
+  timeTravel!: TimeTravelService;
   metrics!: Metrics;
   tls!: { caPem: string; certPem: string; keyPem: string };
   kubeconfigPath!: string;
@@ -61,9 +65,11 @@ export class KubetimeRuntime {
     const token = await ensureAdminToken(config.dataDir);
     const signingKey = await persistentSecret(join(config.dataDir, 'serviceaccount-signing.key'));
     const serverAddress = `${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`;
+    this.authenticator = new Authenticator(token, signingKey);
+    this.authorizer = new Authorizer(this.events);
     this.api = new ApiServer({
       events: this.events,
-      authenticator: new Authenticator(token, signingKey),
+      authenticator: this.authenticator,
       openapi: OpenApiCatalog.load(),
       maxBodyBytes: config.maxBodyBytes,
       serverAddress,
@@ -75,6 +81,14 @@ export class KubetimeRuntime {
         watchOpened: () => this.metrics.watchesOpen.inc(),
         watchClosed: () => this.metrics.watchesOpen.dec(),
       },
+    });
+    this.timeTravel = new TimeTravelService({
+      events: this.events,
+      resources: this.api.resources,
+      authorizer: this.authorizer,
+      // Keys the HMAC markers that stand in for Secret values, so they cannot be brute-forced offline
+      // and stay comparable across restarts.
+      pepper: await persistentSecret(join(config.dataDir, 'timetravel-redaction.pepper')),
     });
     await bootstrapCluster(this.api.resources, 'main', config.port, () => new Date());
     this.subscriptions.push(await runNamespaceFinalizer(this.events, this.api.resources, 'main', () => new Date()));
