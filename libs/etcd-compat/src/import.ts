@@ -1,0 +1,276 @@
+import { basename } from 'node:path';
+import { readEtcdSnapshot, type EtcdEvent, type SnapshotMeta } from '@kubetime/etcd-snapshot';
+import type { EventStore, StoredEvent, WriteIntent } from '@kubetime/event-store';
+import { decodeEtcdValue, DecodedValue, placeOf, UndecodableValue } from './values';
+
+export const RESTORE_ACTOR = 'kubetime:etcd-restore';
+
+/** Keys are written under this prefix by kube-apiserver; the rest of an etcd keyspace is not Kubernetes state. */
+const REGISTRY = '/registry/';
+
+export interface RestoreEtcdSnapshotOptions {
+  path: string;
+  /** Name of the branch to create; it must not exist yet. */
+  branch: string;
+  /**
+   * Values that cannot become objects (see UnimportedKey) make the restore refuse, listing them, unless
+   * this is set: then the rest is restored and they are reported in the result.
+   */
+  allowUnimported?: boolean;
+  /**
+   * Restore-safety, as `etcdutl snapshot restore --bump-revision N`: the branch's revisions start N above
+   * the highest revision any client could have seen (the snapshot's and main's), so no resourceVersion
+   * a client holds is ever reused for different content.
+   */
+  bumpRevision?: number;
+  /**
+   * With bumpRevision, as `--mark-compacted`: the branch is compacted at the bumped revision, so a watch
+   * or list from any older resourceVersion gets 410 Gone and the client re-lists.
+   */
+  markCompacted?: boolean;
+}
+
+export interface UnimportedKey {
+  key: string;
+  /** etcd revisions of the values that could not be imported. */
+  revisions: number[];
+  reason: string;
+}
+
+export interface RestoreEtcdSnapshotResult {
+  branch: string;
+  /** The branch head after the restore. */
+  revision: number;
+  /** The revision the snapshot was taken at, and its compaction point (history below it is gone). */
+  snapshot: { revision: number; compactRevision: number; sha256Verified: boolean };
+  /** Events appended: the file's compacted baseline, then its history above the compaction point. */
+  events: number;
+  /** Live keys on the branch afterwards. */
+  keys: number;
+  /** Present when revisions were bumped: the revision the branch's own events start above. */
+  bumpedTo?: number;
+  unimported: { count: number; keys: UnimportedKey[] };
+}
+
+/** The snapshot holds values kubetime cannot turn into objects and the caller did not accept leaving them out. */
+export class RestoreRefused extends Error {
+  override readonly name = 'RestoreRefused';
+  constructor(readonly unimported: UnimportedKey[]) {
+    super(
+      `${unimported.length} key(s) in the snapshot cannot be restored as objects (pass allowUnimported to ` +
+        `restore the rest and report them): ` +
+        unimported
+          .slice(0, 20)
+          .map((u) => `${u.key} (${u.reason})`)
+          .join('; ') +
+        (unimported.length > 20 ? `; and ${unimported.length - 20} more` : ''),
+    );
+  }
+}
+
+/** Puts are appended concurrently in windows of this size; the store's group commit batches them. */
+const WINDOW = 256;
+
+/**
+ * Restores an etcd v3 snapshot (`etcdctl snapshot save` output, or one of ours) into a new branch forked
+ * from main at revision 1, i.e. an empty cluster. Every change the file still holds becomes an event by
+ * `kubetime:etcd-restore`, in the file's revision order: the compacted baseline first, then the history
+ * above the compaction point, so the branch's head equals what `etcdctl get --prefix /registry` showed.
+ *
+ * The file is read twice, streamed: a first pass checks every page and value, and nothing is written
+ * unless it passes (a damaged file is a SnapshotFormatError, undecodable values a RestoreRefused).
+ */
+export async function restoreEtcdSnapshot(
+  store: EventStore,
+  options: RestoreEtcdSnapshotOptions,
+): Promise<RestoreEtcdSnapshotResult> {
+  const { path, branch } = options;
+  if (options.bumpRevision !== undefined && !(Number.isSafeInteger(options.bumpRevision) && options.bumpRevision > 0)) {
+    throw new Error(`bumpRevision ${options.bumpRevision} must be a positive integer`);
+  }
+  if (options.markCompacted && options.bumpRevision === undefined) {
+    // As etcdutl: compacting without a bump would mark revisions clients still hold as current.
+    throw new Error('markCompacted needs bumpRevision');
+  }
+  const snapshot = readEtcdSnapshot(path);
+  const meta = await snapshot.meta();
+  const unimported = await checkValues(store, snapshot.events());
+  if (unimported.length && !options.allowUnimported) throw new RestoreRefused(unimported);
+
+  await store.branches.fork(branch, 'main', 1, 'wall');
+  let bumpedTo: number | undefined;
+  if (options.bumpRevision !== undefined) {
+    const main = await store.branch('main');
+    bumpedTo = Math.max(meta.revision, main.revision) + options.bumpRevision;
+    await moveNewBranch(store, branch, bumpedTo, options.markCompacted ?? false, meta);
+  }
+
+  let events = 0;
+  try {
+    events = await appendEvents(store, branch, snapshot.events(), meta, basename(path));
+  } catch (error) {
+    // Events already appended stay in the log (it is append-only); the branch that would show a
+    // partial cluster goes away.
+    await store.deleteBranch(branch).catch(() => undefined);
+    throw error;
+  }
+  const head = await store.branch(branch);
+  return {
+    branch,
+    revision: head.revision,
+    snapshot: {
+      revision: meta.revision,
+      compactRevision: meta.compactRevision ?? 0,
+      sha256Verified: meta.sha256Verified,
+    },
+    events,
+    keys: head.count(),
+    ...(bumpedTo === undefined ? {} : { bumpedTo }),
+    unimported: { count: unimported.length, keys: unimported },
+  };
+}
+
+/** First pass: every value decoded, every key outside the Kubernetes keyspace or undecodable listed. */
+async function checkValues(store: EventStore, events: AsyncIterable<EtcdEvent>): Promise<UnimportedKey[]> {
+  const problems = new Map<string, UnimportedKey>();
+  for await (const e of events) {
+    if (e.type === 'delete') continue;
+    const key = e.key.toString('utf8');
+    const reason = unimportableReason(store, key, e);
+    if (reason === undefined) continue;
+    const known = problems.get(key);
+    if (known) known.revisions.push(e.revision);
+    else problems.set(key, { key, revisions: [e.revision], reason });
+  }
+  return [...problems.values()];
+}
+
+function unimportableReason(store: EventStore, key: string, e: EtcdEvent): string | undefined {
+  if (!key.startsWith(REGISTRY)) return 'outside /registry/: not Kubernetes state';
+  if (!Buffer.from(key, 'utf8').equals(e.key)) return 'the key is not valid UTF-8';
+  try {
+    decodeEtcdValue(key, e.value ?? Buffer.alloc(0), store.bodies);
+    return undefined;
+  } catch (error) {
+    if (error instanceof UndecodableValue) return error.message;
+    throw error;
+  }
+}
+
+/**
+ * The new branch has no events yet and no process has loaded it, so moving its head (and compaction
+ * point) is the same as if it had been forked there. The compaction is recorded like any other.
+ */
+async function moveNewBranch(
+  store: EventStore,
+  branch: string,
+  revision: number,
+  markCompacted: boolean,
+  meta: SnapshotMeta,
+): Promise<void> {
+  const client = await store.pool.connect();
+  try {
+    await client.query('BEGIN');
+    const { rows } = await client.query<{ id: number }>(
+      `SELECT id FROM branches WHERE name = $1 AND deleted_at IS NULL FOR UPDATE`,
+      [branch],
+    );
+    await client.query(
+      `UPDATE branches SET head_revision = $2, compact_revision = CASE WHEN $3 THEN $2 ELSE compact_revision END
+        WHERE id = $1`,
+      [rows[0].id, revision, markCompacted],
+    );
+    if (markCompacted) {
+      await client.query(
+        `INSERT INTO compactions (branch_id, revision, policy, actor, deleted_events) VALUES ($1, $2, $3, $4, 0)`,
+        [rows[0].id, revision, JSON.stringify({ etcdRestore: { snapshotRevision: meta.revision, bumpedTo: revision } }), RESTORE_ACTOR],
+      );
+    }
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+/** Second pass: each importable change appended in the file's order; returns how many. */
+async function appendEvents(
+  store: EventStore,
+  branch: string,
+  events: AsyncIterable<EtcdEvent>,
+  meta: SnapshotMeta,
+  file: string,
+): Promise<number> {
+  const window: Promise<StoredEvent>[] = [];
+  const inWindow = new Set<string>();
+  const drain = async () => {
+    await Promise.all(window.splice(0));
+    inWindow.clear();
+  };
+  let appended = 0;
+  try {
+    for await (const e of events) {
+      const key = e.key.toString('utf8');
+      if (!key.startsWith(REGISTRY)) continue;
+      let decoded: DecodedValue | undefined;
+      if (e.type === 'put') {
+        try {
+          decoded = decodeEtcdValue(key, e.value ?? Buffer.alloc(0), store.bodies);
+        } catch (error) {
+          if (error instanceof UndecodableValue) continue; // listed by the first pass
+          throw error;
+        }
+      }
+      // A change to a key already in flight must see that write committed to know its predecessor.
+      if (inWindow.has(key) || window.length >= WINDOW) await drain();
+      const current = await store.get(branch, key);
+      let intent: WriteIntent;
+      const request = {
+        verb: 'etcd-restore',
+        userAgent: 'kubetime-etcd-restore',
+        // Where the change came from: the file and its etcd revision, so the restore is traceable.
+        requestId: `${file}@${e.revision}${meta.compactRevision && e.revision <= meta.compactRevision ? ' (baseline)' : ''}`,
+      };
+      if (decoded) {
+        intent = {
+          key,
+          type: current ? 'MODIFIED' : 'ADDED',
+          object: decoded.object,
+          group: decoded.group,
+          version: decoded.version,
+          resource: decoded.resource,
+          expectedRevision: current?.revision ?? 0,
+          actor: RESTORE_ACTOR,
+          request,
+        };
+      } else {
+        // A delete of a key that never became an object (it was unimportable) has nothing to delete.
+        if (!current) continue;
+        const { resourceVersion: _rv, ...metadata } = current.object.metadata;
+        intent = {
+          key,
+          type: 'DELETED',
+          object: { ...current.object, metadata },
+          ...placeOf(key, current.object.apiVersion ?? '', current.object.kind ?? ''),
+          expectedRevision: current.revision,
+          actor: RESTORE_ACTOR,
+          request,
+        };
+      }
+      inWindow.add(key);
+      const write = store.append(branch, intent);
+      // Observed at the next drain; without a handler now, an early rejection would be "unhandled".
+      write.catch(() => undefined);
+      window.push(write);
+      appended++;
+    }
+  } finally {
+    // Let every write in flight settle before reporting success or failure.
+    const settled = await Promise.allSettled(window.splice(0));
+    const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+  return appended;
+}

@@ -1,0 +1,118 @@
+import type { KubeObject } from '@kubetime/api-machinery';
+import type { BranchHead } from '@kubetime/event-store';
+import type { Pool, PoolClient } from 'pg';
+
+/**
+ * The etcd view of the event log works on stored rows, never on decrypted events: a Secret's value
+ * must leave as the `k8s:enc:` bytes kube-apiserver would have put in etcd, and re-sealing would
+ * change them (fresh nonce) and put plaintext in this process's memory for nothing.
+ */
+export interface RawRow {
+  branch_id: number;
+  revision: string;
+  key: string;
+  type: 'ADDED' | 'MODIFIED' | 'DELETED';
+  object: KubeObject | null;
+  sealed: Buffer | null;
+  create_revision: string;
+  version: number;
+}
+
+export const RAW_COLUMNS = 'branch_id, revision, key, type, object, sealed, create_revision, version';
+
+/** The value etcd would hold: sealed bytes as stored, else kube-apiserver's JSON storage encoding. */
+export function etcdValue(row: RawRow): Buffer {
+  return row.sealed ?? Buffer.from(JSON.stringify(row.object), 'utf8');
+}
+
+/** A byte range of keys as etcd states it: [from, to), to undefined meaning "no upper bound". */
+export interface KeyRange {
+  from: string;
+  to?: string;
+}
+
+/**
+ * SQL for the (branch, revision) ranges a branch sees: its own events after its fork point and its
+ * ancestors' up to it, clipped to (after, upTo]. Parameters are appended to params.
+ */
+export function lineageClause(head: BranchHead, after: number, upTo: number, params: unknown[]): string {
+  const parts: string[] = [];
+  for (const s of head.lineage) {
+    const lo = Math.max(s.after, after);
+    const hi = Math.min(s.upTo, upTo);
+    if (hi <= lo) continue;
+    params.push(s.branchId, lo, hi);
+    const n = params.length;
+    parts.push(`(branch_id = $${n - 2} AND revision > $${n - 1} AND revision <= $${n})`);
+  }
+  return parts.length ? `(${parts.join(' OR ')})` : 'false';
+}
+
+export function rangeClause(range: KeyRange, params: unknown[]): string {
+  params.push(range.from);
+  let sql = `key >= $${params.length}`;
+  if (range.to !== undefined) {
+    params.push(range.to);
+    sql += ` AND key < $${params.length}`;
+  }
+  return sql;
+}
+
+/**
+ * Live keys at revision R (the latest event per key, unless it is a delete), as SQL ordered by `order`.
+ * Postgres does the sorting, so callers can stream the result through a cursor.
+ */
+export function stateSql(
+  head: BranchHead,
+  revision: number,
+  range: KeyRange,
+  order: 'key' | 'revision',
+  params: unknown[],
+): string {
+  return `SELECT ${RAW_COLUMNS} FROM (
+            SELECT DISTINCT ON (key) ${RAW_COLUMNS} FROM events
+             WHERE ${lineageClause(head, 0, revision, params)} AND ${rangeClause(range, params)}
+             ORDER BY key, revision DESC) live
+          WHERE type <> 'DELETED' ORDER BY ${order === 'key' ? 'key' : 'revision'}`;
+}
+
+/** Every event in (after, upTo] of the branch's lineage, in revision order. */
+export function historySql(head: BranchHead, after: number, upTo: number, params: unknown[]): string {
+  return `SELECT ${RAW_COLUMNS} FROM events WHERE ${lineageClause(head, after, upTo, params)} ORDER BY revision`;
+}
+
+const FETCH = 500;
+
+/**
+ * Runs queries inside one read-only REPEATABLE READ transaction and yields their rows through a
+ * server-side cursor, a page at a time, so bodies never pile up in memory and every query sees the
+ * same committed state.
+ */
+export async function* streamRows(
+  pool: Pool,
+  queries: { sql: string; params: unknown[] }[],
+): AsyncGenerator<RawRow> {
+  const client: PoolClient = await pool.connect();
+  let failed: Error | undefined;
+  try {
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    for (const [i, q] of queries.entries()) {
+      await client.query(`DECLARE rows_${i} NO SCROLL CURSOR FOR ${q.sql}`, q.params);
+      // Bounded: each FETCH returns at most FETCH rows and the cursor ends with an empty page.
+      for (;;) {
+        const { rows } = await client.query<RawRow>(`FETCH ${FETCH} FROM rows_${i}`);
+        if (!rows.length) break;
+        yield* rows;
+      }
+      await client.query(`CLOSE rows_${i}`);
+    }
+    await client.query('COMMIT');
+  } catch (error) {
+    failed = error as Error;
+    throw error;
+  } finally {
+    // A consumer that stops early (or an error) leaves the transaction open: end it before reuse.
+    await client.query('ROLLBACK').catch(() => undefined);
+    client.release(failed);
+  }
+}
