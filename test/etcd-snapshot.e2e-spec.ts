@@ -5,7 +5,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { encodeKubernetesProtobuf } from '@kubetime/api-machinery';
+import { encodeKubernetesProtobuf, KubeObject } from '@kubetime/api-machinery';
 import { loadEncryptionConfig } from '@kubetime/encryption';
 import { SnapshotFormatError } from '@kubetime/etcd-snapshot';
 import { restoreEtcdSnapshot, RestoreRefused, RESTORE_ACTOR, saveEtcdSnapshot } from '@kubetime/etcd-compat';
@@ -216,7 +216,7 @@ describeWithEtcd('etcd snapshots of the event log (real etcd 3.4, real PostgreSQ
       expect(items.map((o) => o.key)).toEqual(expected.map((kv) => kv.key));
       for (const [i, kv] of expected.entries()) {
         const { resourceVersion: _rv, ...metadata } = items[i].object.metadata;
-        const object = { ...items[i].object, metadata };
+        const object: KubeObject = { ...items[i].object, metadata };
         if (kv.key === '/registry/pods/default/web') expect(object.spec.containers[0].image).toBe('nginx');
         else if (kv.key === '/registry/secrets/default/s') expect(object.data).toEqual({ k: 'dg==' });
         else expect(object).toEqual(JSON.parse(kv.value.toString()));
