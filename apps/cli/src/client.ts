@@ -45,20 +45,30 @@ export class RpcClient {
 
   private constructor(readonly ws: WebSocket) {
     ws.on('message', (data) => this.receive(String(data)));
-    ws.on('close', (code, reason) => this.fail(new Error(`connection closed (${code}${reason.length ? `: ${reason}` : ''})`)));
+    ws.on('close', (code, reason) =>
+      this.fail(new Error(`connection closed (${code}${reason.length ? `: ${reason}` : ''})`)),
+    );
     ws.on('error', (error) => this.fail(error));
   }
 
-  static connect(connection: Connection, options: { protocols?: string[]; headerAuth?: boolean } = {}): Promise<RpcClient> {
+  static connect(
+    connection: Connection,
+    options: { protocols?: string[]; headerAuth?: boolean } = {},
+  ): Promise<RpcClient> {
     return new Promise((resolve, reject) => {
       const headers: Record<string, string> = {};
-      if (connection.token && options.headerAuth !== false) headers.Authorization = `Bearer ${connection.token}`;
-      const ws = new WebSocket(timeTravelUrl(connection.server), options.protocols ?? ['kubetime.timetravel.v1'], {
-        headers,
-        ca: connection.caPem,
-        rejectUnauthorized: !connection.insecure,
-        maxPayload: 64 * 1024 * 1024,
-      });
+      if (connection.token && options.headerAuth !== false)
+        headers.Authorization = `Bearer ${connection.token}`;
+      const ws = new WebSocket(
+        timeTravelUrl(connection.server),
+        options.protocols ?? ['kubetime.timetravel.v1'],
+        {
+          headers,
+          ca: connection.caPem,
+          rejectUnauthorized: !connection.insecure,
+          maxPayload: 64 * 1024 * 1024,
+        },
+      );
       ws.once('open', () => resolve(new RpcClient(ws)));
       ws.once('unexpected-response', (_req, res) => {
         let body = '';
@@ -70,7 +80,12 @@ export class RpcClient {
           } catch {
             // not a Status: keep the raw text
           }
-          reject(new RpcCallError(res.statusCode ?? 0, `the server refused the connection: ${res.statusCode} ${message}`.trim()));
+          reject(
+            new RpcCallError(
+              res.statusCode ?? 0,
+              `the server refused the connection: ${res.statusCode} ${message}`.trim(),
+            ),
+          );
         });
       });
       ws.once('error', reject);

@@ -40,7 +40,11 @@ export class TimeTravelGateway {
 
   constructor(private readonly deps: GatewayDeps) {
     this.now = deps.now ?? (() => new Date());
-    this.wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, handleProtocols: chooseProtocol });
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: MAX_FRAME_BYTES,
+      handleProtocols: chooseProtocol,
+    });
     this.pinger = setInterval(() => this.ping(), PING_INTERVAL_MS);
     this.pinger.unref();
   }
@@ -69,7 +73,10 @@ export class TimeTravelGateway {
     const user = token ? this.deps.authenticator.authenticate(`Bearer ${token}`, this.now()) : undefined;
     if (!user) return refuse(socket, Errors.unauthorized());
     if (!(await this.deps.authorizer.authorizePath(user, 'main', TIMETRAVEL_PATH, 'get'))) {
-      return refuse(socket, Errors.forbidden(`forbidden: User "${user.username}" cannot get path "${TIMETRAVEL_PATH}"`));
+      return refuse(
+        socket,
+        Errors.forbidden(`forbidden: User "${user.username}" cannot get path "${TIMETRAVEL_PATH}"`),
+      );
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => this.connected(ws, user));
   }
@@ -86,7 +93,11 @@ export class TimeTravelGateway {
     // need the previous request done. Streams run beside this queue.
     let queue = Promise.resolve();
     ws.on('message', (data, isBinary) => {
-      const text = isBinary ? Buffer.concat(asBuffers(data)).toString('utf8') : asBuffers(data).map((b) => b.toString('utf8')).join('');
+      const text = isBinary
+        ? Buffer.concat(asBuffers(data)).toString('utf8')
+        : asBuffers(data)
+            .map((b) => b.toString('utf8'))
+            .join('');
       queue = queue
         .then(async () => {
           const responses = await service.handle(text, session);
@@ -141,7 +152,8 @@ function send(ws: WebSocket, message: unknown): Promise<void> {
 
 function refuse(socket: Duplex, error: StatusError): void {
   const body = JSON.stringify(error.toStatus());
-  const reason = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found' }[error.code] ?? 'Internal Server Error';
+  const reason =
+    { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found' }[error.code] ?? 'Internal Server Error';
   socket.end(
     `HTTP/1.1 ${error.code} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );

@@ -47,7 +47,11 @@ export class BranchMethods {
     const params = new Params(raw);
     await this.ctx.requireWrite(session, 'branch.reset');
     const name = params.string('name');
-    if (name === 'main') throw new RpcError(RpcCodes.Forbidden, 'main is the live cluster and cannot be reset: fork a branch from it instead');
+    if (name === 'main')
+      throw new RpcError(
+        RpcCodes.Forbidden,
+        'main is the live cluster and cannot be reset: fork a branch from it instead',
+      );
     const point = await this.ctx.point(new Params({ branch: name, revision: raw.revision, time: raw.time }));
     const old = await this.ctx.events.branches.get(name);
     const hidden = `reset-${randomBytes(8).toString('hex')}`;
@@ -62,14 +66,18 @@ export class BranchMethods {
     const params = new Params(raw);
     await this.ctx.requireWrite(session, 'branch.delete');
     const name = params.string('name');
-    if (name === 'main') throw new RpcError(RpcCodes.Forbidden, 'main is the live cluster and cannot be deleted');
+    if (name === 'main')
+      throw new RpcError(RpcCodes.Forbidden, 'main is the live cluster and cannot be deleted');
     await this.ctx.events.deleteBranch(name);
     return { name, deleted: true };
   }
 
   private clock(params: Params): 'wall' {
     const clock = params.oneOf('clock', ['wall', 'virtual'] as const, 'wall');
-    if (clock === 'virtual') throw invalid('clock "virtual" is not yet available: virtual clocks arrive with the branch controllers');
+    if (clock === 'virtual')
+      throw invalid(
+        'clock "virtual" is not yet available: virtual clocks arrive with the branch controllers',
+      );
     return clock;
   }
 }

@@ -1,4 +1,10 @@
-import { RESOURCE_TYPES, storageKey, storageTypeOf, type KubeObject, type ResourceType } from '@kubetime/api-machinery';
+import {
+  RESOURCE_TYPES,
+  storageKey,
+  storageTypeOf,
+  type KubeObject,
+  type ResourceType,
+} from '@kubetime/api-machinery';
 import type { Authorizer, ResourceStore } from '@kubetime/apiserver';
 import { redactSecret } from '@kubetime/encryption';
 import type { EventStore } from '@kubetime/event-store';
@@ -43,9 +49,16 @@ export class TimeTravelContext {
    */
   async redactor(session: Session, params: Params, branch: string): Promise<Redact> {
     if (!params.boolean('reveal')) return (object) => redactSecret(object, this.options.pepper);
-    const { allowed } = await this.options.authorizer.authorizeResource(session.user, branch, { verb: 'get', group: '', resource: 'secrets' });
+    const { allowed } = await this.options.authorizer.authorizeResource(session.user, branch, {
+      verb: 'get',
+      group: '',
+      resource: 'secrets',
+    });
     if (!allowed) {
-      throw new RpcError(RpcCodes.Forbidden, `reveal: user "${session.user.username}" may not read secrets on branch "${branch}"`);
+      throw new RpcError(
+        RpcCodes.Forbidden,
+        `reveal: user "${session.user.username}" may not read secrets on branch "${branch}"`,
+      );
     }
     return (object) => object;
   }
@@ -53,7 +66,10 @@ export class TimeTravelContext {
   /** Creating, resetting, deleting and restoring branches need POST on the /timetravel path. */
   async requireWrite(session: Session, what: string): Promise<void> {
     if (!(await this.options.authorizer.authorizePath(session.user, 'main', '/timetravel', 'post'))) {
-      throw new RpcError(RpcCodes.Forbidden, `${what}: user "${session.user.username}" may not change branches (needs "post" on the non-resource URL /timetravel)`);
+      throw new RpcError(
+        RpcCodes.Forbidden,
+        `${what}: user "${session.user.username}" may not change branches (needs "post" on the non-resource URL /timetravel)`,
+      );
     }
   }
 
@@ -63,11 +79,18 @@ export class TimeTravelContext {
     const head = await this.events.branch(branch);
     const revision = params.optionalInteger('revision', 1);
     const time = params.optionalTime('time');
-    if (revision !== undefined && time) throw invalid(`give ${params.field('revision')} or ${params.field('time')}, not both`);
+    if (revision !== undefined && time)
+      throw invalid(`give ${params.field('revision')} or ${params.field('time')}, not both`);
     if (revision !== undefined) {
-      if (revision > head.revision) throw invalid(`${params.field('revision')} ${revision} is newer than the head of branch "${branch}" (${head.revision})`);
+      if (revision > head.revision)
+        throw invalid(
+          `${params.field('revision')} ${revision} is newer than the head of branch "${branch}" (${head.revision})`,
+        );
       if (revision <= head.compactRevision) {
-        throw new RpcError(RpcCodes.Gone, `revision ${revision} of branch "${branch}" has been compacted (oldest available: ${head.compactRevision + 1})`);
+        throw new RpcError(
+          RpcCodes.Gone,
+          `revision ${revision} of branch "${branch}" has been compacted (oldest available: ${head.compactRevision + 1})`,
+        );
       }
       return { branch, revision };
     }
@@ -76,9 +99,18 @@ export class TimeTravelContext {
   }
 
   /** Live objects at a point, read from the branch head when the point is the head. */
-  async state(point: Point, prefix = '/registry/'): Promise<{ key: string; object: KubeObject; revision: number; branchId: number; resource: string }[]> {
+  async state(
+    point: Point,
+    prefix = '/registry/',
+  ): Promise<{ key: string; object: KubeObject; revision: number; branchId: number; resource: string }[]> {
     const listed = await this.events.list(point.branch, prefix, point.revision);
-    return listed.items.map((o) => ({ key: o.key, object: o.object, revision: o.revision, branchId: o.branchId, resource: resourceOfKey(o.key) }));
+    return listed.items.map((o) => ({
+      key: o.key,
+      object: o.object,
+      revision: o.revision,
+      branchId: o.branchId,
+      resource: resourceOfKey(o.key),
+    }));
   }
 }
 
@@ -91,9 +123,16 @@ export function resourceOfKey(key: string): string {
 export function typeByName(name: string, apiVersion?: string): ResourceType {
   const wanted = name.toLowerCase();
   const candidates = RESOURCE_TYPES.filter(
-    (t) => !t.virtual && (t.kind.toLowerCase() === wanted || t.resource === wanted || t.singular === wanted || t.shortNames.includes(wanted)),
+    (t) =>
+      !t.virtual &&
+      (t.kind.toLowerCase() === wanted ||
+        t.resource === wanted ||
+        t.singular === wanted ||
+        t.shortNames.includes(wanted)),
   );
-  const chosen = apiVersion ? candidates.find((t) => (t.group ? `${t.group}/${t.version}` : t.version) === apiVersion) : candidates[0];
+  const chosen = apiVersion
+    ? candidates.find((t) => (t.group ? `${t.group}/${t.version}` : t.version) === apiVersion)
+    : candidates[0];
   if (!chosen) throw invalid(`unknown kind "${name}"${apiVersion ? ` in ${apiVersion}` : ''}`);
   return storageTypeOf(chosen);
 }

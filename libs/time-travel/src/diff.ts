@@ -29,7 +29,8 @@ export class DiffMethod {
     const to = await this.ctx.point(toParams, from.branch);
     // Revealing must be allowed on both sides.
     const redactFrom = await this.ctx.redactor(session, params, from.branch);
-    const redactTo = to.branch === from.branch ? redactFrom : await this.ctx.redactor(session, params, to.branch);
+    const redactTo =
+      to.branch === from.branch ? redactFrom : await this.ctx.redactor(session, params, to.branch);
     const filter = compileFilter(params.optionalObject('filter'), { events: false });
     const ignore = ignoreList(params);
     const withObjects = raw.objects !== false;
@@ -39,7 +40,12 @@ export class DiffMethod {
       for (const stored of await this.ctx.state(point)) {
         const object = redact(stored.object);
         if (!filter(objectSubject(object, stored.resource))) continue;
-        const ref = { key: stored.key, kind: object.kind ?? '', namespace: object.metadata.namespace ?? null, name: object.metadata.name ?? '' };
+        const ref = {
+          key: stored.key,
+          kind: object.kind ?? '',
+          namespace: object.metadata.namespace ?? null,
+          name: object.metadata.name ?? '',
+        };
         found.set(stored.key, { ref, object, revision: stored.revision, branchId: stored.branchId });
       }
       return found;
@@ -53,7 +59,11 @@ export class DiffMethod {
     for (const [key, old] of before) {
       const current = after.get(key);
       if (!current) {
-        removed.push({ ...old.ref, revision: old.revision, ...(withObjects ? { object: withoutIgnored(old.object, ignore) } : {}) });
+        removed.push({
+          ...old.ref,
+          revision: old.revision,
+          ...(withObjects ? { object: withoutIgnored(old.object, ignore) } : {}),
+        });
         continue;
       }
       // The same event on both sides (same branch, or history shared below a fork) cannot differ.
@@ -62,11 +72,17 @@ export class DiffMethod {
         continue;
       }
       const patch = compare(withoutIgnored(old.object, ignore), withoutIgnored(current.object, ignore));
-      if (patch.length) changed.push({ ...current.ref, fromRevision: old.revision, toRevision: current.revision, patch });
+      if (patch.length)
+        changed.push({ ...current.ref, fromRevision: old.revision, toRevision: current.revision, patch });
       else unchanged++;
     }
     for (const [key, current] of after) {
-      if (!before.has(key)) added.push({ ...current.ref, revision: current.revision, ...(withObjects ? { object: withoutIgnored(current.object, ignore) } : {}) });
+      if (!before.has(key))
+        added.push({
+          ...current.ref,
+          revision: current.revision,
+          ...(withObjects ? { object: withoutIgnored(current.object, ignore) } : {}),
+        });
     }
     const byKey = (a: Ref, b: Ref) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
     return {

@@ -51,7 +51,8 @@ export function compileFilter(params: Params | undefined, options: { events: boo
     }
     const namespace = params.value('namespace');
     if (namespace !== undefined && namespace !== null) {
-      if (typeof namespace !== 'string') throw invalid(`${params.field('namespace')} must be a string ("" for cluster-scoped objects)`);
+      if (typeof namespace !== 'string')
+        throw invalid(`${params.field('namespace')} must be a string ("" for cluster-scoped objects)`);
       tests.push((s) => (s.namespace ?? '') === namespace);
       description.namespace = namespace;
     }
@@ -99,7 +100,9 @@ export function compileFilter(params: Params | undefined, options: { events: boo
       tests.push((s) => s.actor === actor);
       description.actor = actor;
     }
-    const kindOfActor = params.has('actorKind') ? params.oneOf<ActorKind>('actorKind', ['user', 'controller'], 'user') : undefined;
+    const kindOfActor = params.has('actorKind')
+      ? params.oneOf<ActorKind>('actorKind', ['user', 'controller'], 'user')
+      : undefined;
     if (kindOfActor) {
       if (!options.events) throw invalid(`${params.field('actorKind')} only applies to events`);
       tests.push((s) => s.actor !== undefined && actorKind(s.actor, s.cause) === kindOfActor);

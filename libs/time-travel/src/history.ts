@@ -22,7 +22,10 @@ export class HistoryMethods {
     const branch = params.optionalString('branch') ?? 'main';
     const head = await this.ctx.events.branch(branch);
     const info = await this.ctx.events.branches.get(branch);
-    const [last] = head.revision - 1 > Math.max(head.compactRevision, 0) ? await this.ctx.events.events(branch, head.revision - 1, head.revision, 1) : [];
+    const [last] =
+      head.revision - 1 > Math.max(head.compactRevision, 0)
+        ? await this.ctx.events.events(branch, head.revision - 1, head.revision, 1)
+        : [];
     return {
       branch,
       revision: head.revision,
@@ -44,7 +47,9 @@ export class HistoryMethods {
     const limit = params.optionalInteger('limit', 1, MAX_PAGE) ?? DEFAULT_PAGE;
     const withObjects = raw.objects !== false;
     const to = Math.min(params.optionalInteger('to', 0) ?? head.revision, head.revision);
-    let after = params.has('cursor') ? decodeCursor(params.string('cursor')) : firstAfter((params.optionalInteger('from', 1) ?? 1) - 1, head.compactRevision);
+    let after = params.has('cursor')
+      ? decodeCursor(params.string('cursor'))
+      : firstAfter((params.optionalInteger('from', 1) ?? 1) - 1, head.compactRevision);
     const items: EventView[] = [];
     let scanned = 0;
     while (after < to && items.length < limit && scanned < MAX_SCAN) {
@@ -54,7 +59,8 @@ export class HistoryMethods {
         after = event.revision;
         scanned++;
         const object = redact(event.object);
-        if (filter(eventSubject(event, object))) items.push(eventView(event, withObjects ? object : undefined));
+        if (filter(eventSubject(event, object)))
+          items.push(eventView(event, withObjects ? object : undefined));
         if (items.length >= limit) break;
       }
     }
@@ -71,7 +77,10 @@ export class HistoryMethods {
     const ignore = ignoreList(params);
     const key = keyOf(type, namespace, name);
     const history = await this.ctx.log.keyHistory(branch, key, MAX_VERSIONS);
-    if (!history.length) throw invalid(`${type.kind} ${namespace ? `${namespace}/` : ''}${name} never existed on branch "${branch}"`);
+    if (!history.length)
+      throw invalid(
+        `${type.kind} ${namespace ? `${namespace}/` : ''}${name} never existed on branch "${branch}"`,
+      );
     let previous: KubeObject | undefined;
     const versions = history.map((event) => {
       const object = redact(event.object);
@@ -116,7 +125,8 @@ function encodeCursor(after: number): string {
 function decodeCursor(cursor: string): number {
   try {
     const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { after?: unknown };
-    if (typeof parsed.after === 'number' && Number.isSafeInteger(parsed.after) && parsed.after >= 0) return parsed.after;
+    if (typeof parsed.after === 'number' && Number.isSafeInteger(parsed.after) && parsed.after >= 0)
+      return parsed.after;
   } catch {
     // reported below
   }

@@ -20,7 +20,8 @@ export class Params {
   optionalString(name: string): string | undefined {
     const value = this.raw[name];
     if (value === undefined || value === null) return undefined;
-    if (typeof value !== 'string' || !value) throw invalid(`${this.prefix}${name} must be a non-empty string`);
+    if (typeof value !== 'string' || !value)
+      throw invalid(`${this.prefix}${name} must be a non-empty string`);
     return value;
   }
 
@@ -42,7 +43,8 @@ export class Params {
   optionalNumber(name: string, min: number): number | undefined {
     const value = this.raw[name];
     if (value === undefined || value === null) return undefined;
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < min) throw invalid(`${this.prefix}${name} must be a number >= ${min}`);
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < min)
+      throw invalid(`${this.prefix}${name} must be a number >= ${min}`);
     return value;
   }
 
@@ -64,14 +66,16 @@ export class Params {
   oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
     const value = this.optionalString(name);
     if (value === undefined) return fallback;
-    if (!allowed.includes(value as T)) throw invalid(`${this.prefix}${name} must be one of ${allowed.join(', ')}`);
+    if (!allowed.includes(value as T))
+      throw invalid(`${this.prefix}${name} must be one of ${allowed.join(', ')}`);
     return value as T;
   }
 
   optionalObject(name: string): Params | undefined {
     const value = this.raw[name];
     if (value === undefined || value === null) return undefined;
-    if (typeof value !== 'object' || Array.isArray(value)) throw invalid(`${this.prefix}${name} must be an object`);
+    if (typeof value !== 'object' || Array.isArray(value))
+      throw invalid(`${this.prefix}${name} must be an object`);
     return new Params(value as Record<string, unknown>, `${this.prefix}${name}.`);
   }
 
@@ -84,7 +88,8 @@ export class Params {
   stringList(name: string): string[] {
     const value = this.raw[name];
     if (value === undefined || value === null) return [];
-    if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) throw invalid(`${this.prefix}${name} must be a list of strings`);
+    if (!Array.isArray(value) || value.some((v) => typeof v !== 'string'))
+      throw invalid(`${this.prefix}${name} must be a list of strings`);
     return value as string[];
   }
 

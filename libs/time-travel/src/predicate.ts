@@ -32,7 +32,8 @@ const MAX_PREDICATE_LENGTH = 4096;
 const OPERATORS = ['==', '!=', '>=', '<=', '=~', '>', '<'];
 
 export function parsePredicate(source: string): Predicate {
-  if (source.length > MAX_PREDICATE_LENGTH) throw new PredicateSyntaxError(source.slice(0, 40), 0, `longer than ${MAX_PREDICATE_LENGTH} characters`);
+  if (source.length > MAX_PREDICATE_LENGTH)
+    throw new PredicateSyntaxError(source.slice(0, 40), 0, `longer than ${MAX_PREDICATE_LENGTH} characters`);
   const tokens = tokenize(source);
   let i = 0;
   const peek = () => tokens[i];
@@ -126,8 +127,18 @@ function equal(a: unknown, b: unknown): boolean {
 
 /** Numbers compare as numbers (numeric strings too, as quantities like replicas often are), strings as strings. */
 function comparable(a: unknown, b: unknown): [number | string | undefined, number | string | undefined] {
-  const na = typeof a === 'number' ? a : typeof a === 'string' && a.trim() !== '' && !Number.isNaN(Number(a)) ? Number(a) : undefined;
-  const nb = typeof b === 'number' ? b : typeof b === 'string' && b.trim() !== '' && !Number.isNaN(Number(b)) ? Number(b) : undefined;
+  const na =
+    typeof a === 'number'
+      ? a
+      : typeof a === 'string' && a.trim() !== '' && !Number.isNaN(Number(a))
+        ? Number(a)
+        : undefined;
+  const nb =
+    typeof b === 'number'
+      ? b
+      : typeof b === 'string' && b.trim() !== '' && !Number.isNaN(Number(b))
+        ? Number(b)
+        : undefined;
   if (na !== undefined && nb !== undefined) return [na, nb];
   if (typeof a === 'string' && typeof b === 'string') return [a, b];
   return [undefined, undefined];
@@ -145,7 +156,8 @@ export function select(root: unknown, steps: Step[]): unknown[] {
       if (value === null || typeof value !== 'object') continue;
       if (step.kind === 'all') next.push(...(Array.isArray(value) ? value : Object.values(value)));
       else if (step.kind === 'index') {
-        if (Array.isArray(value) && step.index < value.length) next.push(value[step.index < 0 ? value.length + step.index : step.index]);
+        if (Array.isArray(value) && step.index < value.length)
+          next.push(value[step.index < 0 ? value.length + step.index : step.index]);
       } else if (!Array.isArray(value) && Object.prototype.hasOwnProperty.call(value, step.key)) {
         next.push((value as Record<string, unknown>)[step.key]);
       }
@@ -252,7 +264,11 @@ function tokenize(source: string): Token[] {
   return tokens;
 }
 
-function readString(source: string, start: number, fail: (what: string) => never): { value: string; end: number } {
+function readString(
+  source: string,
+  start: number,
+  fail: (what: string) => never,
+): { value: string; end: number } {
   const quote = source[start];
   let value = '';
   let i = start + 1;

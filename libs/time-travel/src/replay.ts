@@ -61,7 +61,12 @@ class Replay implements Stream {
     this.clock = undefined;
     const generation = ++this.generation;
     this.running = this.loop(generation)
-      .catch((error) => this.notify('replay.error', { code: -32000, message: error instanceof Error ? error.message : String(error) }))
+      .catch((error) =>
+        this.notify('replay.error', {
+          code: -32000,
+          message: error instanceof Error ? error.message : String(error),
+        }),
+      )
       .finally(() => {
         this.running = undefined;
       });
@@ -146,7 +151,8 @@ class Replay implements Stream {
     const object = this.options.redact(event.object);
     const subject = eventSubject(event, object);
     const wanted = this.options.filter(subject);
-    if (wanted) await this.notify('replay.event', { position: event.revision, event: eventView(event, object) });
+    if (wanted)
+      await this.notify('replay.event', { position: event.revision, event: eventView(event, object) });
     if (!checkBreakpoints) return wanted;
     const hit = this.options.breakpoints.findIndex((b) => b(subject));
     if (hit >= 0) {
@@ -168,7 +174,12 @@ class Replay implements Stream {
     while (this.buffer.length && this.buffer[0].revision <= this.position) this.buffer.shift();
     if (!this.buffer.length && this.position < this.options.to) {
       const head = await this.ctx.events.branch(this.options.branch);
-      this.buffer = await this.ctx.events.events(this.options.branch, firstAfter(this.position, head.compactRevision), this.options.to, FETCH);
+      this.buffer = await this.ctx.events.events(
+        this.options.branch,
+        firstAfter(this.position, head.compactRevision),
+        this.options.to,
+        FETCH,
+      );
     }
     return this.buffer[0];
   }
@@ -221,13 +232,15 @@ export class ReplayMethods {
     const redact = await this.ctx.redactor(session, params, branch);
     const from = params.optionalInteger('from', 1) ?? head.compactRevision + 1;
     const to = params.optionalInteger('to', 1) ?? head.revision;
-    if (to > head.revision) throw invalid(`to ${to} is newer than the head of branch "${branch}" (${head.revision})`);
+    if (to > head.revision)
+      throw invalid(`to ${to} is newer than the head of branch "${branch}" (${head.revision})`);
     if (from > to) throw invalid(`from ${from} is after to ${to}`);
     const speed = this.speed(raw.speed);
     const breakpointParams = params.list('breakpoints');
     if (breakpointParams.length > MAX_BREAKPOINTS) throw invalid(`at most ${MAX_BREAKPOINTS} breakpoints`);
     const breakpoints = breakpointParams.map((b, i) => {
-      if (!b || typeof b !== 'object' || Array.isArray(b)) throw invalid(`breakpoints[${i}] must be a filter object`);
+      if (!b || typeof b !== 'object' || Array.isArray(b))
+        throw invalid(`breakpoints[${i}] must be a filter object`);
       return compileFilter(new Params(b as Record<string, unknown>, `breakpoints[${i}].`), { events: true });
     });
     const maxGapSeconds = params.optionalNumber('maxGapSeconds', 0);
@@ -288,7 +301,13 @@ export class ReplayMethods {
   }
 
   private status(replay: Replay): Record<string, unknown> {
-    return { subscription: replay.id, state: replay.state, position: replay.position, from: replay.options.from, to: replay.options.to };
+    return {
+      subscription: replay.id,
+      state: replay.state,
+      position: replay.position,
+      from: replay.options.from,
+      to: replay.options.to,
+    };
   }
 
   private speed(value: unknown): number | 'max' {

@@ -72,13 +72,20 @@ export class RpcDispatcher<S> {
    */
   async handle(message: string, session: S): Promise<RpcResponse[]> {
     if (Buffer.byteLength(message, 'utf8') > this.maxMessageBytes) {
-      return [errorResponse(null, new RpcError(RpcCodes.MessageTooLarge, `message exceeds ${this.maxMessageBytes} bytes`))];
+      return [
+        errorResponse(
+          null,
+          new RpcError(RpcCodes.MessageTooLarge, `message exceeds ${this.maxMessageBytes} bytes`),
+        ),
+      ];
     }
     let parsed: unknown;
     try {
       parsed = JSON.parse(message);
     } catch (error) {
-      return [errorResponse(null, new RpcError(RpcCodes.ParseError, `parse error: ${(error as Error).message}`))];
+      return [
+        errorResponse(null, new RpcError(RpcCodes.ParseError, `parse error: ${(error as Error).message}`)),
+      ];
     }
     if (Array.isArray(parsed)) {
       if (!parsed.length) return [errorResponse(null, new RpcError(RpcCodes.InvalidRequest, 'empty batch'))];
@@ -96,15 +103,29 @@ export class RpcDispatcher<S> {
     const r = request as Record<string, unknown>;
     const hasId = 'id' in r;
     const id = validId(r.id) ? r.id : null;
-    if (r.jsonrpc !== '2.0') return errorResponse(id, new RpcError(RpcCodes.InvalidRequest, 'jsonrpc must be "2.0"'));
-    if (hasId && !validId(r.id)) return errorResponse(null, new RpcError(RpcCodes.InvalidRequest, 'id must be a string, a number or null'));
-    if (typeof r.method !== 'string') return errorResponse(id, new RpcError(RpcCodes.InvalidRequest, 'method must be a string'));
-    if (r.params !== undefined && (typeof r.params !== 'object' || r.params === null || Array.isArray(r.params))) {
-      return errorResponse(id, new RpcError(RpcCodes.InvalidParams, 'params must be an object (by-name parameters)'));
+    if (r.jsonrpc !== '2.0')
+      return errorResponse(id, new RpcError(RpcCodes.InvalidRequest, 'jsonrpc must be "2.0"'));
+    if (hasId && !validId(r.id))
+      return errorResponse(
+        null,
+        new RpcError(RpcCodes.InvalidRequest, 'id must be a string, a number or null'),
+      );
+    if (typeof r.method !== 'string')
+      return errorResponse(id, new RpcError(RpcCodes.InvalidRequest, 'method must be a string'));
+    if (
+      r.params !== undefined &&
+      (typeof r.params !== 'object' || r.params === null || Array.isArray(r.params))
+    ) {
+      return errorResponse(
+        id,
+        new RpcError(RpcCodes.InvalidParams, 'params must be an object (by-name parameters)'),
+      );
     }
     const method = this.methods.get(r.method);
     if (!method) {
-      return hasId ? errorResponse(id, new RpcError(RpcCodes.MethodNotFound, `method not found: ${r.method}`)) : undefined;
+      return hasId
+        ? errorResponse(id, new RpcError(RpcCodes.MethodNotFound, `method not found: ${r.method}`))
+        : undefined;
     }
     try {
       const result = await method((r.params as Record<string, unknown>) ?? {}, session);
@@ -116,7 +137,10 @@ export class RpcDispatcher<S> {
 
   private toRpcError(error: unknown): RpcError {
     if (error instanceof RpcError) return error;
-    return this.mapError(error) ?? new RpcError(RpcCodes.InternalError, error instanceof Error ? error.message : String(error));
+    return (
+      this.mapError(error) ??
+      new RpcError(RpcCodes.InternalError, error instanceof Error ? error.message : String(error))
+    );
   }
 }
 

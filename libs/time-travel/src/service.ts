@@ -1,6 +1,13 @@
 import { StatusError } from '@kubetime/api-machinery';
 import type { UserInfo } from '@kubetime/apiserver';
-import { BranchExists, FutureRevision, InvalidBranchName, PreconditionFailed, RevisionCompacted, UnknownBranch } from '@kubetime/event-store';
+import {
+  BranchExists,
+  FutureRevision,
+  InvalidBranchName,
+  PreconditionFailed,
+  RevisionCompacted,
+  UnknownBranch,
+} from '@kubetime/event-store';
 import { BranchMethods } from './branches';
 import { TimeTravelContext, TimeTravelOptions } from './context';
 import { DiffMethod } from './diff';
@@ -68,7 +75,8 @@ export class TimeTravelService {
 
 function mapError(error: unknown): RpcError | undefined {
   if (error instanceof UnknownBranch) return new RpcError(RpcCodes.NotFound, error.message);
-  if (error instanceof RevisionCompacted) return new RpcError(RpcCodes.Gone, error.message, { oldestAvailable: error.compacted + 1 });
+  if (error instanceof RevisionCompacted)
+    return new RpcError(RpcCodes.Gone, error.message, { oldestAvailable: error.compacted + 1 });
   if (error instanceof FutureRevision) return new RpcError(RpcCodes.InvalidParams, error.message);
   if (error instanceof BranchExists) return new RpcError(RpcCodes.Conflict, error.message);
   if (error instanceof InvalidBranchName) return new RpcError(RpcCodes.InvalidParams, error.message);
@@ -88,6 +96,7 @@ function mapError(error: unknown): RpcError | undefined {
                 : RpcCodes.InternalError;
     return new RpcError(code, error.message, { status: error.toStatus() });
   }
-  if (error instanceof Error && error.message.startsWith('too many open streams')) return new RpcError(RpcCodes.InvalidRequest, error.message);
+  if (error instanceof Error && error.message.startsWith('too many open streams'))
+    return new RpcError(RpcCodes.InvalidRequest, error.message);
   return undefined;
 }

@@ -34,7 +34,8 @@ export class Session {
   }
 
   add(stream: Stream, limit: number): void {
-    if (this.streams.size >= limit) throw new Error(`too many open streams on this connection (limit ${limit})`);
+    if (this.streams.size >= limit)
+      throw new Error(`too many open streams on this connection (limit ${limit})`);
     this.streams.set(stream.id, stream);
   }
 

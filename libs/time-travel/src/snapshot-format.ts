@@ -61,7 +61,11 @@ export class SnapshotLineWriter {
   }
 
   trailer(): Buffer {
-    const trailer: SnapshotTrailer = { type: 'trailer', objects: this.count, sha256: this.hash.digest('hex') };
+    const trailer: SnapshotTrailer = {
+      type: 'trailer',
+      objects: this.count,
+      sha256: this.hash.digest('hex'),
+    };
     return Buffer.from(JSON.stringify(trailer) + '\n');
   }
 
@@ -80,12 +84,18 @@ export class InvalidSnapshot extends Error {
 }
 
 /** Decompresses and checks a whole file: format, checksum, object count, every line's shape. */
-export function readSnapshot(file: Buffer, maxUncompressed: number): { header: SnapshotHeader; entries: SnapshotEntry[] } {
+export function readSnapshot(
+  file: Buffer,
+  maxUncompressed: number,
+): { header: SnapshotHeader; entries: SnapshotEntry[] } {
   let text: string;
   try {
     text = gunzipSync(file, { maxOutputLength: maxUncompressed }).toString('utf8');
   } catch (error) {
-    const reason = (error as { code?: string }).code === 'Z_BUF_ERROR' ? 'the file is truncated' : `not a readable gzip stream (${(error as Error).message})`;
+    const reason =
+      (error as { code?: string }).code === 'Z_BUF_ERROR'
+        ? 'the file is truncated'
+        : `not a readable gzip stream (${(error as Error).message})`;
     throw new InvalidSnapshot(reason);
   }
   if (!text.endsWith('\n')) throw new InvalidSnapshot('the file is truncated (no final newline)');
@@ -102,16 +112,23 @@ export function readSnapshot(file: Buffer, maxUncompressed: number): { header: S
   };
   const header = parse(lines[0], 0) as SnapshotHeader;
   if (header.type !== 'header' || header.format !== NATIVE_FORMAT) {
-    throw new InvalidSnapshot(`not a ${NATIVE_FORMAT} file (header format ${JSON.stringify(header.format ?? null)})`);
+    throw new InvalidSnapshot(
+      `not a ${NATIVE_FORMAT} file (header format ${JSON.stringify(header.format ?? null)})`,
+    );
   }
   const trailer = parse(lines[lines.length - 1], lines.length - 1) as SnapshotTrailer;
   if (trailer.type !== 'trailer') throw new InvalidSnapshot('the file is truncated (no trailer)');
   const body = text.slice(0, text.length - lines[lines.length - 1].length - 1);
   const digest = createHash('sha256').update(body, 'utf8').digest('hex');
-  if (digest !== trailer.sha256) throw new InvalidSnapshot(`checksum mismatch (trailer ${trailer.sha256}, content ${digest}): the file was modified`);
+  if (digest !== trailer.sha256)
+    throw new InvalidSnapshot(
+      `checksum mismatch (trailer ${trailer.sha256}, content ${digest}): the file was modified`,
+    );
   const entries = lines.slice(1, -1).map((line, i) => checkEntry(parse(line, i + 1), i + 2));
   if (entries.length !== trailer.objects || entries.length !== header.objects) {
-    throw new InvalidSnapshot(`object count mismatch (header ${header.objects}, trailer ${trailer.objects}, file ${entries.length})`);
+    throw new InvalidSnapshot(
+      `object count mismatch (header ${header.objects}, trailer ${trailer.objects}, file ${entries.length})`,
+    );
   }
   return { header, entries };
 }
@@ -123,7 +140,8 @@ function checkEntry(value: Record<string, any>, line: number): SnapshotEntry {
     strings.every((f) => typeof value[f] === 'string' && value[f]) &&
     typeof value.group === 'string' &&
     (value.namespace === null || typeof value.namespace === 'string') &&
-    (typeof value.sealed === 'string') !== (value.object !== undefined && typeof value.object === 'object' && value.object !== null);
+    (typeof value.sealed === 'string') !==
+      (value.object !== undefined && typeof value.object === 'object' && value.object !== null);
   if (!ok) throw new InvalidSnapshot(`line ${line} is not a valid object entry`);
   return value as SnapshotEntry;
 }

@@ -1,13 +1,27 @@
 import { createHash } from 'crypto';
 import { once } from 'events';
 import { createGzip } from 'zlib';
-import { findResourceType, findResourceTypeByKind, storageKey, storageTypeOf, type KubeObject, type ResourceType } from '@kubetime/api-machinery';
+import {
+  findResourceType,
+  findResourceTypeByKind,
+  storageKey,
+  storageTypeOf,
+  type KubeObject,
+  type ResourceType,
+} from '@kubetime/api-machinery';
 import type { RequestContext } from '@kubetime/apiserver';
 import { TimeTravelContext } from './context';
 import { invalid, Params } from './params';
 import { RpcCodes, RpcError } from './rpc';
 import type { Session, Stream } from './session';
-import { InvalidSnapshot, NATIVE_FORMAT, readSnapshot, SnapshotEntry, SnapshotHeader, SnapshotLineWriter } from './snapshot-format';
+import {
+  InvalidSnapshot,
+  NATIVE_FORMAT,
+  readSnapshot,
+  SnapshotEntry,
+  SnapshotHeader,
+  SnapshotLineWriter,
+} from './snapshot-format';
 import { MAX_STREAMS } from './watch';
 
 const DEFAULT_CHUNK = 256 * 1024;
@@ -50,7 +64,10 @@ export class SnapshotMethods {
     const point = await this.ctx.point(params);
     const chunkBytes = params.optionalInteger('chunkBytes', 1024, MAX_CHUNK) ?? DEFAULT_CHUNK;
     const state = await this.ctx.state(point);
-    const [recorded] = point.revision > 1 ? await this.ctx.events.events(point.branch, point.revision - 1, point.revision, 1) : [];
+    const [recorded] =
+      point.revision > 1
+        ? await this.ctx.events.events(point.branch, point.revision - 1, point.revision, 1)
+        : [];
     const header: SnapshotHeader = {
       type: 'header',
       format: NATIVE_FORMAT,
@@ -63,7 +80,13 @@ export class SnapshotMethods {
     session.add(transfer, MAX_STREAMS);
     session.defer(() => {
       this.stream(session, transfer, header, state, chunkBytes)
-        .catch((error) => session.sink.send('snapshot.error', { transfer: transfer.id, code: RpcCodes.InternalError, message: (error as Error).message }))
+        .catch((error) =>
+          session.sink.send('snapshot.error', {
+            transfer: transfer.id,
+            code: RpcCodes.InternalError,
+            message: (error as Error).message,
+          }),
+        )
         .finally(() => session.remove(transfer.id));
     });
     return { transfer: transfer.id, header };
@@ -87,7 +110,8 @@ export class SnapshotMethods {
     const data = params.string('data');
     if (!/^[A-Za-z0-9+/]*={0,2}$/.test(data)) throw invalid('data must be base64');
     const bytes = Buffer.from(data, 'base64');
-    if (transfer.received + bytes.length > MAX_UPLOAD) throw invalid(`the upload exceeds ${MAX_UPLOAD} bytes`);
+    if (transfer.received + bytes.length > MAX_UPLOAD)
+      throw invalid(`the upload exceeds ${MAX_UPLOAD} bytes`);
     transfer.chunks.push(bytes);
     transfer.received += bytes.length;
     transfer.nextSeq++;
@@ -110,7 +134,11 @@ export class SnapshotMethods {
     transfer.close();
     const expected = params.optionalString('sha256');
     const actual = createHash('sha256').update(file).digest('hex');
-    if (expected && expected !== actual) throw new RpcError(RpcCodes.InvalidSnapshot, `invalid snapshot: the upload's sha256 is ${actual}, not ${expected}; nothing was written`);
+    if (expected && expected !== actual)
+      throw new RpcError(
+        RpcCodes.InvalidSnapshot,
+        `invalid snapshot: the upload's sha256 is ${actual}, not ${expected}; nothing was written`,
+      );
     const { header, entries } = this.verify(file);
     const objects = entries.map((entry, i) => this.decode(entry, i));
 
@@ -125,8 +153,19 @@ export class SnapshotMethods {
     try {
       for (let i = 0; i < objects.length; i += WRITE_BATCH) {
         // Concurrent appends share transactions (the event store's group commit).
-        await Promise.all(objects.slice(i, i + WRITE_BATCH).map(({ type, object }) => this.ctx.resources.appendWrite(ctx, type, object, 'ADDED', 0, 'restore')));
-        await session.sink.send('snapshot.progress', { transfer: transfer.id, phase: 'write', objects: Math.min(i + WRITE_BATCH, objects.length), total: objects.length });
+        await Promise.all(
+          objects
+            .slice(i, i + WRITE_BATCH)
+            .map(({ type, object }) =>
+              this.ctx.resources.appendWrite(ctx, type, object, 'ADDED', 0, 'restore'),
+            ),
+        );
+        await session.sink.send('snapshot.progress', {
+          transfer: transfer.id,
+          phase: 'write',
+          objects: Math.min(i + WRITE_BATCH, objects.length),
+          total: objects.length,
+        });
       }
     } catch (error) {
       // Half a restore is worse than none: the branch goes (deletion keeps what was written).
@@ -134,10 +173,23 @@ export class SnapshotMethods {
       throw error;
     }
     const head = await this.ctx.events.branch(transfer.branch);
-    return { branch: transfer.branch, revision: head.revision, objects: objects.length, source: header.source, sourceTime: header.time, sha256: actual };
+    return {
+      branch: transfer.branch,
+      revision: head.revision,
+      objects: objects.length,
+      source: header.source,
+      sourceTime: header.time,
+      sha256: actual,
+    };
   }
 
-  private async stream(session: Session, transfer: Transfer, header: SnapshotHeader, state: Awaited<ReturnType<TimeTravelContext['state']>>, chunkBytes: number): Promise<void> {
+  private async stream(
+    session: Session,
+    transfer: Transfer,
+    header: SnapshotHeader,
+    state: Awaited<ReturnType<TimeTravelContext['state']>>,
+    chunkBytes: number,
+  ): Promise<void> {
     const gzip = createGzip();
     const lines = new SnapshotLineWriter();
     const fileHash = createHash('sha256');
@@ -152,10 +204,15 @@ export class SnapshotMethods {
       await write(lines.header(header));
       for (let i = 0; i < state.length && !transfer.cancelled; i += ROW_BATCH) {
         const batch = state.slice(i, i + ROW_BATCH);
-        const rows = new Map((await this.ctx.log.storedRows(batch)).map((r) => [`${r.branchId}:${r.revision}`, r]));
+        const rows = new Map(
+          (await this.ctx.log.storedRows(batch)).map((r) => [`${r.branchId}:${r.revision}`, r]),
+        );
         for (const item of batch) {
           const row = rows.get(`${item.branchId}:${item.revision}`);
-          if (!row) throw new Error(`the event holding ${item.key} at revision ${item.revision} is gone (compacted while saving?)`);
+          if (!row)
+            throw new Error(
+              `the event holding ${item.key} at revision ${item.revision} is gone (compacted while saving?)`,
+            );
           const object = item.object;
           const type = storedType(item.key, object);
           const entry: SnapshotEntry = {
@@ -180,8 +237,18 @@ export class SnapshotMethods {
     const send = async (chunk: Buffer) => {
       fileHash.update(chunk);
       bytes += chunk.length;
-      await session.sink.send('snapshot.chunk', { transfer: transfer.id, seq: seq++, data: chunk.toString('base64') });
-      await session.sink.send('snapshot.progress', { transfer: transfer.id, phase: 'save', objects: written, total: header.objects, bytes });
+      await session.sink.send('snapshot.chunk', {
+        transfer: transfer.id,
+        seq: seq++,
+        data: chunk.toString('base64'),
+      });
+      await session.sink.send('snapshot.progress', {
+        transfer: transfer.id,
+        phase: 'save',
+        objects: written,
+        total: header.objects,
+        bytes,
+      });
     };
     const consume = async () => {
       let pending = Buffer.alloc(0);
@@ -198,7 +265,13 @@ export class SnapshotMethods {
 
     await Promise.all([produce().catch((error) => gzip.destroy(error)), consume()]);
     if (transfer.cancelled) return;
-    await session.sink.send('snapshot.done', { transfer: transfer.id, chunks: seq, bytes, objects: written, sha256: fileHash.digest('hex') });
+    await session.sink.send('snapshot.done', {
+      transfer: transfer.id,
+      chunks: seq,
+      bytes,
+      objects: written,
+      sha256: fileHash.digest('hex'),
+    });
   }
 
   private verify(file: Buffer): ReturnType<typeof readSnapshot> {
@@ -215,16 +288,30 @@ export class SnapshotMethods {
     const line = index + 2;
     const found = findResourceType(entry.group, entry.version, entry.resource);
     if (!found || storageTypeOf(found) !== found) {
-      throw new RpcError(RpcCodes.InvalidSnapshot, `invalid snapshot: line ${line}: ${entry.group}/${entry.version} ${entry.resource} is not a storage type this server knows; nothing was written`);
+      throw new RpcError(
+        RpcCodes.InvalidSnapshot,
+        `invalid snapshot: line ${line}: ${entry.group}/${entry.version} ${entry.resource} is not a storage type this server knows; nothing was written`,
+      );
     }
     let object: KubeObject;
     try {
-      object = entry.object ?? (JSON.parse(this.ctx.events.bodies.open(Buffer.from(entry.sealed!, 'base64'), entry.key).toString('utf8')) as KubeObject);
+      object =
+        entry.object ??
+        (JSON.parse(
+          this.ctx.events.bodies.open(Buffer.from(entry.sealed!, 'base64'), entry.key).toString('utf8'),
+        ) as KubeObject);
     } catch (error) {
-      throw new RpcError(RpcCodes.InvalidSnapshot, `invalid snapshot: line ${line} (${entry.key}): ${(error as Error).message}; nothing was written`);
+      throw new RpcError(
+        RpcCodes.InvalidSnapshot,
+        `invalid snapshot: line ${line} (${entry.key}): ${(error as Error).message}; nothing was written`,
+      );
     }
     const key = storageKey(found, object.metadata?.namespace, object.metadata?.name ?? '');
-    if (key !== entry.key) throw new RpcError(RpcCodes.InvalidSnapshot, `invalid snapshot: line ${line}: the object belongs at ${key}, not ${entry.key}; nothing was written`);
+    if (key !== entry.key)
+      throw new RpcError(
+        RpcCodes.InvalidSnapshot,
+        `invalid snapshot: line ${line}: the object belongs at ${key}, not ${entry.key}; nothing was written`,
+      );
     return { type: found, object };
   }
 

@@ -48,18 +48,30 @@ export class LogReader {
   /** Rows as stored, by (branch id, revision): `sealed` stays the ciphertext with its key id. */
   async storedRows(refs: { branchId: number; revision: number }[]): Promise<StoredRow[]> {
     if (!refs.length) return [];
-    const { rows } = await this.events.pool.query<{ branch_id: number; revision: string; object: KubeObject | null; sealed: Buffer | null }>(
+    const { rows } = await this.events.pool.query<{
+      branch_id: number;
+      revision: string;
+      object: KubeObject | null;
+      sealed: Buffer | null;
+    }>(
       `SELECT e.branch_id, e.revision, e.object, e.sealed
          FROM unnest($1::int[], $2::bigint[]) AS r(branch_id, revision)
          JOIN events e ON e.branch_id = r.branch_id AND e.revision = r.revision`,
       [refs.map((r) => r.branchId), refs.map((r) => r.revision)],
     );
-    return rows.map((r) => ({ branchId: r.branch_id, revision: Number(r.revision), object: r.object, sealed: r.sealed }));
+    return rows.map((r) => ({
+      branchId: r.branch_id,
+      revision: Number(r.revision),
+      object: r.object,
+      sealed: r.sealed,
+    }));
   }
 
   private decode(row: Row): StoredEvent {
     const revision = Number(row.revision);
-    const body = row.object ?? (JSON.parse(this.events.bodies.open(row.sealed as Buffer, row.key).toString('utf8')) as KubeObject);
+    const body =
+      row.object ??
+      (JSON.parse(this.events.bodies.open(row.sealed as Buffer, row.key).toString('utf8')) as KubeObject);
     return {
       branchId: row.branch_id,
       revision,

@@ -68,13 +68,21 @@ export function eventView(event: StoredEvent, object: KubeObject | undefined): E
   return view;
 }
 
-export const IGNORABLE = ['resourceVersion', 'managedFields', 'timestamps', 'status', 'uid', 'generation'] as const;
+export const IGNORABLE = [
+  'resourceVersion',
+  'managedFields',
+  'timestamps',
+  'status',
+  'uid',
+  'generation',
+] as const;
 export type Ignorable = (typeof IGNORABLE)[number];
 
 export function ignoreList(params: Params): Set<Ignorable> {
   const list = params.stringList('ignore');
   for (const item of list) {
-    if (!IGNORABLE.includes(item as Ignorable)) throw invalid(`${params.field('ignore')}: unknown entry "${item}" (one of ${IGNORABLE.join(', ')})`);
+    if (!IGNORABLE.includes(item as Ignorable))
+      throw invalid(`${params.field('ignore')}: unknown entry "${item}" (one of ${IGNORABLE.join(', ')})`);
   }
   return new Set(list as Ignorable[]);
 }

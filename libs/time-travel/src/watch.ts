@@ -28,12 +28,21 @@ class WatchStream implements Stream {
   start(source: import('rxjs').Observable<StoredEvent>): void {
     this.subscription = source.subscribe({
       next: (event) => {
-        if (this.backlog.length >= MAX_BACKLOG) return this.end('watch.error', { code: -32000, message: `the client fell more than ${MAX_BACKLOG} events behind` });
+        if (this.backlog.length >= MAX_BACKLOG)
+          return this.end('watch.error', {
+            code: -32000,
+            message: `the client fell more than ${MAX_BACKLOG} events behind`,
+          });
         this.backlog.push(event);
         void this.pump();
       },
-      error: (error: unknown) => this.end('watch.error', { code: -32000, message: error instanceof Error ? error.message : String(error) }),
-      complete: () => this.end('watch.closed', { reason: 'the branch was deleted or the server is stopping' }),
+      error: (error: unknown) =>
+        this.end('watch.error', {
+          code: -32000,
+          message: error instanceof Error ? error.message : String(error),
+        }),
+      complete: () =>
+        this.end('watch.closed', { reason: 'the branch was deleted or the server is stopping' }),
     });
   }
 
@@ -51,7 +60,10 @@ class WatchStream implements Stream {
         const event = this.backlog.shift()!;
         const object = this.redact(event.object);
         if (!this.filter(eventSubject(event, object))) continue;
-        await this.session.sink.send('watch.event', { subscription: this.id, event: eventView(event, object) });
+        await this.session.sink.send('watch.event', {
+          subscription: this.id,
+          event: eventView(event, object),
+        });
       }
     } finally {
       this.pumping = false;
@@ -77,7 +89,8 @@ export class WatchMethods {
     const redact = await this.ctx.redactor(session, params, branch);
     const filter = compileFilter(params.optionalObject('filter'), { events: true });
     const from = params.optionalInteger('from', 0) ?? head.revision;
-    if (from > head.revision) throw invalid(`from ${from} is newer than the head of branch "${branch}" (${head.revision})`);
+    if (from > head.revision)
+      throw invalid(`from ${from} is newer than the head of branch "${branch}" (${head.revision})`);
     const stream = new WatchStream(session.nextId('watch'), session, filter, redact);
     session.add(stream, MAX_STREAMS);
     // Events after `from`: a client resuming after revision N passes N and misses nothing.
