@@ -31,6 +31,8 @@ export interface EventStoreOptions {
 }
 
 const NOTIFY_CHANNEL = 'kubetime_events';
+/** Batches in flight per branch: one committing while the next waits on its row lock. */
+const PIPELINE_DEPTH = 3;
 const CATCH_UP_PAGE = 2000;
 
 interface Pending {
@@ -38,6 +40,22 @@ interface Pending {
   resolve(event: StoredEvent): void;
   reject(error: unknown): void;
 }
+
+interface Decided {
+  accepted: { pending: Pending; event: StoredEvent }[];
+  rejected: { pending: Pending; error: PreconditionFailed }[];
+  revision: number;
+}
+
+interface InFlight {
+  batch: Pending[];
+  decided: Decided;
+  /** 'committed', 'moved' (another process moved the head first), or the database error. */
+  outcome: Promise<unknown>;
+}
+
+/** Keys decided by batches not yet folded into the head: their object (null when deleted). */
+type Overlay = Map<string, { revision: number; object: StoredObject | null }>;
 
 /**
  * The append-only log with a gapless, commit-ordered revision per branch.
@@ -194,12 +212,11 @@ export class EventStore {
 
   async close(): Promise<void> {
     this.closed = true;
-    // Writes already queued finish: an acknowledged write is never dropped by a shutdown.
-    await Promise.all([...this.locks.values()].map((p) => p.catch(() => undefined)));
-    while ([...this.queues.values()].some((q) => q.length)) {
+    // Writes already accepted finish: queued and in-flight batches commit before the pool closes.
+    while (this.flushing.size || [...this.queues.values()].some((q) => q.length)) {
       await new Promise((r) => setTimeout(r, 5));
-      await Promise.all([...this.locks.values()].map((p) => p.catch(() => undefined)));
     }
+    await Promise.all([...this.locks.values()].map((p) => p.catch(() => undefined)));
     for (const head of this.headsById.values()) head.events.complete();
     await this.listener?.end().catch(() => undefined);
   }
@@ -272,12 +289,59 @@ export class EventStore {
     return next;
   }
 
+  /**
+   * Group commit with a short pipeline: while one batch's statement is committing, the next one is
+   * already decided against the head plus the batches in flight and sent on another connection,
+   * where its head move waits on the first one's row lock. A batch that fails makes every later
+   * one fail too (their expected head never existed), so they are decided again from the head.
+   */
   private async flush(head: BranchHead): Promise<void> {
     const queue = this.queues.get(head.id)!;
+    const inflight: InFlight[] = [];
+    const overlay: Overlay = new Map();
+    let virtualRevision = head.revision;
     try {
-      while (queue.length) {
-        const batch = queue.splice(0, this.options.maxBatch ?? 500);
-        await this.serialize(head.id, () => this.commit(head, batch));
+      while (queue.length || inflight.length) {
+        while (queue.length && inflight.length < PIPELINE_DEPTH) {
+          if (!inflight.length) virtualRevision = head.revision;
+          const batch = queue.splice(0, this.options.maxBatch ?? 500);
+          const decided = this.decide(head, batch, overlay, virtualRevision);
+          const from = virtualRevision;
+          virtualRevision = decided.revision;
+          const outcome = decided.accepted.length
+            ? this.insertAtHead(head, from, decided.revision, decided.accepted.map((a) => a.event)).then(
+                (moved) => (moved ? 'committed' : 'moved'),
+                (error: unknown) => error,
+              )
+            : Promise.resolve('committed');
+          inflight.push({ batch, decided, outcome });
+        }
+        const oldest = inflight.shift()!;
+        const outcome = await oldest.outcome;
+        if (outcome === 'committed') {
+          for (const { pending, error } of oldest.decided.rejected) pending.reject(error);
+          for (const { pending, event } of oldest.decided.accepted) {
+            head.apply(event);
+            // Later batches in flight may have decided on this key again: keep their view.
+            if (overlay.get(event.key)?.revision === event.revision) overlay.delete(event.key);
+            pending.resolve(event);
+          }
+          if (oldest.decided.accepted.length) this.options.onAppended?.(oldest.decided.accepted.length);
+          this.maybeCheckpoint(head);
+          continue;
+        }
+        // Everything after a failed batch fails as well: wait for it, then decide again from the head.
+        await Promise.all(inflight.map((f) => f.outcome));
+        const retry = inflight.splice(0).flatMap((f) => f.batch);
+        overlay.clear();
+        if (outcome === 'moved') {
+          const { rows } = await this.pool.query<{ head_revision: string }>('SELECT head_revision FROM branches WHERE id = $1', [head.id]);
+          await this.serialize(head.id, () => this.foldForeignEvents(head, Number(rows[0].head_revision)));
+          queue.unshift(...oldest.batch, ...retry);
+        } else {
+          for (const pending of oldest.batch) pending.reject(outcome);
+          queue.unshift(...retry);
+        }
       }
     } finally {
       this.flushing.delete(head.id);
@@ -288,46 +352,20 @@ export class EventStore {
     }
   }
 
-  private async commit(head: BranchHead, batch: Pending[]): Promise<void> {
-    for (;;) {
-      const { accepted, rejected, revision } = this.decide(head, batch);
-      let committed: boolean;
-      try {
-        committed = accepted.length === 0 || (await this.insertAtHead(head, head.revision, revision, accepted.map((a) => a.event)));
-      } catch (error) {
-        for (const pending of batch) pending.reject(error);
-        return;
-      }
-      if (!committed) {
-        // Another process moved the head first: learn its events, then decide again.
-        const { rows } = await this.pool.query<{ head_revision: string }>('SELECT head_revision FROM branches WHERE id = $1', [head.id]);
-        await this.foldForeignEvents(head, Number(rows[0].head_revision));
-        continue;
-      }
-      for (const { pending, error } of rejected) pending.reject(error);
-      for (const { pending, event } of accepted) {
-        head.apply(event);
-        pending.resolve(event);
-      }
-      if (accepted.length) this.options.onAppended?.(accepted.length);
-      this.maybeCheckpoint(head);
-      return;
-    }
-  }
-
   /**
-   * Validates each write against the head plus the writes before it in this batch, exactly as if
-   * they had been committed one by one, and numbers the accepted ones consecutively.
+   * Validates each write against the head plus the writes decided before it (in flight or earlier
+   * in this batch), exactly as if they had been committed one by one, and numbers the accepted ones
+   * consecutively after `base`.
    */
-  private decide(head: BranchHead, batch: Pending[]) {
+  private decide(head: BranchHead, batch: Pending[], overlay: Overlay, base: number): Decided {
     const accepted: { pending: Pending; event: StoredEvent }[] = [];
     const rejected: { pending: Pending; error: PreconditionFailed }[] = [];
-    const overlay = new Map<string, StoredObject | null>();
-    let revision = head.revision;
+    let revision = base;
     const now = this.clock.now();
     for (const pending of batch) {
       const { intent } = pending;
-      const current = overlay.has(intent.key) ? overlay.get(intent.key) : head.get(intent.key);
+      const decidedBefore = overlay.get(intent.key);
+      const current = decidedBefore ? decidedBefore.object : head.get(intent.key);
       const actual = current?.revision ?? 0;
       const expected = intent.expectedRevision ?? (intent.type === 'ADDED' ? 0 : actual);
       if (expected !== actual || (intent.type !== 'ADDED' && !current) || (intent.type === 'ADDED' && current)) {
@@ -357,7 +395,7 @@ export class EventStore {
         recordedAt: now,
       };
       accepted.push({ pending, event });
-      overlay.set(intent.key, intent.type === 'DELETED' ? null : toStoredObject(event));
+      overlay.set(intent.key, { revision, object: intent.type === 'DELETED' ? null : toStoredObject(event) });
     }
     return { accepted, rejected, revision };
   }

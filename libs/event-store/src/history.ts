@@ -66,11 +66,15 @@ export class HistoryReader {
     const latest = new Map<string, EventRow>();
     if (checkpoint) {
       const { rows } = await this.pool.query<EventRow>(
-        `SELECT ${EVENT_COLUMNS.replace(/(\w+)/g, 'e.$1')}
-           FROM checkpoints c
-           CROSS JOIN LATERAL unnest(c.ref_branches, c.ref_revisions) AS r(branch_id, revision)
-           JOIN events e ON e.branch_id = r.branch_id AND e.revision = r.revision
-          WHERE c.branch_id = $1 AND c.revision = $2 AND e.key >= $3 AND e.key < $4`,
+        // MATERIALIZED keeps the key range out of the join: pushed down, it turns each reference's
+        // primary-key probe into a scan of the key index over the whole range.
+        `WITH referenced AS MATERIALIZED (
+           SELECT ${EVENT_COLUMNS.replace(/(\w+)/g, 'e.$1')}
+             FROM checkpoints c
+             CROSS JOIN LATERAL unnest(c.ref_branches, c.ref_revisions) AS r(branch_id, revision)
+             JOIN events e ON e.branch_id = r.branch_id AND e.revision = r.revision
+            WHERE c.branch_id = $1 AND c.revision = $2)
+         SELECT * FROM referenced WHERE key >= $3 AND key < $4`,
         [checkpoint.branchId, checkpoint.revision, prefix, end],
       );
       for (const row of rows) latest.set(row.key, row);
