@@ -2,7 +2,7 @@
 // servers against a real PostgreSQL. swc strips types only; `npm run typecheck` is the type gate.
 const transform = { '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript', decorators: true }, transform: { decoratorMetadata: true, legacyDecorator: true } } }] };
 const moduleNameMapper = {
-  '^@kubetime/(event-store|api-machinery|apiserver|encryption|platform|etcd-snapshot|time-travel|etcd-compat)$': '<rootDir>/libs/$1/src',
+  '^@kubetime/(event-store|api-machinery|apiserver|encryption|platform|etcd-snapshot|time-travel|etcd-compat|controllers)$': '<rootDir>/libs/$1/src',
 };
 module.exports = {
   testTimeout: 120000,
