@@ -42,6 +42,7 @@ export class RpcClient {
   private readonly pending = new Map<number, { resolve(value: any): void; reject(error: Error): void }>();
   private readonly handlers = new Map<string, Set<Handler>>();
   private closedWith?: Error;
+  private readonly notifications: { method: string; params: Record<string, any> }[] = [];
 
   private constructor(readonly ws: WebSocket) {
     ws.on('message', (data) => this.receive(String(data)));
@@ -127,7 +128,7 @@ export class RpcClient {
     }
     for (const m of Array.isArray(message) ? message : [message]) {
       if (m && typeof m.method === 'string' && m.id === undefined) {
-        for (const handler of this.handlers.get(m.method) ?? []) handler(m.params ?? {});
+        this.queueNotification(m.method, m.params ?? {});
         continue;
       }
       const waiting = typeof m?.id === 'number' ? this.pending.get(m.id) : undefined;
@@ -139,6 +140,22 @@ export class RpcClient {
       if (m.error) waiting.reject(new RpcCallError(m.error.code, m.error.message, m.error.data));
       else waiting.resolve(m.result);
     }
+  }
+
+  /**
+   * Notifications are handed out after the code awaiting the response that announced their
+   * subscription id has run (several frames can arrive in one tick), in arrival order.
+   */
+  private queueNotification(method: string, params: Record<string, any>): void {
+    this.notifications.push({ method, params });
+    if (this.notifications.length > 1) return;
+    setImmediate(() => {
+      for (let i = 0; i < this.notifications.length; i++) {
+        const { method: name, params: p } = this.notifications[i];
+        for (const handler of this.handlers.get(name) ?? []) handler(p);
+      }
+      this.notifications.length = 0;
+    });
   }
 
   private fail(error: Error): void {

@@ -1,0 +1,502 @@
+import { createHash } from 'crypto';
+import { createReadStream, createWriteStream } from 'fs';
+import { stat } from 'fs/promises';
+import { parseArgs, ParseArgsConfig } from 'util';
+import { stringify } from 'yaml';
+import { readKubeconfig } from '@kubetime/platform';
+import { RpcCallError, RpcClient, scopeOf } from './client';
+import { writeBranchContext } from './kubeconfig';
+import { Output } from './output';
+
+const USAGE = `kubetime: time travel for a kubetime cluster (the server and token come from the kubeconfig, like kubectl)
+
+Usage: kubetime [--kubeconfig FILE] [--context NAME] [-o json] COMMAND
+
+  history [--branch B] [--from R] [--to R] [FILTER] [--limit N]     events, newest last
+  show KIND/NAME [-n NS] [--branch B] [--at R|TIME] [--reveal]        an object as it was
+  diff A B [--ignore LIST] [FILTER]                                   A, B: [branch@]revision, [branch@]time or branch
+  branch create NAME [--from [branch@]R|TIME]
+  branch list
+  branch reset NAME --to R|TIME
+  branch delete NAME
+  replay [--branch B] [--from R] [--to R] [--speed X|max] [--break PREDICATE]... [--break-on KIND/NAME]... [FILTER]
+                                                                      keys when interactive: space pause/resume, n step, b step back, q quit
+  kubeconfig --branch NAME [--revision R] [--name CONTEXT] [--use]    writes a context for /branches/NAME[/revisions/R]/
+  snapshot save FILE [--branch B] [--revision R]
+  snapshot restore FILE --branch NAME
+
+FILTER: [--kind K] [-n NS] [--name N] [--name-prefix P] [-l SELECTOR] [--type ADDED|MODIFIED|DELETED]
+        [--actor NAME] [--actor-kind user|controller] [--where '$.spec.replicas > 2']
+`;
+
+const OPTIONS: ParseArgsConfig['options'] = {
+  kubeconfig: { type: 'string' },
+  context: { type: 'string' },
+  output: { type: 'string', short: 'o' },
+  branch: { type: 'string' },
+  from: { type: 'string' },
+  to: { type: 'string' },
+  at: { type: 'string' },
+  revision: { type: 'string' },
+  limit: { type: 'string' },
+  kind: { type: 'string' },
+  namespace: { type: 'string', short: 'n' },
+  name: { type: 'string' },
+  'name-prefix': { type: 'string' },
+  selector: { type: 'string', short: 'l' },
+  type: { type: 'string' },
+  actor: { type: 'string' },
+  'actor-kind': { type: 'string' },
+  where: { type: 'string' },
+  ignore: { type: 'string' },
+  reveal: { type: 'boolean' },
+  speed: { type: 'string' },
+  break: { type: 'string', multiple: true },
+  'break-on': { type: 'string', multiple: true },
+  use: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+};
+
+type Flags = Record<string, string | boolean | string[] | undefined>;
+
+class UsageError extends Error {}
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: OPTIONS,
+    allowPositionals: true,
+    strict: true,
+  });
+  const flags = values as Flags;
+  if (flags.help || !positionals.length) {
+    process.stdout.write(USAGE);
+    return positionals.length || flags.help ? 0 : 2;
+  }
+  const out = new Output(flags.output === 'json');
+  if (flags.output !== undefined && flags.output !== 'json') throw new UsageError('-o accepts only json');
+  const [command, ...args] = positionals;
+  const selection = { kubeconfig: str(flags.kubeconfig), context: str(flags.context) };
+  if (command === 'kubeconfig') return kubeconfigCommand(flags, selection, out);
+
+  const connection = readKubeconfig(selection);
+  const scope = scopeOf(connection.server);
+  const defaultBranch = str(flags.branch) ?? scope.branch ?? 'main';
+  const rpc = await RpcClient.connect(connection);
+  try {
+    switch (command) {
+      case 'history':
+        return await history(rpc, flags, defaultBranch, out);
+      case 'show':
+        return await show(rpc, args, flags, defaultBranch, out);
+      case 'diff':
+        return await diff(rpc, args, flags, defaultBranch, out);
+      case 'branch':
+        return await branch(rpc, args, flags, defaultBranch, out);
+      case 'replay':
+        return await replay(rpc, flags, defaultBranch, out);
+      case 'snapshot':
+        return await snapshot(rpc, args, flags, defaultBranch, out);
+      default:
+        throw new UsageError(`unknown command "${command}"`);
+    }
+  } finally {
+    rpc.close();
+  }
+}
+
+function str(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
+function int(value: unknown, what: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || !/^\d+$/.test(value))
+    throw new UsageError(`${what} must be a revision number`);
+  return Number(value);
+}
+
+function filterFrom(flags: Flags): Record<string, unknown> {
+  const filter: Record<string, unknown> = {
+    kind: str(flags.kind),
+    namespace: str(flags.namespace),
+    name: str(flags.name),
+    namePrefix: str(flags['name-prefix']),
+    labelSelector: str(flags.selector),
+    type: str(flags.type),
+    actor: str(flags.actor),
+    actorKind: str(flags['actor-kind']),
+    where: str(flags.where),
+  };
+  return Object.fromEntries(Object.entries(filter).filter(([, v]) => v !== undefined));
+}
+
+/** `[branch@]revision`, `[branch@]time` or `branch` -> a point for the API. */
+export function parsePoint(text: string, defaultBranch: string): Record<string, unknown> {
+  const at = text.lastIndexOf('@');
+  const branch = at >= 0 ? text.slice(0, at) : undefined;
+  const rest = at >= 0 ? text.slice(at + 1) : text;
+  if (/^\d+$/.test(rest)) return { branch: branch ?? defaultBranch, revision: Number(rest) };
+  if (/^\d{4}-\d{2}-\d{2}T/.test(rest)) return { branch: branch ?? defaultBranch, time: rest };
+  if (at < 0) return { branch: rest };
+  throw new UsageError(`"${text}" is not [branch@]revision, [branch@]time or a branch name`);
+}
+
+async function history(rpc: RpcClient, flags: Flags, branch: string, out: Output): Promise<number> {
+  const limit = int(flags.limit, '--limit') ?? 100;
+  const params: Record<string, unknown> = {
+    branch,
+    filter: filterFrom(flags),
+    objects: false,
+    from: int(flags.from, '--from'),
+    to: int(flags.to, '--to'),
+  };
+  const items: any[] = [];
+  let cursor: string | undefined;
+  // Pages until the limit is reached or history runs out; each page is bounded by the server.
+  for (let page = 0; page < 10_000 && items.length < limit; page++) {
+    const result = await rpc.call('history.events', {
+      ...params,
+      limit: Math.min(1000, limit - items.length),
+      ...(cursor ? { cursor } : {}),
+    });
+    items.push(...result.items);
+    if (!result.cursor) break;
+    cursor = result.cursor;
+  }
+  if (out.json) return out.write({ branch, items });
+  out.table(
+    ['REVISION', 'TIME', 'TYPE', 'KIND', 'OBJECT', 'ACTOR'],
+    items.map((e) => [
+      String(e.revision),
+      e.time,
+      e.type,
+      e.kind,
+      e.namespace ? `${e.namespace}/${e.name}` : e.name,
+      `${e.actor}${e.actorKind === 'controller' ? ' (controller)' : ''}`,
+    ]),
+  );
+  return 0;
+}
+
+async function show(
+  rpc: RpcClient,
+  args: string[],
+  flags: Flags,
+  branch: string,
+  out: Output,
+): Promise<number> {
+  const [target] = args;
+  const slash = target?.indexOf('/') ?? -1;
+  if (!target || slash <= 0) throw new UsageError('show needs KIND/NAME');
+  const at = str(flags.at);
+  const point = at ? parsePoint(at, branch) : { branch };
+  const filter = {
+    kind: target.slice(0, slash),
+    name: target.slice(slash + 1),
+    ...(flags.namespace ? { namespace: flags.namespace } : {}),
+  };
+  const result = await rpc.call('state.get', { ...point, filter, reveal: flags.reveal === true });
+  if (!result.items.length) {
+    process.stderr.write(
+      `${target} did not exist on branch ${result.branch} at revision ${result.revision}\n`,
+    );
+    return 1;
+  }
+  if (out.json) return out.write(result.items.length === 1 ? result.items[0] : result.items);
+  process.stdout.write(`# branch ${result.branch}, revision ${result.revision}\n`);
+  process.stdout.write(result.items.map((o: unknown) => stringify(o)).join('---\n'));
+  return 0;
+}
+
+async function diff(
+  rpc: RpcClient,
+  args: string[],
+  flags: Flags,
+  branch: string,
+  out: Output,
+): Promise<number> {
+  if (args.length !== 2) throw new UsageError('diff needs two points: A B');
+  const ignore = str(flags.ignore)?.split(',').filter(Boolean) ?? [];
+  const result = await rpc.call('diff', {
+    from: parsePoint(args[0], branch),
+    to: parsePoint(args[1], branch),
+    filter: filterFrom(flags),
+    ignore,
+    objects: false,
+  });
+  if (out.json) return out.write(result);
+  const name = (o: any) => `${o.kind} ${o.namespace ? `${o.namespace}/` : ''}${o.name}`;
+  process.stdout.write(
+    `diff ${result.from.branch}@${result.from.revision} ${result.to.branch}@${result.to.revision}\n`,
+  );
+  for (const o of result.added) process.stdout.write(`+ ${name(o)}\n`);
+  for (const o of result.removed) process.stdout.write(`- ${name(o)}\n`);
+  for (const o of result.changed) {
+    process.stdout.write(`~ ${name(o)} (${o.fromRevision} -> ${o.toRevision})\n`);
+    for (const op of o.patch)
+      process.stdout.write(`    ${op.op} ${op.path}${'value' in op ? ` ${JSON.stringify(op.value)}` : ''}\n`);
+  }
+  process.stdout.write(
+    `${result.added.length} added, ${result.removed.length} removed, ${result.changed.length} changed, ${result.unchanged} unchanged\n`,
+  );
+  return 0;
+}
+
+async function branch(
+  rpc: RpcClient,
+  args: string[],
+  flags: Flags,
+  defaultBranch: string,
+  out: Output,
+): Promise<number> {
+  const [sub, name] = args;
+  const describe = (b: any) =>
+    `${b.name}: head ${b.headRevision}${b.parent ? `, forked from ${b.parent}@${b.forkRevision}` : ''}, clock ${b.clock}`;
+  switch (sub) {
+    case 'list': {
+      const result = await rpc.call('branch.list');
+      if (out.json) return out.write(result);
+      out.table(
+        ['NAME', 'HEAD', 'PARENT', 'FORK', 'CLOCK', 'CREATED'],
+        result.items.map((b: any) => [
+          b.name,
+          String(b.headRevision),
+          b.parent ?? '-',
+          b.forkRevision === null ? '-' : String(b.forkRevision),
+          b.clock,
+          b.createdAt,
+        ]),
+      );
+      return 0;
+    }
+    case 'create': {
+      if (!name) throw new UsageError('branch create needs a NAME');
+      const from = str(flags.from) ? parsePoint(str(flags.from)!, defaultBranch) : { branch: defaultBranch };
+      const result = await rpc.call('branch.create', { name, from });
+      return out.json ? out.write(result) : out.line(`created ${describe(result)}`);
+    }
+    case 'reset': {
+      const to = str(flags.to);
+      if (!name || !to) throw new UsageError('branch reset needs NAME and --to R|TIME');
+      const point = parsePoint(to, name);
+      const result = await rpc.call('branch.reset', { name, revision: point.revision, time: point.time });
+      return out.json
+        ? out.write(result)
+        : out.line(`reset ${describe(result)} (was at ${result.resetFrom})`);
+    }
+    case 'delete': {
+      if (!name) throw new UsageError('branch delete needs a NAME');
+      const result = await rpc.call('branch.delete', { name });
+      return out.json ? out.write(result) : out.line(`deleted branch ${name}`);
+    }
+    default:
+      throw new UsageError('branch needs create, list, reset or delete');
+  }
+}
+
+async function replay(rpc: RpcClient, flags: Flags, branch: string, out: Output): Promise<number> {
+  const speedText = str(flags.speed) ?? '1';
+  const speed = speedText === 'max' ? 'max' : Number(speedText);
+  if (speed !== 'max' && !(speed > 0)) throw new UsageError('--speed must be a positive number or max');
+  const breakpoints = [
+    ...((flags.break as string[] | undefined) ?? []).map((where) => ({ where })),
+    ...((flags['break-on'] as string[] | undefined) ?? []).map((target) => {
+      const [kind, name] = target.split('/');
+      if (!kind || !name) throw new UsageError('--break-on needs KIND/NAME');
+      return { kind, name };
+    }),
+  ];
+  const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY) && !out.json;
+  const ref: { id?: string } = {};
+  const print = (event: any) => {
+    if (out.json) return out.write({ event });
+    out.line(
+      `${event.revision}\t${event.time}\t${event.type}\t${event.kind}\t${event.namespace ? `${event.namespace}/` : ''}${event.name}\t${event.actor}`,
+    );
+  };
+  const finished = new Promise<number>((resolve) => {
+    rpc.on('replay.event', (p) => p.subscription === ref.id && print(p.event));
+    rpc.on('replay.done', (p) => {
+      if (p.subscription !== ref.id) return;
+      if (!interactive) resolve(0);
+      else out.line(`-- end of range at revision ${p.position} (b: step back, q: quit)`);
+    });
+    rpc.on(
+      'replay.error',
+      (p) => p.subscription === ref.id && (process.stderr.write(`replay failed: ${p.message}\n`), resolve(1)),
+    );
+    rpc.on(
+      'replay.rewound',
+      (p) => p.subscription === ref.id && out.line(`<< back to revision ${p.position}`),
+    );
+    rpc.on('replay.paused', (p) => {
+      if (p.subscription !== ref.id) return;
+      const which = JSON.stringify(
+        Object.fromEntries(Object.entries(p.breakpoint).filter(([k]) => k !== 'index')),
+      );
+      if (out.json) out.write({ paused: p });
+      else
+        out.line(
+          `-- breakpoint ${p.breakpoint.index} ${which} hit at revision ${p.position}${interactive ? ' (space: resume, n: step, b: back, q: quit)' : ''}`,
+        );
+      if (!interactive) resolve(0);
+    });
+    if (interactive) {
+      process.stdin.setRawMode(true);
+      process.stdin.resume();
+      let paused = false;
+      process.stdin.on('data', (key: Buffer) => {
+        const k = key.toString();
+        const id = ref.id;
+        if (!id) return;
+        if (k === 'q' || k === '\u0003') resolve(0);
+        else if (k === ' ') {
+          paused = !paused;
+          void rpc
+            .call(paused ? 'replay.pause' : 'replay.resume', { subscription: id })
+            .then((s) => out.line(`-- ${s.state} at revision ${s.position}`));
+        } else if (k === 'n' || k === 'b') {
+          paused = true;
+          void rpc.call('replay.step', { subscription: id, count: k === 'n' ? 1 : -1 });
+        }
+      });
+    }
+  });
+  const started = await rpc.call('replay.start', {
+    branch,
+    from: int(flags.from, '--from'),
+    to: int(flags.to, '--to'),
+    speed,
+    filter: filterFrom(flags),
+    breakpoints,
+  });
+  ref.id = started.subscription;
+  if (!out.json)
+    process.stderr.write(
+      `replaying ${started.branch} ${started.from}..${started.to} at ${speed === 'max' ? 'max speed' : `${speed}x`}\n`,
+    );
+  const code = await finished;
+  if (interactive) process.stdin.setRawMode(false);
+  process.stdin.pause();
+  return code;
+}
+
+async function snapshot(
+  rpc: RpcClient,
+  args: string[],
+  flags: Flags,
+  branch: string,
+  out: Output,
+): Promise<number> {
+  const [sub, file] = args;
+  if (!file || (sub !== 'save' && sub !== 'restore'))
+    throw new UsageError('snapshot needs save FILE or restore FILE');
+  if (sub === 'save') {
+    const stream = createWriteStream(file, { mode: 0o600 });
+    const hash = createHash('sha256');
+    const ref: { id?: string } = {};
+    const done = new Promise<any>((resolve, reject) => {
+      rpc.on('snapshot.chunk', (p) => {
+        if (p.transfer !== ref.id) return;
+        const data = Buffer.from(p.data, 'base64');
+        hash.update(data);
+        stream.write(data);
+      });
+      rpc.on(
+        'snapshot.progress',
+        (p) =>
+          p.transfer === ref.id && out.progress(`saving ${p.objects}/${p.total} objects, ${p.bytes} bytes`),
+      );
+      rpc.on('snapshot.done', (p) => p.transfer === ref.id && resolve(p));
+      rpc.on('snapshot.error', (p) => p.transfer === ref.id && reject(new Error(p.message)));
+    });
+    const started = await rpc.call('snapshot.save', {
+      branch,
+      revision: int(flags.revision, '--revision'),
+      format: 'native',
+    });
+    ref.id = started.transfer;
+    const result = await done;
+    await new Promise<void>((resolve, reject) =>
+      stream.end((error?: Error | null) => (error ? reject(error) : resolve())),
+    );
+    out.progressDone();
+    const digest = hash.digest('hex');
+    if (digest !== result.sha256)
+      throw new Error(`the file written has sha256 ${digest}, the server sent ${result.sha256}`);
+    const summary = {
+      file,
+      ...started.header.source,
+      objects: result.objects,
+      bytes: result.bytes,
+      sha256: digest,
+    };
+    return out.json
+      ? out.write(summary)
+      : out.line(
+          `saved ${result.objects} objects of ${summary.branch}@${summary.revision} to ${file} (${result.bytes} bytes)`,
+        );
+  }
+  const target = str(flags.branch);
+  if (!target) throw new UsageError('snapshot restore needs --branch NAME (the branch to create)');
+  const size = (await stat(file)).size;
+  const upload = await rpc.call('snapshot.restore', { branch: target, format: 'native' });
+  const hash = createHash('sha256');
+  let seq = 0;
+  let sent = 0;
+  for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024 })) {
+    hash.update(chunk as Buffer);
+    await rpc.call('snapshot.upload', {
+      upload: upload.upload,
+      seq: seq++,
+      data: (chunk as Buffer).toString('base64'),
+    });
+    sent += (chunk as Buffer).length;
+    out.progress(`uploading ${sent}/${size} bytes`);
+  }
+  const off = rpc.on(
+    'snapshot.progress',
+    (p) => p.transfer === upload.upload && out.progress(`restoring ${p.objects}/${p.total} objects`),
+  );
+  const result = await rpc.call('snapshot.commit', { upload: upload.upload, sha256: hash.digest('hex') });
+  off();
+  out.progressDone();
+  return out.json
+    ? out.write(result)
+    : out.line(
+        `restored ${result.objects} objects of ${result.source.branch}@${result.source.revision} as branch ${result.branch} (head ${result.revision})`,
+      );
+}
+
+function kubeconfigCommand(
+  flags: Flags,
+  selection: { kubeconfig?: string; context?: string },
+  out: Output,
+): number {
+  const branchName = str(flags.branch);
+  if (!branchName) throw new UsageError('kubeconfig needs --branch NAME');
+  const written = writeBranchContext(selection, {
+    branch: branchName,
+    revision: int(flags.revision, '--revision'),
+    name: str(flags.name),
+    use: flags.use === true,
+  });
+  if (out.json) return out.write(written);
+  out.line(`context ${written.context} -> ${written.server} written to ${written.file}`);
+  out.line(`use it with: kubectl --context ${written.context} get pods`);
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error) => {
+    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`kubetime: ${(error as Error).message}\n\n${USAGE}`);
+      process.exit(2);
+    }
+    const code = error instanceof RpcCallError ? ` (code ${error.code})` : '';
+    process.stderr.write(`kubetime: ${(error as Error).message}${code}\n`);
+    process.exit(1);
+  },
+);
