@@ -491,12 +491,13 @@ function kubeconfigCommand(
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error) => {
-    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    const code = (error as { code?: unknown }).code;
+    if (error instanceof UsageError || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'))) {
       process.stderr.write(`kubetime: ${(error as Error).message}\n\n${USAGE}`);
       process.exit(2);
     }
-    const code = error instanceof RpcCallError ? ` (code ${error.code})` : '';
-    process.stderr.write(`kubetime: ${(error as Error).message}${code}\n`);
+    const suffix = error instanceof RpcCallError ? ` (code ${error.code})` : '';
+    process.stderr.write(`kubetime: ${(error as Error).message}${suffix}\n`);
     process.exit(1);
   },
 );
