@@ -586,4 +586,16 @@ describe('the time-travel API over wss://HOST:PORT/timetravel', () => {
     expect((await viaProtocol.call('history.head')).branch).toBe('main');
     viaProtocol.close();
   });
+
+  it('ends open connections cleanly when the server stops', async () => {
+    const closed = new Promise<number>((resolve) => rpc.ws.once('close', (code) => resolve(code)));
+    const started = Date.now();
+    // Nest re-raises the signal after its shutdown hooks, so the exit is by SIGTERM, not a code.
+    expect([0, null]).toContain(await server.stop());
+    expect(server.process.signalCode ?? 'SIGTERM').toBe('SIGTERM');
+    expect(await closed).toBe(1001);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    // Back up, so the suite's teardown finds a running server to stop.
+    await server.restart();
+  });
 });
