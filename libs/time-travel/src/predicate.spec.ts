@@ -34,7 +34,7 @@ describe('the predicate language', () => {
     ['spec.replicas > 2', /expected a path/],
     ['$.a == "open', /unterminated string/],
     ['$.a =~ "("', /regular expression/],
-    ['$.a == 1 extra', /unexpected/],
+    ['$.a == 1 )', /unexpected input/],
     ['($.a == 1', /expected "\)"/],
   ])('refuses %s', (source, message) => {
     expect(() => parsePredicate(source)).toThrow(message);

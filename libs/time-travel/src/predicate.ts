@@ -258,7 +258,10 @@ function tokenize(source: string): Token[] {
       i += word[0].length;
       continue;
     }
-    if (/[A-Za-z_]/.test(c)) fail(`expected a path starting with $ or a literal, found ${JSON.stringify(/^\w+/.exec(source.slice(i))![0])}`);
+    if (/[A-Za-z_]/.test(c))
+      fail(
+        `expected a path starting with $ or a literal, found ${JSON.stringify(/^\w+/.exec(source.slice(i))![0])}`,
+      );
     fail(`unexpected character ${JSON.stringify(c)}`);
   }
   tokens.push({ t: 'end', at: source.length });
