@@ -107,3 +107,67 @@ describe('bad input gets a Kubernetes Status and writes nothing', () => {
     expectStatus(await call(server, 'GET', '/api/v1/namespaces/default/secrets?limit=2&continue=garbage'), 400, 'BadRequest');
   });
 });
+
+describe('compacted revisions answer 410 Gone', () => {
+  let server: TestServer & { database: TestDatabase };
+
+  beforeAll(async () => {
+    server = await startServer();
+  });
+  afterAll(async () => {
+    if (server) await stopServer(server);
+  });
+
+  it('on lists, gets and watches, as reflectors expect', async () => {
+    const { createPool, EventStore } = await import('@kubetime/event-store');
+    const cms = '/api/v1/namespaces/default/configmaps';
+    const first = (await call(server, 'POST', cms, { body: '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"old"}}', contentType: 'application/json' })).json();
+    await call(server, 'PATCH', `${cms}/old`, { body: '{"data":{"a":"b"}}', contentType: 'application/merge-patch+json' });
+    const head = Number((await call(server, 'GET', cms)).json().metadata.resourceVersion);
+
+    const pool = createPool(server.databaseUrl, { max: 2 });
+    const other = await EventStore.open({ pool, url: server.databaseUrl });
+    try {
+      await other.compact('main', head, 'test');
+    } finally {
+      await other.close();
+      await pool.end();
+    }
+    const rv = first.metadata.resourceVersion;
+    let list = await call(server, 'GET', `${cms}?resourceVersion=${rv}&resourceVersionMatch=Exact`);
+    for (let i = 0; i < 50 && list.status !== 410; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      list = await call(server, 'GET', `${cms}?resourceVersion=${rv}&resourceVersionMatch=Exact`);
+    }
+    expect(list.status).toBe(410);
+    expect(list.json()).toMatchObject({ kind: 'Status', reason: 'Expired', code: 410 });
+    const watch = await call(server, 'GET', `${cms}?watch=true&resourceVersion=${rv}`);
+    expect(watch.status).toBe(200);
+    const lines = watch.body.trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ type: 'ERROR', object: { kind: 'Status', reason: 'Expired', code: 410 } });
+    expect((await call(server, 'GET', `${cms}/old?resourceVersion=${head}&resourceVersionMatch=Exact`)).json().data).toEqual({ a: 'b' });
+  });
+
+  it('ends a watch after timeoutSeconds with a bookmark when asked', async () => {
+    const started = Date.now();
+    const watch = await call(server, 'GET', '/api/v1/namespaces/default/configmaps?watch=true&timeoutSeconds=1&allowWatchBookmarks=true&resourceVersion=0');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    const lines = watch.body.trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines[lines.length - 1]).toMatchObject({ type: 'BOOKMARK', object: { kind: 'ConfigMap' } });
+    expect(lines.slice(0, -1).every((l) => l.type === 'ADDED')).toBe(true);
+  });
+
+  it('writes nothing on dryRun=All and deletes collections by selector', async () => {
+    const cms = '/api/v1/namespaces/default/configmaps';
+    const dry = await call(server, 'POST', `${cms}?dryRun=All`, { body: '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"dry"}}', contentType: 'application/json' });
+    expect(dry.status).toBe(201);
+    expect((await call(server, 'GET', `${cms}/dry`)).status).toBe(404);
+    for (const name of ['c1', 'c2', 'c3']) {
+      await call(server, 'POST', cms, { body: JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, labels: { sweep: name === 'c3' ? 'no' : 'yes' } } }), contentType: 'application/json' });
+    }
+    expect((await call(server, 'DELETE', `${cms}?labelSelector=sweep%3Dyes`)).status).toBe(200);
+    const left = (await call(server, 'GET', `${cms}?labelSelector=sweep`)).json().items.map((i: any) => i.metadata.name);
+    expect(left).toEqual(['c3']);
+  });
+});

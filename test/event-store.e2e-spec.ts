@@ -135,3 +135,45 @@ describe('event store (real PostgreSQL)', () => {
     await other.close();
   });
 });
+
+describe('compaction (real PostgreSQL)', () => {
+  let db: TestDatabase;
+  let store: EventStore;
+  let pool: ReturnType<typeof createPool>;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    await migrate(db.url);
+    pool = createPool(db.url, { max: 4 });
+    store = await EventStore.open({ pool, url: db.url, checkpointInterval: 10 });
+  });
+  afterAll(async () => {
+    await store.close();
+    await pool.end();
+    await db.drop();
+  });
+
+  it('keeps the state at the compaction point, forgets what is below it, and records itself', async () => {
+    const a = await store.append('main', configMap('kept', 'v1'));
+    const b = await store.append('main', { ...configMap('kept', 'v2'), type: 'MODIFIED', expectedRevision: a.revision });
+    const gone = await store.append('main', configMap('gone', 'x'));
+    await store.append('main', { ...configMap('gone', 'x'), type: 'DELETED', expectedRevision: gone.revision });
+    for (let i = 0; i < 25; i++) await store.append('main', configMap(`filler-${i}`, 'x'));
+    const point = (await store.branch()).revision;
+    const after = await store.append('main', { ...configMap('kept', 'v3'), type: 'MODIFIED', expectedRevision: b.revision });
+
+    const { deletedEvents } = await store.compact('main', point, 'test', { keep: 'latest' });
+    expect(deletedEvents).toBe(3);
+    expect((await store.get('main', '/registry/configmaps/default/kept', point))?.object.data).toEqual({ value: 'v2' });
+    expect((await store.get('main', '/registry/configmaps/default/kept'))?.object.data).toEqual({ value: 'v3' });
+    await expect(store.get('main', '/registry/configmaps/default/kept', a.revision)).rejects.toMatchObject({ name: 'RevisionCompacted' });
+    const atPoint = await store.list('main', '/registry/configmaps/default/', point);
+    expect(atPoint.items.map((o) => o.object.metadata.name)).not.toContain('gone');
+    expect(atPoint.items).toHaveLength(26);
+    const replay = await firstValueFrom(store.watch('main', point).pipe(take(1), toArray()));
+    expect(replay[0].revision).toBe(after.revision);
+    await expect(firstValueFrom(store.watch('main', a.revision))).rejects.toMatchObject({ name: 'RevisionCompacted' });
+    const { rows } = await store.pool.query('SELECT revision, actor, deleted_events FROM compactions');
+    expect(rows).toEqual([{ revision: String(point), actor: 'test', deleted_events: '3' }]);
+  });
+});

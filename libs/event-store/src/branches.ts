@@ -15,12 +15,14 @@ export interface BranchInfo {
 const BRANCH_NAME = /^[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?$/;
 
 export class BranchExists extends Error {
+  override readonly name = 'BranchExists';
   constructor(readonly branch: string) {
     super(`branch "${branch}" already exists`);
   }
 }
 
 export class InvalidBranchName extends Error {
+  override readonly name = 'InvalidBranchName';
   constructor(readonly branch: string) {
     super(`invalid branch name "${branch}": use lower-case letters, digits, '-' and '.', at most 63 characters`);
   }

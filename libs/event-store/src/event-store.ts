@@ -108,6 +108,58 @@ export class EventStore {
     return head;
   }
 
+  /**
+   * Forgets history below a revision, as etcd's compaction does: superseded versions and tombstones
+   * at or below it are deleted, the latest version of every key live at it is kept, so the state at
+   * the revision and everything after stay readable. The only DELETE the events table accepts, and
+   * only inside the transaction that records it in `compactions`.
+   */
+  async compact(branchName: string, revision: number, actor: string, policy: Record<string, unknown> = { keep: 'latest' }): Promise<{ deletedEvents: number }> {
+    const head = await this.branch(branchName);
+    if (revision > head.revision) throw new FutureRevision(revision, head.revision);
+    if (revision <= head.compactRevision) return { deletedEvents: 0 };
+    const { rows: children } = await this.pool.query<{ name: string; fork_revision: string }>(
+      `SELECT name, fork_revision FROM branches WHERE parent_id = $1 AND deleted_at IS NULL AND fork_revision < $2 ORDER BY fork_revision LIMIT 1`,
+      [head.id, revision],
+    );
+    if (children.length) {
+      throw new Error(`branch "${children[0].name}" was forked at revision ${children[0].fork_revision} and reads this history: compact at or below it`);
+    }
+    const client = await this.pool.connect();
+    let deletedEvents = 0;
+    try {
+      await client.query('BEGIN');
+      const { rows } = await client.query<{ id: string }>(
+        `INSERT INTO compactions (branch_id, revision, policy, actor) VALUES ($1, $2, $3, $4) RETURNING id`,
+        [head.id, revision, JSON.stringify(policy), actor],
+      );
+      const deleted = await client.query(
+        `DELETE FROM events e
+          WHERE e.branch_id = $1 AND e.revision <= $2
+            AND (e.type = 'DELETED'
+                 OR EXISTS (SELECT 1 FROM events n
+                             WHERE n.branch_id = e.branch_id AND n.key = e.key AND n.revision > e.revision AND n.revision <= $2))`,
+        [head.id, revision],
+      );
+      deletedEvents = deleted.rowCount ?? 0;
+      await client.query(`UPDATE compactions SET deleted_events = $2 WHERE id = $1`, [rows[0].id, deletedEvents]);
+      await client.query(`UPDATE branches SET compact_revision = $2 WHERE id = $1`, [head.id, revision]);
+      // Checkpoints below the compaction point may name versions that are gone now.
+      await client.query(`DELETE FROM checkpoints WHERE branch_id = $1 AND revision < $2`, [head.id, revision]);
+      await client.query('SELECT pg_notify($1, $2)', [NOTIFY_CHANNEL, `${head.id}:${head.revision}:${revision}`]);
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+    head.compactRevision = revision;
+    head.lastCheckpoint = 0;
+    this.maybeCheckpoint(head);
+    return { deletedEvents };
+  }
+
   /** Deletes a branch (recorded, history kept) and ends its live streams. */
   async deleteBranch(name: string): Promise<void> {
     await this.branches.delete(name);
@@ -237,7 +289,7 @@ export class EventStore {
   }
 
   private checkReadable(head: BranchHead, revision: number): void {
-    if (revision <= head.compactRevision) throw new RevisionCompacted(revision, head.compactRevision);
+    if (revision < head.compactRevision) throw new RevisionCompacted(revision, head.compactRevision);
     if (revision > head.revision) throw new FutureRevision(revision, head.revision);
   }
 
@@ -496,8 +548,10 @@ export class EventStore {
     client.on('error', () => undefined);
     await client.connect();
     client.on('notification', (message) => {
-      const [id, revision] = (message.payload ?? '').split(':').map(Number);
+      // `branch:head`, or `branch:head:compacted` when a compaction committed.
+      const [id, revision, compacted] = (message.payload ?? '').split(':').map(Number);
       const head = this.headsById.get(id);
+      if (head && compacted > head.compactRevision) head.compactRevision = compacted;
       if (!head || revision <= head.revision) return;
       void this.serialize(id, () => this.foldForeignEvents(head, revision)).catch(() => undefined);
     });

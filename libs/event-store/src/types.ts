@@ -66,6 +66,7 @@ export interface StoredObject {
 }
 
 export class PreconditionFailed extends Error {
+  override readonly name = 'PreconditionFailed';
   constructor(
     readonly key: string,
     readonly expected: number,
@@ -76,15 +77,17 @@ export class PreconditionFailed extends Error {
 }
 
 export class RevisionCompacted extends Error {
+  override readonly name = 'RevisionCompacted';
   constructor(
     readonly requested: number,
     readonly compacted: number,
   ) {
-    super(`required revision ${requested} has been compacted (oldest available: ${compacted + 1})`);
+    super(`required revision ${requested} has been compacted (oldest available: ${compacted})`);
   }
 }
 
 export class FutureRevision extends Error {
+  override readonly name = 'FutureRevision';
   constructor(
     readonly requested: number,
     readonly head: number,
@@ -94,6 +97,7 @@ export class FutureRevision extends Error {
 }
 
 export class UnknownBranch extends Error {
+  override readonly name = 'UnknownBranch';
   constructor(readonly branch: string) {
     super(`branch "${branch}" does not exist`);
   }
