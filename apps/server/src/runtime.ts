@@ -17,7 +17,7 @@ import {
 } from '@kubetime/platform';
 import type { Pool } from 'pg';
 import type { Subscription } from 'rxjs';
-import { TimeTravelService } from '../../../libs/time-travel/src';
+import { TimeTravelService } from '@kubetime/time-travel';
 
 export type Logger = ReturnType<typeof createLogger>;
 

@@ -3,7 +3,7 @@ import type { Duplex } from 'stream';
 import { RawData, WebSocket, WebSocketServer } from 'ws';
 import { Errors, StatusError } from '@kubetime/api-machinery';
 import type { Authenticator, Authorizer, UserInfo } from '@kubetime/apiserver';
-import { MAX_MESSAGE_BYTES, TimeTravelService } from '../../../libs/time-travel/src';
+import { MAX_MESSAGE_BYTES, TimeTravelService } from '@kubetime/time-travel';
 import type { Logger } from './runtime';
 
 export const TIMETRAVEL_PATH = '/timetravel';
