@@ -1,0 +1,8 @@
+export { startControllers, ControllersOptions } from './start';
+export { ControllerManager, Controller, ReconcileContext, ReconcileResult } from './runtime/manager';
+export { Clock, WallClock, VirtualClock } from './runtime/clock';
+export { ObjectCache, CacheChange } from './runtime/cache';
+export { seededRandom, Random } from './runtime/random';
+export { podTemplateHash } from './controllers/deployment';
+export { DEFAULT_NODE_POOL, NodePoolOptions } from './controllers/nodes';
+export { DEFAULT_KUBELET, KubeletOptions } from './controllers/kubelet';

@@ -1,0 +1,47 @@
+import type { ResourceStore } from '@kubetime/apiserver';
+import type { EventStore } from '@kubetime/event-store';
+import { DeploymentController } from './controllers/deployment';
+import { GarbageCollector } from './controllers/garbage-collector';
+import { DEFAULT_KUBELET, KubeletController, KubeletOptions } from './controllers/kubelet';
+import { DEFAULT_NODE_POOL, NodePoolController, NodePoolOptions } from './controllers/nodes';
+import { ReplicaSetController } from './controllers/replicaset';
+import { SchedulerController } from './controllers/scheduler';
+import { Clock, WallClock } from './runtime/clock';
+import { ControllerManager } from './runtime/manager';
+
+export interface ControllersOptions {
+  events: EventStore;
+  resources: ResourceStore;
+  branch?: string;
+  clock?: Clock;
+  /** Seeds every random choice (pod names, Event names, container ids): same seed, same choices. */
+  seed?: string;
+  nodes?: Partial<NodePoolOptions>;
+  kubelet?: Partial<KubeletOptions>;
+  onError?: (controller: string, key: string, error: unknown) => void;
+}
+
+/**
+ * Starts the built-in control plane on a branch: node pool and kubelets, scheduler, ReplicaSet and
+ * Deployment controllers, garbage collector. They resume from the branch's head state; `stop()`
+ * lets the reconcile in progress finish.
+ */
+export function startControllers(options: ControllersOptions): Promise<ControllerManager> {
+  const clock = options.clock ?? new WallClock();
+  return ControllerManager.start({
+    events: options.events,
+    resources: options.resources,
+    branch: options.branch,
+    clock,
+    seed: options.seed ?? 'kubetime',
+    onError: options.onError,
+    controllers: [
+      new NodePoolController({ ...DEFAULT_NODE_POOL, ...options.nodes }),
+      new DeploymentController(),
+      new ReplicaSetController(clock),
+      new SchedulerController(),
+      new KubeletController({ ...DEFAULT_KUBELET, ...options.kubelet }),
+      new GarbageCollector(),
+    ],
+  });
+}
