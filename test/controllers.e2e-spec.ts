@@ -156,4 +156,181 @@ describe('controllers (real PostgreSQL, virtual clock)', () => {
     ])
       expect(reasons).toContain(r);
   });
+
+  it('rolls a new template out, then back to the first revision, reusing its ReplicaSet', async () => {
+    const first = (await list(c, replicasets))[0];
+    const d = await c.resources.get({ branch: 'main' }, deployments, 'default', 'web');
+    await c.resources.patch(
+      c.user(),
+      deployments,
+      'default',
+      'web',
+      'application/strategic-merge-patch+json',
+      {
+        spec: { template: { spec: { containers: [{ name: 'nginx', image: 'nginx:1.26' }] } } },
+      },
+      { dryRun: false, force: false },
+    );
+    await c.settle();
+    const sets = await list(c, replicasets);
+    expect(sets).toHaveLength(2);
+    const second = sets.find((rs) => rs.metadata.uid !== first.metadata.uid)!;
+    expect(second.metadata.annotations?.['deployment.kubernetes.io/revision']).toBe('2');
+    expect(second.spec.replicas).toBe(3);
+    expect(
+      (await list(c, replicasets)).find((rs) => rs.metadata.uid === first.metadata.uid)!.spec.replicas,
+    ).toBe(0);
+    const live = await list(c);
+    expect(
+      live.every((p) => p.spec.containers[0].image === 'nginx:1.26' && p.status.phase === 'Running'),
+    ).toBe(true);
+
+    // What `kubectl rollout undo --to-revision=1` sends: the old template without its hash label.
+    const template = structuredClone(first.spec.template);
+    delete template.metadata.labels['pod-template-hash'];
+    await c.resources.patch(
+      c.user(),
+      deployments,
+      'default',
+      'web',
+      'application/json-patch+json',
+      [
+        { op: 'replace', path: '/spec/template', value: template },
+        { op: 'replace', path: '/metadata/annotations', value: d.metadata.annotations },
+      ],
+      { dryRun: false, force: false },
+    );
+    await c.settle();
+    const after = await list(c, replicasets);
+    expect(after).toHaveLength(2);
+    const restored = after.find((rs) => rs.metadata.uid === first.metadata.uid)!;
+    expect(restored.metadata.annotations).toMatchObject({
+      'deployment.kubernetes.io/revision': '3',
+      'deployment.kubernetes.io/revision-history': '1',
+    });
+    expect(restored.spec.replicas).toBe(3);
+    const rolledBack = await c.resources.get({ branch: 'main' }, deployments, 'default', 'web');
+    expect(rolledBack.metadata.annotations?.['deployment.kubernetes.io/revision']).toBe('3');
+    expect(
+      rolledBack.status.conditions.map((x: { type: string; reason: string }) => `${x.type}=${x.reason}`),
+    ).toEqual(['Available=MinimumReplicasAvailable', 'Progressing=NewReplicaSetAvailable']);
+  });
+
+  it('scales up and down, deleting the least useful pods', async () => {
+    await c.resources.patch(
+      c.user(),
+      deployments,
+      'default',
+      'web',
+      'application/merge-patch+json',
+      { spec: { replicas: 5 } },
+      { dryRun: false, force: false },
+    );
+    await c.settle();
+    expect((await list(c)).filter((p) => p.status.phase === 'Running')).toHaveLength(5);
+    await c.resources.patch(
+      c.user(),
+      deployments,
+      'default',
+      'web',
+      'application/merge-patch+json',
+      { spec: { replicas: 2 } },
+      { dryRun: false, force: false },
+    );
+    await c.settle();
+    expect(await list(c)).toHaveLength(2);
+    const d = await c.resources.get({ branch: 'main' }, deployments, 'default', 'web');
+    expect(d.status).toMatchObject({ replicas: 2, availableReplicas: 2, updatedReplicas: 2 });
+  });
+
+  it('tells why a pod fits nowhere, in the scheduler message form', async () => {
+    await c.resources.create(
+      c.user(),
+      pods,
+      'default',
+      {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'huge' },
+        spec: { containers: [{ name: 'c', image: 'busybox', resources: { requests: { cpu: '8' } } }] },
+      },
+      { dryRun: false },
+    );
+    await c.settle();
+    const pod = await c.resources.get({ branch: 'main' }, pods, 'default', 'huge');
+    const scheduled = pod.status.conditions.find((x: { type: string }) => x.type === 'PodScheduled');
+    expect(scheduled).toMatchObject({ status: 'False', reason: 'Unschedulable' });
+    expect(scheduled.message).toMatch(/^0\/3 nodes are available: 3 Insufficient cpu\./);
+    const failed = (await list(c, events)).filter(
+      (e) => e.reason === 'FailedScheduling' && e.involvedObject.name === 'huge',
+    );
+    expect(failed).toHaveLength(1);
+    expect(failed[0]).toMatchObject({ type: 'Warning', source: { component: 'default-scheduler' } });
+    await c.resources.delete(c.user(), pods, 'default', 'huge', { dryRun: false });
+    await c.settle();
+  });
+
+  it('resumes after a restart without repeating a write', async () => {
+    const before = (await c.store.branch()).revision;
+    await c.restartControllers();
+    await c.settle();
+    expect((await c.store.branch()).revision).toBe(before);
+  });
+
+  it("deletes a Deployment's ReplicaSets and pods in the background", async () => {
+    await c.resources.delete(c.user(), deployments, 'default', 'web', {
+      dryRun: false,
+      propagationPolicy: 'Background',
+    });
+    await c.settle();
+    expect(await list(c, replicasets)).toHaveLength(0);
+    expect(await list(c)).toHaveLength(0);
+  });
+
+  it('writes the same events on two fresh clusters fed the same writes', async () => {
+    const runs: string[][] = [];
+    for (let i = 0; i < 2; i++) {
+      const fresh = await cluster();
+      try {
+        await fresh.settle();
+        await fresh.resources.create(fresh.user(), deployments, 'default', deployment('app', 3), {
+          dryRun: false,
+        });
+        await fresh.settle();
+        await fresh.resources.patch(
+          fresh.user(),
+          deployments,
+          'default',
+          'app',
+          'application/strategic-merge-patch+json',
+          {
+            spec: { template: { spec: { containers: [{ name: 'nginx', image: 'nginx:1.26' }] } } },
+          },
+          { dryRun: false, force: false },
+        );
+        await fresh.settle();
+        runs.push(normalise(await controllerWrites(fresh)));
+      } finally {
+        await fresh.close();
+      }
+    }
+    expect(runs[0].length).toBeGreaterThan(50);
+    expect(runs[1]).toEqual(runs[0]);
+  });
 });
+
+/**
+ * The log as comparable text: uids come from the apiserver (random), so each is replaced by the
+ * order it first appeared in; everything else (names, timestamps on the virtual clock, IPs) must match.
+ */
+function normalise(log: StoredEvent[]): string[] {
+  const uids = new Map<string, string>();
+  const text = log
+    .map((e) => `${e.revision} ${e.type} ${e.key} ${e.actor} cause=${e.cause} ${JSON.stringify(e.object)}`)
+    .join('\n');
+  const replaced = text.replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, (uid) => {
+    if (!uids.has(uid)) uids.set(uid, `uid-${uids.size}`);
+    return uids.get(uid)!;
+  });
+  return replaced.split('\n');
+}
