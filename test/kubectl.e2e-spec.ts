@@ -63,7 +63,7 @@ describe('the real kubectl against kubetime', () => {
     expect(svc).toMatch(/NAME\s+TYPE\s+CLUSTER-IP\s+EXTERNAL-IP\s+PORT\(S\)\s+AGE/);
     expect(svc).toMatch(/hostname-svc-nodeport\s+NodePort\s+10\.96\.\d+\.\d+\s+<none>\s+8080:3\d{4}\/TCP/);
     expect(svc).toMatch(/kubernetes\s+ClusterIP\s+10\.96\.0\.1\s+<none>\s+443\/TCP/);
-    expect(await ok(['get', 'deploy', '-o', 'wide'])).toMatch(/hostname-deployment\s+0\/5\s+0\s+0\s+\S+\s+my-webserver\s+alicek106\/rr-test:echo-hostname\s+app=webserver/);
+    expect(await ok(['get', 'deploy', '-o', 'wide'])).toMatch(/hostname-deployment\s+\d\/5\s+\d\s+\d\s+\S+\s+my-webserver\s+alicek106\/rr-test:echo-hostname\s+app=webserver/);
     const yaml = await ok(['get', 'pod', 'my-nginx-pod', '-o', 'yaml']);
     expect(yaml).toContain('dnsPolicy: ClusterFirst');
     expect(yaml).toContain('imagePullPolicy: Always');

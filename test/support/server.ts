@@ -50,7 +50,9 @@ export async function startServer(options: { database?: TestDatabase; env?: Reco
   const port = await freePort();
   let logs = '';
   const state: { child?: ChildProcess } = {};
-  let extraEnv: Record<string, string> = { ...options.env };
+  // Suites that count events or diff exact revisions run without the built-in controllers, whose
+  // writes (leases, pods) would interleave; controller suites turn them on.
+  let extraEnv: Record<string, string> = { KUBETIME_CONTROLLERS: 'off', ...options.env };
 
   const launch = async () => {
     const child = spawn(process.execPath, [SERVER_ENTRY], {
@@ -92,14 +94,15 @@ export async function startServer(options: { database?: TestDatabase; env?: Reco
     },
     async stop() {
       const child = state.child!;
-      if (child.exitCode !== null) return child.exitCode;
+      // Nest re-raises SIGTERM after its shutdown hooks, so a stopped server has a signal, not a code.
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
       const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
       child.kill('SIGTERM');
       return exited;
     },
     async kill() {
       const child = state.child!;
-      if (child.exitCode !== null) return;
+      if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGKILL');
       await exited;

@@ -4,6 +4,8 @@ import { join } from 'path';
 import { OpenApiCatalog } from '@kubetime/api-machinery';
 import { ApiServer, Authenticator, Authorizer, bootstrapCluster, runNamespaceFinalizer } from '@kubetime/apiserver';
 import { loadEncryptionConfig } from '@kubetime/encryption';
+import { startEtcdEndpoint } from '@kubetime/etcd-compat';
+import { ControllerManager, startControllers } from '@kubetime/controllers';
 import { createPool, EventStore, migrate } from '@kubetime/event-store';
 import {
   createLogger,
@@ -35,6 +37,8 @@ export class KubetimeRuntime {
   authenticator!: Authenticator;
   authorizer!: Authorizer;
   timeTravel!: TimeTravelService;
+  etcd?: { port: number; close(): Promise<void> };
+  controllers?: ControllerManager;
   metrics!: Metrics;
   tls!: { caPem: string; certPem: string; keyPem: string };
   kubeconfigPath!: string;
@@ -92,6 +96,19 @@ export class KubetimeRuntime {
     });
     await bootstrapCluster(this.api.resources, 'main', config.port, () => new Date());
     this.subscriptions.push(await runNamespaceFinalizer(this.events, this.api.resources, 'main', () => new Date()));
+    if (config.controllers.enabled) {
+      this.controllers = await startControllers({
+        events: this.events,
+        resources: this.api.resources,
+        branch: 'main',
+        nodes: { count: config.controllers.nodes, leaseRenewIntervalMs: config.controllers.leaseRenewIntervalMs },
+        onError: (controller, key, error) => log.warn({ controller, key, err: error }, 'reconcile failed'),
+      });
+    }
+    if (config.etcd) {
+      this.etcd = await startEtcdEndpoint({ store: this.events, host: config.etcd.host, port: config.etcd.port, token: config.etcd.token, branch: 'main' });
+      log.info({ host: config.etcd.host, port: this.etcd.port }, 'etcd v3 endpoint listening (read-only)');
+    }
     const advertised = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
     this.kubeconfigPath = await writeKubeconfig(config.dataDir, {
       server: `https://${advertised.includes(':') ? `[${advertised}]` : advertised}:${config.port}`,
@@ -103,7 +120,9 @@ export class KubetimeRuntime {
 
   /** Watches end cleanly, queued writes commit, then the database stops. */
   async stop(): Promise<void> {
+    await this.etcd?.close();
     this.api?.closeWatches();
+    await this.controllers?.stop();
     for (const s of this.subscriptions) s.unsubscribe();
     await this.events?.close();
     await this.pool?.end();

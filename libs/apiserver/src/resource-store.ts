@@ -97,6 +97,7 @@ export class ResourceStore {
   async get(ctx: Pick<RequestContext, 'branch'>, type: ResourceType, namespace: string | undefined, name: string, revision?: number): Promise<KubeObject> {
     const stored = await this.getStored(ctx, type, namespace, name, revision);
     if (!stored) throw Errors.notFound(type, name);
+    if (stored.opaque) throw Errors.internal(stored.opaque.reason);
     return view(type, stored.object);
   }
 
@@ -125,6 +126,8 @@ export class ResourceStore {
     let remaining = 0;
     for (const stored of listed.items) {
       if (start && stored.key <= start) continue;
+      // As kube-apiserver fails a list holding a value it cannot decrypt, rather than hide the item.
+      if (stored.opaque) throw Errors.internal(stored.opaque.reason);
       const object = view(type, stored.object);
       if (!labels(object.metadata.labels) || !fields(object)) continue;
       if (options.limit && matched.length >= options.limit) {

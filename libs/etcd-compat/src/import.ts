@@ -14,7 +14,9 @@ export interface RestoreEtcdSnapshotOptions {
   branch: string;
   /**
    * Values that cannot become objects (see UnimportedKey) make the restore refuse, listing them, unless
-   * this is set: then the rest is restored and they are reported in the result.
+   * this is set: then they are kept as they were stored (raw bytes, or still sealed under their own
+   * key), reading them answers an error that says so, and they are reported in the result. Keys outside
+   * /registry/ are not Kubernetes state and are only reported.
    */
   allowUnimported?: boolean;
   /**
@@ -57,7 +59,7 @@ export class RestoreRefused extends Error {
   override readonly name = 'RestoreRefused';
   constructor(readonly unimported: UnimportedKey[]) {
     super(
-      `${unimported.length} key(s) in the snapshot cannot be restored as objects (pass allowUnimported to ` +
+      `${unimported.length} key(s) in the snapshot cannot be restored as objects (pass allowUnimported to keep them as raw bytes and ` +
         `restore the rest and report them): ` +
         unimported
           .slice(0, 20)
@@ -196,6 +198,27 @@ async function moveNewBranch(
 }
 
 /** Second pass: each importable change appended in the file's order; returns how many. */
+/**
+ * A value kubetime cannot decode, as an event: the identity the key gives (`/registry/<resource>/
+ * [<namespace>/]<name>`, group-qualified for custom resources) and the bytes as they were, sealed ones
+ * still sealed under their own key.
+ */
+function opaqueValue(key: string, value: Buffer): DecodedValue & { stored: NonNullable<WriteIntent['stored']> } {
+  const segments = key.slice(REGISTRY.length).split('/');
+  const qualified = segments.length > 3 || (segments.length === 3 && segments[0].includes('.'));
+  const [group, resource, ...rest] = qualified ? segments : ['', ...segments];
+  const name = rest[rest.length - 1] ?? '';
+  const namespace = rest.length > 1 ? rest[0] : undefined;
+  const sealed = value.subarray(0, 8).toString('latin1') === 'k8s:enc:';
+  return {
+    group,
+    version: '',
+    resource: resource ?? '',
+    object: { kind: '', metadata: { name, ...(namespace ? { namespace } : {}), uid: '' } },
+    stored: sealed ? { sealed: value } : { raw: value },
+  };
+}
+
 async function appendEvents(
   store: EventStore,
   branch: string,
@@ -219,8 +242,9 @@ async function appendEvents(
         try {
           decoded = decodeEtcdValue(key, e.value ?? Buffer.alloc(0), store.bodies);
         } catch (error) {
-          if (error instanceof UndecodableValue) continue; // listed by the first pass
-          throw error;
+          // Listed by the first pass; kept byte for byte so nothing in the file is lost.
+          if (error instanceof UndecodableValue) decoded = opaqueValue(key, e.value ?? Buffer.alloc(0));
+          else throw error;
         }
       }
       // A change to a key already in flight must see that write committed to know its predecessor.
@@ -238,6 +262,7 @@ async function appendEvents(
           key,
           type: current ? 'MODIFIED' : 'ADDED',
           object: decoded.object,
+          ...(decoded.stored ? { stored: decoded.stored } : {}),
           group: decoded.group,
           version: decoded.version,
           resource: decoded.resource,

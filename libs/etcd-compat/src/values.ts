@@ -16,6 +16,8 @@ export interface DecodedValue {
   group: string;
   version: string;
   resource: string;
+  /** For a value kept as it was stored (undecodable): see WriteIntent.stored. */
+  stored?: { sealed: Buffer } | { raw: Buffer };
 }
 
 /** Why a value cannot become an event; the import reports these per key instead of guessing. */

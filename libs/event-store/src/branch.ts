@@ -41,6 +41,7 @@ export class BranchHead {
         createRevision: event.createRevision,
         keyVersion: event.keyVersion,
         sealedWith: event.sealedWith,
+        ...(event.opaque ? { opaque: event.opaque } : {}),
       });
     this.revision = event.revision;
     this.recent.push(event);

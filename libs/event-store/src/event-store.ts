@@ -35,6 +35,9 @@ const NOTIFY_CHANNEL = 'kubetime_events';
 const PIPELINE_DEPTH = 3;
 const CATCH_UP_PAGE = 2000;
 
+/** Bodies that arrived in stored form, by the event that carries them until it is inserted. */
+const storedForms = new WeakMap<StoredEvent, NonNullable<WriteIntent['stored']>>();
+
 interface Pending {
   intent: WriteIntent;
   resolve(event: StoredEvent): void;
@@ -446,6 +449,15 @@ export class EventStore {
         request: intent.request ?? null,
         recordedAt: now,
       };
+      if (intent.stored) {
+        storedForms.set(event, intent.stored);
+        if ('raw' in intent.stored) {
+          event.opaque = { reason: `the stored value of ${intent.key} (${intent.stored.raw.length} bytes) could not be decoded when it was imported; it is kept as raw bytes` };
+        } else {
+          const { provider, keyName } = this.bodies.describe(intent.stored.sealed);
+          event.opaque = { reason: `the stored value of ${intent.key} is sealed with ${provider} key "${keyName}", which this server cannot open; it is kept sealed` };
+        }
+      }
       accepted.push({ pending, event });
       overlay.set(intent.key, { revision, object: intent.type === 'DELETED' ? null : toStoredObject(event) });
     }
@@ -459,13 +471,20 @@ export class EventStore {
    * process had moved the head first; nothing is written then.
    */
   private async insertAtHead(head: BranchHead, from: number, to: number, events: StoredEvent[]): Promise<boolean> {
-    const columns: unknown[][] = Array.from({ length: 20 }, () => []);
+    const columns: unknown[][] = Array.from({ length: 21 }, () => []);
     for (const e of events) {
       const { resourceVersion: _rv, ...metadata } = e.object.metadata;
-      const body = JSON.stringify({ ...e.object, metadata });
-      const sealed = this.bodies.encrypts(groupResource(e.group, e.resource))
-        ? this.bodies.seal(groupResource(e.group, e.resource), Buffer.from(body, 'utf8'), e.key)
-        : null;
+      const stored = storedForms.get(e);
+      const raw = stored && 'raw' in stored ? stored.raw : null;
+      let sealed: Buffer | null = stored && 'sealed' in stored ? stored.sealed : null;
+      let body: string | null = null;
+      if (!stored) {
+        body = JSON.stringify({ ...e.object, metadata });
+        if (this.bodies.encrypts(groupResource(e.group, e.resource))) {
+          sealed = this.bodies.seal(groupResource(e.group, e.resource), Buffer.from(body, 'utf8'), e.key);
+          body = null;
+        }
+      }
       e.sealedWith = sealedWith(this.bodies, sealed);
       const values = [
         e.branchId,
@@ -479,7 +498,7 @@ export class EventStore {
         e.name,
         e.uid,
         e.type,
-        sealed ? null : body,
+        body,
         sealed,
         e.prevRevision,
         e.createRevision,
@@ -488,24 +507,26 @@ export class EventStore {
         e.cause,
         e.request ? JSON.stringify(e.request) : null,
         e.recordedAt.toISOString(),
+        raw,
       ];
       values.forEach((v, i) => columns[i].push(v));
     }
     const { rows } = await this.pool.query<{ moved: number }>(
       `WITH moved AS (
-         UPDATE branches SET head_revision = $21 WHERE id = $22 AND head_revision = $23 RETURNING id
+         UPDATE branches SET head_revision = $22 WHERE id = $23 AND head_revision = $24 RETURNING id
        ), inserted AS (
          INSERT INTO events (${EVENT_COLUMNS})
-         SELECT b, r, k, g, v, res, kind, ns, n, u, t, o::jsonb, s, p, c, ver, a, cause, req::jsonb, at
+         SELECT b, r, k, g, v, res, kind, ns, n, u, t, o::jsonb, s, p, c, ver, a, cause, req::jsonb, at, raw
            FROM unnest($1::int[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
                        $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::bytea[], $14::bigint[],
-                       $15::bigint[], $16::int[], $17::text[], $18::bigint[], $19::text[], $20::timestamptz[])
-             AS x(b, r, k, g, v, res, kind, ns, n, u, t, o, s, p, c, ver, a, cause, req, at)
+                       $15::bigint[], $16::int[], $17::text[], $18::bigint[], $19::text[], $20::timestamptz[],
+                       $21::bytea[])
+             AS x(b, r, k, g, v, res, kind, ns, n, u, t, o, s, p, c, ver, a, cause, req, at, raw)
           WHERE EXISTS (SELECT 1 FROM moved)
          RETURNING 1
        )
        SELECT (SELECT count(*) FROM moved)::int AS moved,
-              CASE WHEN EXISTS (SELECT 1 FROM moved) THEN pg_notify($24, $25) END AS notified`,
+              CASE WHEN EXISTS (SELECT 1 FROM moved) THEN pg_notify($25, $26) END AS notified`,
       [...columns, to, head.id, from, NOTIFY_CHANNEL, `${head.id}:${to}`],
     );
     return rows[0].moved === 1;
@@ -569,5 +590,6 @@ function toStoredObject(event: StoredEvent): StoredObject {
     createRevision: event.createRevision,
     keyVersion: event.keyVersion,
     sealedWith: event.sealedWith,
+    ...(event.opaque ? { opaque: event.opaque } : {}),
   };
 }

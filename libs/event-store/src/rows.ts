@@ -1,5 +1,5 @@
 import type { KubeObject } from '@kubetime/api-machinery';
-import type { EventType, RequestMetadata, StoredEvent } from './types';
+import type { EventType, Opaque, RequestMetadata, StoredEvent } from './types';
 
 /**
  * Encryption at rest is pluggable: @kubetime/encryption's ValueTransformer fits this shape.
@@ -34,7 +34,7 @@ export function groupResource(group: string, resource: string): string {
 }
 
 export const EVENT_COLUMNS = `branch_id, revision, key, api_group, api_version, resource, kind, namespace, name, uid,
-  type, object, sealed, prev_revision, create_revision, version, actor, cause, request, recorded_at`;
+  type, object, sealed, prev_revision, create_revision, version, actor, cause, request, recorded_at, raw`;
 
 export interface EventRow {
   branch_id: number;
@@ -57,16 +57,44 @@ export interface EventRow {
   cause: string | null;
   request: RequestMetadata | null;
   recorded_at: Date;
+  raw: Buffer | null;
 }
 
 export function withResourceVersion(object: KubeObject, revision: number): KubeObject {
   return { ...object, metadata: { ...object.metadata, resourceVersion: String(revision) } };
 }
 
+/**
+ * The body of a row. A value that cannot be read (kept raw, or sealed with a key that is not
+ * configured) becomes an identity-only object marked opaque, so one such row never stops a branch
+ * from loading; reading that object then fails with the reason, as kube-apiserver answers a value it
+ * cannot decrypt.
+ */
+function bodyOf(row: EventRow, bodies: BodyTransformer): { body: KubeObject; opaque?: Opaque } {
+  if (row.object) return { body: row.object };
+  if (row.sealed) {
+    try {
+      return { body: JSON.parse(bodies.open(row.sealed, row.key).toString('utf8')) as KubeObject };
+    } catch (error) {
+      return { body: identity(row), opaque: { reason: error instanceof Error ? error.message : String(error) } };
+    }
+  }
+  return {
+    body: identity(row),
+    opaque: { reason: `the stored value of ${row.key} (${row.raw?.length ?? 0} bytes) could not be decoded when it was imported; it is kept as raw bytes` },
+  };
+}
+
+function identity(row: EventRow): KubeObject {
+  const apiVersion = row.api_group ? `${row.api_group}/${row.api_version}` : row.api_version;
+  const metadata: KubeObject['metadata'] = { name: row.name, uid: row.uid };
+  if (row.namespace) metadata.namespace = row.namespace;
+  return { apiVersion, kind: row.kind, metadata };
+}
+
 export function eventFromRow(row: EventRow, bodies: BodyTransformer): StoredEvent {
   const revision = Number(row.revision);
-  const body =
-    row.object ?? (JSON.parse(bodies.open(row.sealed as Buffer, row.key).toString('utf8')) as KubeObject);
+  const { body, opaque } = bodyOf(row, bodies);
   return {
     branchId: row.branch_id,
     revision,
@@ -88,5 +116,6 @@ export function eventFromRow(row: EventRow, bodies: BodyTransformer): StoredEven
     request: row.request,
     recordedAt: row.recorded_at,
     sealedWith: sealedWith(bodies, row.sealed),
+    ...(opaque ? { opaque } : {}),
   };
 }

@@ -19,6 +19,17 @@ export interface WriteIntent {
   actor: string;
   cause?: number;
   request?: RequestMetadata;
+  /**
+   * A body that arrives already in stored form (an import): `sealed` is kept as sealed, under the key
+   * it names; `raw` is a value kubetime cannot decode, kept byte for byte. `object` then only carries
+   * the identity (kind, name, namespace, uid).
+   */
+  stored?: { sealed: Buffer } | { raw: Buffer };
+}
+
+/** Why a stored body cannot be shown as an object: undecodable, or sealed with a key not configured. */
+export interface Opaque {
+  reason: string;
 }
 
 export interface RequestMetadata {
@@ -52,6 +63,8 @@ export interface StoredEvent {
   recordedAt: Date;
   /** `provider:key` that sealed the stored body; absent when it is stored in plaintext. */
   sealedWith?: string;
+  /** Set when `object` is only the identity because the body cannot be read. */
+  opaque?: Opaque;
 }
 
 /** The live value of one key. */
@@ -63,6 +76,7 @@ export interface StoredObject {
   createRevision: number;
   keyVersion: number;
   sealedWith?: string;
+  opaque?: Opaque;
 }
 
 export class PreconditionFailed extends Error {

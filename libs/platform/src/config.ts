@@ -18,6 +18,10 @@ export interface ServerConfig {
   encryptionConfigPath?: string;
   logLevel: LogLevel;
   maxBodyBytes: number;
+  /** The built-in controllers, simulated nodes and kubelets (on unless KUBETIME_CONTROLLERS=off). */
+  controllers: { enabled: boolean; nodes: number; leaseRenewIntervalMs: number };
+  /** The optional etcd v3 endpoint: off unless ETCD_PORT is set. */
+  etcd?: { port: number; host: string; token?: string };
 }
 
 export class ConfigError extends Error {
@@ -52,6 +56,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
 
   const port = integer('PORT', 6443, 0, 65535);
   const maxBodyBytes = integer('KUBETIME_MAX_BODY_BYTES', DEFAULT_MAX_BODY_BYTES, 1, Number.MAX_SAFE_INTEGER);
+
+  const etcdPort = read('ETCD_PORT') === undefined ? undefined : integer('ETCD_PORT', 0, 0, 65535);
+  const etcdHost = read('ETCD_HOST') ?? '127.0.0.1';
+  const etcdToken = read('ETCD_TOKEN');
+  if (etcdPort !== undefined && !etcdToken && !['127.0.0.1', '::1', 'localhost'].includes(etcdHost)) {
+    problems.push('ETCD_HOST other than loopback needs ETCD_TOKEN: the etcd endpoint would serve the whole keyspace (Secrets sealed) to anyone');
+  }
+
+  const controllersSetting = (read('KUBETIME_CONTROLLERS') ?? 'on').toLowerCase();
+  if (!['on', 'off'].includes(controllersSetting)) {
+    problems.push(`KUBETIME_CONTROLLERS must be on or off, got ${JSON.stringify(controllersSetting)}`);
+  }
+  const nodes = integer('KUBETIME_NODES', 3, 0, 10_000);
+  const leaseRenewIntervalMs = integer('KUBETIME_NODE_LEASE_INTERVAL_MS', 10_000, 0, 3_600_000);
 
   const host = read('HOST') ?? '127.0.0.1';
   if (/\s/.test(host)) problems.push(`HOST must be an address or host name, got ${JSON.stringify(host)}`);
@@ -91,6 +109,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     encryptionConfigPath: encryptionConfig === undefined ? undefined : resolve(encryptionConfig),
     logLevel,
     maxBodyBytes,
+    controllers: { enabled: controllersSetting !== 'off', nodes, leaseRenewIntervalMs },
+    ...(etcdPort === undefined ? {} : { etcd: { port: etcdPort, host: etcdHost, ...(etcdToken ? { token: etcdToken } : {}) } }),
   };
 }
 

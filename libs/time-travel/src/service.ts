@@ -76,7 +76,7 @@ export class TimeTravelService {
 function mapError(error: unknown): RpcError | undefined {
   if (error instanceof UnknownBranch) return new RpcError(RpcCodes.NotFound, error.message);
   if (error instanceof RevisionCompacted)
-    return new RpcError(RpcCodes.Gone, error.message, { oldestAvailable: error.compacted + 1 });
+    return new RpcError(RpcCodes.Gone, error.message, { oldestAvailable: error.compacted });
   if (error instanceof FutureRevision) return new RpcError(RpcCodes.InvalidParams, error.message);
   if (error instanceof BranchExists) return new RpcError(RpcCodes.Conflict, error.message);
   if (error instanceof InvalidBranchName) return new RpcError(RpcCodes.InvalidParams, error.message);

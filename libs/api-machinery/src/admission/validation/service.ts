@@ -1,6 +1,6 @@
 /** core/v1 Service and Endpoints. IP and node-port allocation happen in the apiserver. */
 import { Causes, FieldError, FieldPath, GoLiteral, oneOf } from '../field-errors';
-import { dns1123SubdomainProblems, portNameProblems, portNumberProblems } from '../name-rules';
+import { dns1123LabelProblems, dns1123SubdomainProblems, portNameProblems, portNumberProblems } from '../name-rules';
 import { validateLabels } from './meta';
 
 type Json = Record<string, any>;
@@ -37,7 +37,8 @@ function validatePorts(svc: Json): Causes {
     const at = spec.child('ports').index(i);
     if (ports.length > 1 && !port.name) causes.push(FieldError.required(at.child('name')));
     if (port.name) {
-      for (const problem of portNameProblems(port.name))
+      // Service port names are DNS labels (`80-80` is fine); only container ports use IANA_SVC_NAME.
+      for (const problem of dns1123LabelProblems(port.name))
         causes.push(FieldError.invalid(at.child('name'), port.name, problem));
       if (names.has(port.name)) causes.push(FieldError.duplicate(at.child('name'), port.name));
       names.add(port.name);
