@@ -235,6 +235,21 @@ export class ResourceStore {
     if (options.propagationPolicy === 'Orphan' && !finalizers.includes('orphan')) finalizers.push('orphan');
     if (options.propagationPolicy === 'Foreground' && !finalizers.includes('foregroundDeletion')) finalizers.push('foregroundDeletion');
     const namespaceWithContent = type.kind === 'Namespace' && object.spec?.finalizers?.length;
+    const grace = podGracePeriod(type, object, options);
+    if (grace > 0) {
+      // A Pod on a node is only marked: its kubelet stops the containers and then deletes it with
+      // grace 0, as the pod registry's graceful deletion does. A shorter grace may cut an earlier one.
+      const deadline = new Date(ctx.now.getTime() + grace * 1000);
+      const markedUntil = object.metadata.deletionTimestamp;
+      if (markedUntil && Date.parse(markedUntil) <= deadline.getTime()) return { object, deleted: false };
+      const marked = deepClone(object);
+      marked.metadata.deletionTimestamp = rfc3339(deadline);
+      marked.metadata.deletionGracePeriodSeconds = grace;
+      if (finalizers.length) marked.metadata.finalizers = finalizers;
+      if (options.dryRun) return { object: marked, deleted: false };
+      const event = await this.appendWrite(ctx, type, marked, 'MODIFIED', current.revision, 'delete');
+      return { object: view(type, event), deleted: false };
+    }
     if (finalizers.length || namespaceWithContent) {
       if (object.metadata.deletionTimestamp) return { object, deleted: false };
       const marked = deepClone(object);
@@ -380,7 +395,20 @@ export class ResourceStore {
 }
 
 /** A concurrent write won the race for the same key; the caller recomputes and retries. */
-class RaceLost extends Error {}
+export class RaceLost extends Error {
+  override readonly name = 'RaceLost';
+}
+
+/**
+ * Seconds a Pod deletion waits for its kubelet: only Pods bound to a node and still running get one;
+ * the request's gracePeriodSeconds wins over the Pod's terminationGracePeriodSeconds (default 30).
+ */
+function podGracePeriod(type: ResourceType, pod: KubeObject, options: DeleteOptions): number {
+  if (type.kind !== 'Pod' || !pod.spec?.nodeName) return 0;
+  if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') return 0;
+  const grace = options.gracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30;
+  return Math.max(0, Math.floor(grace));
+}
 
 /** The object as the requested API version shows it (HPA v1, events.k8s.io Events). */
 export function view(type: ResourceType, stored: KubeObject): KubeObject {
