@@ -13,6 +13,7 @@ describe('loadConfig', () => {
       encryptionConfigPath: undefined,
       logLevel: 'info',
       maxBodyBytes: 3145728,
+      controllers: { enabled: true, nodes: 3, leaseRenewIntervalMs: 10000 },
     });
   });
 
@@ -26,6 +27,12 @@ describe('loadConfig', () => {
       KUBETIME_ENCRYPTION_CONFIG: 'enc.yaml',
       LOG_LEVEL: 'DEBUG',
       KUBETIME_MAX_BODY_BYTES: '1024',
+      KUBETIME_CONTROLLERS: 'OFF',
+      KUBETIME_NODES: '5',
+      KUBETIME_NODE_LEASE_INTERVAL_MS: '0',
+      ETCD_PORT: '2379',
+      ETCD_HOST: '0.0.0.0',
+      ETCD_TOKEN: 'secret-token',
     });
     expect(config).toEqual({
       port: 16443,
@@ -36,6 +43,8 @@ describe('loadConfig', () => {
       encryptionConfigPath: join(process.cwd(), 'enc.yaml'),
       logLevel: 'debug',
       maxBodyBytes: 1024,
+      controllers: { enabled: false, nodes: 5, leaseRenewIntervalMs: 0 },
+      etcd: { port: 2379, host: '0.0.0.0', token: 'secret-token' },
     });
     expect(isAbsolute(config.dataDir)).toBe(true);
   });
@@ -57,6 +66,8 @@ describe('loadConfig', () => {
     ['PORT', '-1'],
     ['PORT', '80.5'],
     ['KUBETIME_MAX_BODY_BYTES', '0'],
+    ['KUBETIME_CONTROLLERS', 'maybe'],
+    ['KUBETIME_NODES', 'three'],
     ['KUBETIME_MAX_BODY_BYTES', '3MiB'],
     ['LOG_LEVEL', 'verbose'],
     ['DATABASE_URL', 'mysql://db/kubetime'],
@@ -78,5 +89,16 @@ describe('loadConfig', () => {
       expect((error as Error).message).toContain('PORT must be an integer from 0 to 65535, got "abc"');
       expect((error as Error).message).toContain('LOG_LEVEL');
     }
+  });
+});
+
+describe('the etcd endpoint settings', () => {
+  it('stay off unless ETCD_PORT is set', () => {
+    expect(loadConfig({}).etcd).toBeUndefined();
+    expect(loadConfig({ ETCD_PORT: '2379' }).etcd).toEqual({ port: 2379, host: '127.0.0.1' });
+  });
+
+  it('refuse a non-loopback endpoint without a token', () => {
+    expect(() => loadConfig({ ETCD_PORT: '2379', ETCD_HOST: '0.0.0.0' })).toThrow(/ETCD_HOST other than loopback needs ETCD_TOKEN/);
   });
 });
