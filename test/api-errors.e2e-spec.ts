@@ -29,14 +29,44 @@ describe('bad input gets a Kubernetes Status and writes nothing', () => {
 
   it.each([
     ['malformed JSON', 'application/json', '{"apiVersion": "v1", "kind": ', 400, 'BadRequest'],
-    ['malformed YAML', 'application/yaml', 'apiVersion: v1\nkind: [ConfigMap\n  metadata: {', 400, 'BadRequest'],
+    [
+      'malformed YAML',
+      'application/yaml',
+      'apiVersion: v1\nkind: [ConfigMap\n  metadata: {',
+      400,
+      'BadRequest',
+    ],
     ['several YAML documents', 'application/yaml', 'a: 1\n---\nb: 2\n', 400, 'BadRequest'],
     ['a JSON array', 'application/json', '[1,2,3]', 400, 'BadRequest'],
-    ['kind not matching the URL', 'application/json', '{"apiVersion":"v1","kind":"Secret","metadata":{"name":"x"}}', 400, 'BadRequest'],
-    ['apiVersion not matching the URL', 'application/json', '{"apiVersion":"apps/v1","kind":"ConfigMap","metadata":{"name":"x"}}', 400, 'BadRequest'],
+    [
+      'kind not matching the URL',
+      'application/json',
+      '{"apiVersion":"v1","kind":"Secret","metadata":{"name":"x"}}',
+      400,
+      'BadRequest',
+    ],
+    [
+      'apiVersion not matching the URL',
+      'application/json',
+      '{"apiVersion":"apps/v1","kind":"ConfigMap","metadata":{"name":"x"}}',
+      400,
+      'BadRequest',
+    ],
     ['an unsupported media type', 'text/plain', 'hello', 415, 'UnsupportedMediaType'],
-    ['garbage protobuf', 'application/vnd.kubernetes.protobuf', 'k8s\u0000\u00ff\u00ff\u00ff', 400, 'BadRequest'],
-    ['an invalid object', 'application/json', '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"Not_Valid"}}', 422, 'Invalid'],
+    [
+      'garbage protobuf',
+      'application/vnd.kubernetes.protobuf',
+      'k8s\u0000\u00ff\u00ff\u00ff',
+      400,
+      'BadRequest',
+    ],
+    [
+      'an invalid object',
+      'application/json',
+      '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"Not_Valid"}}',
+      422,
+      'Invalid',
+    ],
   ])('%s', async (_name, contentType, body, code, reason) => {
     const before = await events();
     expectStatus(await call(server, 'POST', cms, { body, contentType }), code, reason);
@@ -45,15 +75,27 @@ describe('bad input gets a Kubernetes Status and writes nothing', () => {
 
   it('refuses bodies over 3 MiB with 413', async () => {
     const before = await events();
-    const big = JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'big' }, data: { x: 'y'.repeat(3 * 1024 * 1024) } });
-    expectStatus(await call(server, 'POST', cms, { body: big, contentType: 'application/json' }), 413, 'RequestEntityTooLarge');
+    const big = JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'big' },
+      data: { x: 'y'.repeat(3 * 1024 * 1024) },
+    });
+    expectStatus(
+      await call(server, 'POST', cms, { body: big, contentType: 'application/json' }),
+      413,
+      'RequestEntityTooLarge',
+    );
     expect(await events()).toBe(before);
   });
 
   it('answers unknown resources, missing namespaces and missing objects with 404', async () => {
     expectStatus(await call(server, 'GET', '/api/v1/namespaces/default/foos'), 404, 'NotFound');
     expectStatus(await call(server, 'GET', '/apis/nope.example.com/v1/things'), 404, 'NotFound');
-    const res = await call(server, 'POST', '/api/v1/namespaces/missing/configmaps', { body: '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a"}}', contentType: 'application/json' });
+    const res = await call(server, 'POST', '/api/v1/namespaces/missing/configmaps', {
+      body: '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a"}}',
+      contentType: 'application/json',
+    });
     expectStatus(res, 404, 'NotFound');
     expect(res.json().message).toBe('namespaces "missing" not found');
     expectStatus(await call(server, 'GET', `${cms}/absent`), 404, 'NotFound');
@@ -62,15 +104,28 @@ describe('bad input gets a Kubernetes Status and writes nothing', () => {
   it('answers 401 without a valid token, and keeps health endpoints public', async () => {
     expectStatus(await call(server, 'GET', '/api/v1/namespaces', { token: null }), 401, 'Unauthorized');
     expectStatus(await call(server, 'GET', '/api/v1/namespaces', { token: 'wrong' }), 401, 'Unauthorized');
-    for (const path of ['/healthz', '/livez', '/readyz', '/version']) expect((await call(server, 'GET', path, { token: null })).status).toBe(200);
+    for (const path of ['/healthz', '/livez', '/readyz', '/version'])
+      expect((await call(server, 'GET', path, { token: null })).status).toBe(200);
   });
 
   it('answers conflicts with 409', async () => {
     const body = '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"occ"},"data":{"a":"1"}}';
     const created = (await call(server, 'POST', cms, { body, contentType: 'application/json' })).json();
-    expectStatus(await call(server, 'POST', cms, { body, contentType: 'application/json' }), 409, 'AlreadyExists');
+    expectStatus(
+      await call(server, 'POST', cms, { body, contentType: 'application/json' }),
+      409,
+      'AlreadyExists',
+    );
     const update = (rv: string, value: string) =>
-      call(server, 'PUT', `${cms}/occ`, { body: JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'occ', resourceVersion: rv }, data: { a: value } }), contentType: 'application/json' });
+      call(server, 'PUT', `${cms}/occ`, {
+        body: JSON.stringify({
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          metadata: { name: 'occ', resourceVersion: rv },
+          data: { a: value },
+        }),
+        contentType: 'application/json',
+      });
     expect((await update(created.metadata.resourceVersion, '2')).status).toBe(200);
     const before = await events();
     const stale = await update(created.metadata.resourceVersion, '3');
@@ -80,18 +135,46 @@ describe('bad input gets a Kubernetes Status and writes nothing', () => {
   });
 
   it('reads a past revision exactly, and stays up after all of the above', async () => {
-    const first = (await call(server, 'POST', cms, { body: '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"past"},"data":{"v":"1"}}', contentType: 'application/json' })).json();
-    await call(server, 'PATCH', `${cms}/past`, { body: '{"data":{"v":"2"}}', contentType: 'application/merge-patch+json' });
-    const then = (await call(server, 'GET', `${cms}/past?resourceVersion=${first.metadata.resourceVersion}&resourceVersionMatch=Exact`)).json();
+    const first = (
+      await call(server, 'POST', cms, {
+        body: '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"past"},"data":{"v":"1"}}',
+        contentType: 'application/json',
+      })
+    ).json();
+    await call(server, 'PATCH', `${cms}/past`, {
+      body: '{"data":{"v":"2"}}',
+      contentType: 'application/merge-patch+json',
+    });
+    const then = (
+      await call(
+        server,
+        'GET',
+        `${cms}/past?resourceVersion=${first.metadata.resourceVersion}&resourceVersionMatch=Exact`,
+      )
+    ).json();
     expect(then.data.v).toBe('1');
-    const list = (await call(server, 'GET', `${cms}?resourceVersion=${first.metadata.resourceVersion}&resourceVersionMatch=Exact`)).json();
+    const list = (
+      await call(
+        server,
+        'GET',
+        `${cms}?resourceVersion=${first.metadata.resourceVersion}&resourceVersionMatch=Exact`,
+      )
+    ).json();
     expect(list.items.find((i: any) => i.metadata.name === 'past').data.v).toBe('1');
     expect((await call(server, 'GET', '/readyz', { token: null })).body).toBe('ok');
   });
 
   it('pages a list consistently at one revision', async () => {
     for (let i = 0; i < 5; i++) {
-      await call(server, 'POST', '/api/v1/namespaces/default/secrets', { body: JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: `page-${i}` }, stringData: { k: `v${i}` } }), contentType: 'application/json' });
+      await call(server, 'POST', '/api/v1/namespaces/default/secrets', {
+        body: JSON.stringify({
+          apiVersion: 'v1',
+          kind: 'Secret',
+          metadata: { name: `page-${i}` },
+          stringData: { k: `v${i}` },
+        }),
+        contentType: 'application/json',
+      });
     }
     const first = (await call(server, 'GET', '/api/v1/namespaces/default/secrets?limit=2')).json();
     expect(first.items).toHaveLength(2);
@@ -99,12 +182,22 @@ describe('bad input gets a Kubernetes Status and writes nothing', () => {
     const names = first.items.map((i: any) => i.metadata.name);
     let token = first.metadata.continue;
     while (token) {
-      const page = (await call(server, 'GET', `/api/v1/namespaces/default/secrets?limit=2&continue=${encodeURIComponent(token)}`)).json();
+      const page = (
+        await call(
+          server,
+          'GET',
+          `/api/v1/namespaces/default/secrets?limit=2&continue=${encodeURIComponent(token)}`,
+        )
+      ).json();
       names.push(...page.items.map((i: any) => i.metadata.name));
       token = page.metadata.continue;
     }
     expect(names).toEqual(['page-0', 'page-1', 'page-2', 'page-3', 'page-4']);
-    expectStatus(await call(server, 'GET', '/api/v1/namespaces/default/secrets?limit=2&continue=garbage'), 400, 'BadRequest');
+    expectStatus(
+      await call(server, 'GET', '/api/v1/namespaces/default/secrets?limit=2&continue=garbage'),
+      400,
+      'BadRequest',
+    );
   });
 });
 
@@ -121,8 +214,16 @@ describe('compacted revisions answer 410 Gone', () => {
   it('on lists, gets and watches, as reflectors expect', async () => {
     const { createPool, EventStore } = await import('@kubetime/event-store');
     const cms = '/api/v1/namespaces/default/configmaps';
-    const first = (await call(server, 'POST', cms, { body: '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"old"}}', contentType: 'application/json' })).json();
-    await call(server, 'PATCH', `${cms}/old`, { body: '{"data":{"a":"b"}}', contentType: 'application/merge-patch+json' });
+    const first = (
+      await call(server, 'POST', cms, {
+        body: '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"old"}}',
+        contentType: 'application/json',
+      })
+    ).json();
+    await call(server, 'PATCH', `${cms}/old`, {
+      body: '{"data":{"a":"b"}}',
+      contentType: 'application/merge-patch+json',
+    });
     const head = Number((await call(server, 'GET', cms)).json().metadata.resourceVersion);
 
     const pool = createPool(server.databaseUrl, { max: 2 });
@@ -143,31 +244,59 @@ describe('compacted revisions answer 410 Gone', () => {
     expect(list.json()).toMatchObject({ kind: 'Status', reason: 'Expired', code: 410 });
     const watch = await call(server, 'GET', `${cms}?watch=true&resourceVersion=${rv}`);
     expect(watch.status).toBe(200);
-    const lines = watch.body.trim().split('\n').map((l) => JSON.parse(l));
+    const lines = watch.body
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatchObject({ type: 'ERROR', object: { kind: 'Status', reason: 'Expired', code: 410 } });
-    expect((await call(server, 'GET', `${cms}/old?resourceVersion=${head}&resourceVersionMatch=Exact`)).json().data).toEqual({ a: 'b' });
+    expect(lines[0]).toMatchObject({
+      type: 'ERROR',
+      object: { kind: 'Status', reason: 'Expired', code: 410 },
+    });
+    expect(
+      (await call(server, 'GET', `${cms}/old?resourceVersion=${head}&resourceVersionMatch=Exact`)).json()
+        .data,
+    ).toEqual({ a: 'b' });
   });
 
   it('ends a watch after timeoutSeconds with a bookmark when asked', async () => {
     const started = Date.now();
-    const watch = await call(server, 'GET', '/api/v1/namespaces/default/configmaps?watch=true&timeoutSeconds=1&allowWatchBookmarks=true&resourceVersion=0');
+    const watch = await call(
+      server,
+      'GET',
+      '/api/v1/namespaces/default/configmaps?watch=true&timeoutSeconds=1&allowWatchBookmarks=true&resourceVersion=0',
+    );
     expect(Date.now() - started).toBeGreaterThanOrEqual(900);
-    const lines = watch.body.trim().split('\n').map((l) => JSON.parse(l));
+    const lines = watch.body
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines[lines.length - 1]).toMatchObject({ type: 'BOOKMARK', object: { kind: 'ConfigMap' } });
     expect(lines.slice(0, -1).every((l) => l.type === 'ADDED')).toBe(true);
   });
 
   it('writes nothing on dryRun=All and deletes collections by selector', async () => {
     const cms = '/api/v1/namespaces/default/configmaps';
-    const dry = await call(server, 'POST', `${cms}?dryRun=All`, { body: '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"dry"}}', contentType: 'application/json' });
+    const dry = await call(server, 'POST', `${cms}?dryRun=All`, {
+      body: '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"dry"}}',
+      contentType: 'application/json',
+    });
     expect(dry.status).toBe(201);
     expect((await call(server, 'GET', `${cms}/dry`)).status).toBe(404);
     for (const name of ['c1', 'c2', 'c3']) {
-      await call(server, 'POST', cms, { body: JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, labels: { sweep: name === 'c3' ? 'no' : 'yes' } } }), contentType: 'application/json' });
+      await call(server, 'POST', cms, {
+        body: JSON.stringify({
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          metadata: { name, labels: { sweep: name === 'c3' ? 'no' : 'yes' } },
+        }),
+        contentType: 'application/json',
+      });
     }
     expect((await call(server, 'DELETE', `${cms}?labelSelector=sweep%3Dyes`)).status).toBe(200);
-    const left = (await call(server, 'GET', `${cms}?labelSelector=sweep`)).json().items.map((i: any) => i.metadata.name);
+    const left = (await call(server, 'GET', `${cms}?labelSelector=sweep`))
+      .json()
+      .items.map((i: any) => i.metadata.name);
     expect(left).toEqual(['c3']);
   });
 });

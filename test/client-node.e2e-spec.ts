@@ -17,10 +17,14 @@ describe('@kubernetes/client-node against kubetime', () => {
   });
 
   it('lists, creates, patches, and keeps an informer in sync through list and watch', async () => {
-    const { stdout } = await run(process.execPath, [join(__dirname, 'client-node/scenario.mjs'), server.kubeconfig], {
-      timeout: 60_000,
-      env: { ...process.env, NODE_EXTRA_CA_CERTS: '' },
-    });
+    const { stdout } = await run(
+      process.execPath,
+      [join(__dirname, 'client-node/scenario.mjs'), server.kubeconfig],
+      {
+        timeout: 60_000,
+        env: { ...process.env, NODE_EXTRA_CA_CERTS: '' },
+      },
+    );
     const report = JSON.parse(stdout.trim().split('\n').pop()!);
     expect(report.namespaces).toEqual(expect.arrayContaining(['default', 'kube-system']));
     expect(report.patchedReplicas).toBe(3);

@@ -21,7 +21,12 @@ describe('durability: SIGKILL under load', () => {
         const name = `w${w}-${i}`;
         try {
           const res = await call(server, 'POST', '/api/v1/namespaces/default/configmaps', {
-            body: JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name }, data: { payload: 'x'.repeat(512) } }),
+            body: JSON.stringify({
+              apiVersion: 'v1',
+              kind: 'ConfigMap',
+              metadata: { name },
+              data: { payload: 'x'.repeat(512) },
+            }),
             contentType: 'application/json',
           });
           if (res.status === 201) acknowledged.push(name);

@@ -1,5 +1,12 @@
 import { firstValueFrom, filter, take, toArray } from 'rxjs';
-import { createPool, EventStore, migrate, PreconditionFailed, StoredEvent, WriteIntent } from '@kubetime/event-store';
+import {
+  createPool,
+  EventStore,
+  migrate,
+  PreconditionFailed,
+  StoredEvent,
+  WriteIntent,
+} from '@kubetime/event-store';
 import { createTestDatabase, TestDatabase } from './support/database';
 
 function configMap(name: string, value: string, ns = 'default'): WriteIntent {
@@ -9,7 +16,12 @@ function configMap(name: string, value: string, ns = 'default'): WriteIntent {
     group: '',
     version: 'v1',
     resource: 'configmaps',
-    object: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: ns, uid: `uid-${name}` }, data: { value } },
+    object: {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name, namespace: ns, uid: `uid-${name}` },
+      data: { value },
+    },
     expectedRevision: 0,
     actor: 'test',
   };
@@ -79,7 +91,11 @@ describe('event store (real PostgreSQL)', () => {
 
   it('refuses stale writes as an etcd compare would', async () => {
     const first = await store.append('main', configMap('occ', 'a'));
-    await store.append('main', { ...configMap('occ', 'b'), type: 'MODIFIED', expectedRevision: first.revision });
+    await store.append('main', {
+      ...configMap('occ', 'b'),
+      type: 'MODIFIED',
+      expectedRevision: first.revision,
+    });
     await expect(
       store.append('main', { ...configMap('occ', 'c'), type: 'MODIFIED', expectedRevision: first.revision }),
     ).rejects.toBeInstanceOf(PreconditionFailed);
@@ -89,22 +105,50 @@ describe('event store (real PostgreSQL)', () => {
   it('reads any past revision, through checkpoints, as it was', async () => {
     const before = (await store.branch()).revision;
     const a = await store.append('main', configMap('pit', 'one', 'pit'));
-    const b = await store.append('main', { ...configMap('pit', 'two', 'pit'), type: 'MODIFIED', expectedRevision: a.revision });
+    const b = await store.append('main', {
+      ...configMap('pit', 'two', 'pit'),
+      type: 'MODIFIED',
+      expectedRevision: a.revision,
+    });
     for (let i = 0; i < 120; i++) await store.append('main', configMap(`filler-${i}`, 'x', 'pit'));
-    await store.append('main', { ...configMap('pit', 'gone', 'pit'), type: 'DELETED', expectedRevision: b.revision });
+    await store.append('main', {
+      ...configMap('pit', 'gone', 'pit'),
+      type: 'DELETED',
+      expectedRevision: b.revision,
+    });
     const { rows } = await store.pool.query('SELECT count(*)::int AS n FROM checkpoints');
     expect(rows[0].n).toBeGreaterThan(0);
 
-    expect((await store.get('main', '/registry/configmaps/pit/pit', a.revision))?.object.data).toEqual({ value: 'one' });
-    expect((await store.get('main', '/registry/configmaps/pit/pit', b.revision))?.object.data).toEqual({ value: 'two' });
+    expect((await store.get('main', '/registry/configmaps/pit/pit', a.revision))?.object.data).toEqual({
+      value: 'one',
+    });
+    expect((await store.get('main', '/registry/configmaps/pit/pit', b.revision))?.object.data).toEqual({
+      value: 'two',
+    });
     expect(await store.get('main', '/registry/configmaps/pit/pit')).toBeUndefined();
     expect(await store.get('main', '/registry/configmaps/pit/pit', before)).toBeUndefined();
     const atB = await store.list('main', '/registry/configmaps/pit/', b.revision + 10);
     expect(atB.items.map((o) => o.object.metadata.name)).toEqual(
-      ['filler-0', 'filler-1', 'filler-2', 'filler-3', 'filler-4', 'filler-5', 'filler-6', 'filler-7', 'filler-8', 'filler-9', 'pit'].sort(),
+      [
+        'filler-0',
+        'filler-1',
+        'filler-2',
+        'filler-3',
+        'filler-4',
+        'filler-5',
+        'filler-6',
+        'filler-7',
+        'filler-8',
+        'filler-9',
+        'pit',
+      ].sort(),
     );
     const atHead = await store.list('main', '/registry/configmaps/pit/');
-    const rebuilt = await store.history.stateAt((await store.branch()).lineage, atHead.revision, '/registry/configmaps/pit/');
+    const rebuilt = await store.history.stateAt(
+      (await store.branch()).lineage,
+      atHead.revision,
+      '/registry/configmaps/pit/',
+    );
     expect(rebuilt.map((e) => e.object)).toEqual(atHead.items.map((o) => o.object));
   });
 
@@ -155,24 +199,44 @@ describe('compaction (real PostgreSQL)', () => {
 
   it('keeps the state at the compaction point, forgets what is below it, and records itself', async () => {
     const a = await store.append('main', configMap('kept', 'v1'));
-    const b = await store.append('main', { ...configMap('kept', 'v2'), type: 'MODIFIED', expectedRevision: a.revision });
+    const b = await store.append('main', {
+      ...configMap('kept', 'v2'),
+      type: 'MODIFIED',
+      expectedRevision: a.revision,
+    });
     const gone = await store.append('main', configMap('gone', 'x'));
-    await store.append('main', { ...configMap('gone', 'x'), type: 'DELETED', expectedRevision: gone.revision });
+    await store.append('main', {
+      ...configMap('gone', 'x'),
+      type: 'DELETED',
+      expectedRevision: gone.revision,
+    });
     for (let i = 0; i < 25; i++) await store.append('main', configMap(`filler-${i}`, 'x'));
     const point = (await store.branch()).revision;
-    const after = await store.append('main', { ...configMap('kept', 'v3'), type: 'MODIFIED', expectedRevision: b.revision });
+    const after = await store.append('main', {
+      ...configMap('kept', 'v3'),
+      type: 'MODIFIED',
+      expectedRevision: b.revision,
+    });
 
     const { deletedEvents } = await store.compact('main', point, 'test', { keep: 'latest' });
     expect(deletedEvents).toBe(3);
-    expect((await store.get('main', '/registry/configmaps/default/kept', point))?.object.data).toEqual({ value: 'v2' });
-    expect((await store.get('main', '/registry/configmaps/default/kept'))?.object.data).toEqual({ value: 'v3' });
-    await expect(store.get('main', '/registry/configmaps/default/kept', a.revision)).rejects.toMatchObject({ name: 'RevisionCompacted' });
+    expect((await store.get('main', '/registry/configmaps/default/kept', point))?.object.data).toEqual({
+      value: 'v2',
+    });
+    expect((await store.get('main', '/registry/configmaps/default/kept'))?.object.data).toEqual({
+      value: 'v3',
+    });
+    await expect(store.get('main', '/registry/configmaps/default/kept', a.revision)).rejects.toMatchObject({
+      name: 'RevisionCompacted',
+    });
     const atPoint = await store.list('main', '/registry/configmaps/default/', point);
     expect(atPoint.items.map((o) => o.object.metadata.name)).not.toContain('gone');
     expect(atPoint.items).toHaveLength(26);
     const replay = await firstValueFrom(store.watch('main', point).pipe(take(1), toArray()));
     expect(replay[0].revision).toBe(after.revision);
-    await expect(firstValueFrom(store.watch('main', a.revision))).rejects.toMatchObject({ name: 'RevisionCompacted' });
+    await expect(firstValueFrom(store.watch('main', a.revision))).rejects.toMatchObject({
+      name: 'RevisionCompacted',
+    });
     const { rows } = await store.pool.query('SELECT revision, actor, deleted_events FROM compactions');
     expect(rows).toEqual([{ revision: String(point), actor: 'test', deleted_events: '3' }]);
   });

@@ -18,7 +18,10 @@ describe('the real kubectl against kubetime', () => {
 
   async function ok(args: string[], input?: string): Promise<string> {
     const result = await server.kubectl(args, input);
-    if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${result.code}):\n${result.stderr}\n${result.stdout}\n--- server ---\n${server.output().slice(-4000)}`);
+    if (result.code !== 0)
+      throw new Error(
+        `kubectl ${args.join(' ')} failed (${result.code}):\n${result.stderr}\n${result.stdout}\n--- server ---\n${server.output().slice(-4000)}`,
+      );
     return result.stdout;
   }
 
@@ -37,7 +40,8 @@ describe('the real kubectl against kubetime', () => {
     expect(resources).toMatch(/deployments\s+deploy\s+apps\/v1\s+true\s+Deployment/);
     expect(resources).toMatch(/horizontalpodautoscalers\s+hpa\s+autoscaling\/v2/);
     const namespaces = await ok(['get', 'ns']);
-    for (const ns of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) expect(namespaces).toMatch(new RegExp(`${ns}\\s+Active`));
+    for (const ns of ['default', 'kube-system', 'kube-public', 'kube-node-lease'])
+      expect(namespaces).toMatch(new RegExp(`${ns}\\s+Active`));
   });
 
   it('applies seed 004, re-applies without events, and records exactly one event for a change', async () => {
@@ -49,13 +53,21 @@ describe('the real kubectl against kubetime', () => {
     const again = await ok(['apply', '-f', SEED_004]);
     expect(again).toContain('deployment.apps/hostname-deployment unchanged');
     expect(await eventCount()).toBe(before);
-    const changed = readFileSync(SEED_004, 'utf8').replace('replicas: 3\n  selector:\n    matchLabels:\n      app: webserver', 'replicas: 5\n  selector:\n    matchLabels:\n      app: webserver');
-    expect(await ok(['apply', '-f', '-'], changed)).toContain('deployment.apps/hostname-deployment configured');
+    const changed = readFileSync(SEED_004, 'utf8').replace(
+      'replicas: 3\n  selector:\n    matchLabels:\n      app: webserver',
+      'replicas: 5\n  selector:\n    matchLabels:\n      app: webserver',
+    );
+    expect(await ok(['apply', '-f', '-'], changed)).toContain(
+      'deployment.apps/hostname-deployment configured',
+    );
     expect(await eventCount()).toBe(before + 1);
     const deploy = JSON.parse(await ok(['get', 'deploy', 'hostname-deployment', '-o', 'json']));
     expect(deploy.spec.replicas).toBe(5);
     expect(deploy.metadata.generation).toBe(2);
-    expect(deploy.spec.strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: '25%' } });
+    expect(deploy.spec.strategy).toEqual({
+      type: 'RollingUpdate',
+      rollingUpdate: { maxSurge: '25%', maxUnavailable: '25%' },
+    });
   });
 
   it('prints real columns, wide columns, YAML, selectors and field selectors', async () => {
@@ -63,12 +75,18 @@ describe('the real kubectl against kubetime', () => {
     expect(svc).toMatch(/NAME\s+TYPE\s+CLUSTER-IP\s+EXTERNAL-IP\s+PORT\(S\)\s+AGE/);
     expect(svc).toMatch(/hostname-svc-nodeport\s+NodePort\s+10\.96\.\d+\.\d+\s+<none>\s+8080:3\d{4}\/TCP/);
     expect(svc).toMatch(/kubernetes\s+ClusterIP\s+10\.96\.0\.1\s+<none>\s+443\/TCP/);
-    expect(await ok(['get', 'deploy', '-o', 'wide'])).toMatch(/hostname-deployment\s+\d\/5\s+\d\s+\d\s+\S+\s+my-webserver\s+alicek106\/rr-test:echo-hostname\s+app=webserver/);
+    expect(await ok(['get', 'deploy', '-o', 'wide'])).toMatch(
+      /hostname-deployment\s+\d\/5\s+\d\s+\d\s+\S+\s+my-webserver\s+alicek106\/rr-test:echo-hostname\s+app=webserver/,
+    );
     const yaml = await ok(['get', 'pod', 'my-nginx-pod', '-o', 'yaml']);
     expect(yaml).toContain('dnsPolicy: ClusterFirst');
     expect(yaml).toContain('imagePullPolicy: Always');
-    expect(await ok(['get', 'rs', '-l', 'app!=nothing', '-o', 'name'])).toContain('replicaset.apps/replicaset-nginx');
-    expect(await ok(['get', 'pods', '--field-selector', 'metadata.name=my-nginx-pod', '-o', 'name'])).toBe('pod/my-nginx-pod\n');
+    expect(await ok(['get', 'rs', '-l', 'app!=nothing', '-o', 'name'])).toContain(
+      'replicaset.apps/replicaset-nginx',
+    );
+    expect(await ok(['get', 'pods', '--field-selector', 'metadata.name=my-nginx-pod', '-o', 'name'])).toBe(
+      'pod/my-nginx-pod\n',
+    );
     expect(await ok(['get', 'pods', '--field-selector', 'metadata.name=nope'])).toBe('');
   });
 
@@ -76,7 +94,13 @@ describe('the real kubectl against kubetime', () => {
     await ok(['label', 'pod', 'my-nginx-pod', 'env=prod']);
     await ok(['annotate', 'deploy', 'hostname-deployment', 'owner=sre']);
     await ok(['scale', 'deploy', 'hostname-deployment', '--replicas=2']);
-    await ok(['patch', 'deploy', 'hostname-deployment', '-p', '{"spec":{"template":{"spec":{"containers":[{"name":"my-webserver","image":"nginx:1.27"}]}}}}']);
+    await ok([
+      'patch',
+      'deploy',
+      'hostname-deployment',
+      '-p',
+      '{"spec":{"template":{"spec":{"containers":[{"name":"my-webserver","image":"nginx:1.27"}]}}}}',
+    ]);
     const deploy = JSON.parse(await ok(['get', 'deploy', 'hostname-deployment', '-o', 'json']));
     expect(deploy.spec.replicas).toBe(2);
     expect(deploy.metadata.annotations.owner).toBe('sre');
@@ -87,7 +111,19 @@ describe('the real kubectl against kubetime', () => {
   });
 
   it('streams later changes to kubectl get -w', async () => {
-    const watcher = spawn('kubectl', ['--kubeconfig', server.kubeconfig, '--cache-dir', join(server.dataDir, 'kubectl-cache'), 'get', 'cm', '-w'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const watcher = spawn(
+      'kubectl',
+      [
+        '--kubeconfig',
+        server.kubeconfig,
+        '--cache-dir',
+        join(server.dataDir, 'kubectl-cache'),
+        'get',
+        'cm',
+        '-w',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let out = '';
     watcher.stdout.on('data', (d) => (out += d));
     try {
@@ -103,9 +139,15 @@ describe('the real kubectl against kubetime', () => {
 
   it('runs the protobuf commands', async () => {
     expect(await ok(['create', 'namespace', 'proto'])).toContain('namespace/proto created');
-    expect(await ok(['create', 'configmap', 'cfg', '-n', 'proto', '--from-literal=k=v'])).toContain('configmap/cfg created');
-    expect(await ok(['create', 'deployment', 'web', '-n', 'proto', '--image=nginx', '--replicas=2'])).toContain('deployment.apps/web created');
-    expect(await ok(['create', 'secret', 'generic', 'creds', '-n', 'proto', '--from-literal=password=hunter2'])).toContain('secret/creds created');
+    expect(await ok(['create', 'configmap', 'cfg', '-n', 'proto', '--from-literal=k=v'])).toContain(
+      'configmap/cfg created',
+    );
+    expect(
+      await ok(['create', 'deployment', 'web', '-n', 'proto', '--image=nginx', '--replicas=2']),
+    ).toContain('deployment.apps/web created');
+    expect(
+      await ok(['create', 'secret', 'generic', 'creds', '-n', 'proto', '--from-literal=password=hunter2']),
+    ).toContain('secret/creds created');
     const web = JSON.parse(await ok(['get', 'deploy', 'web', '-n', 'proto', '-o', 'json']));
     expect(web.spec.replicas).toBe(2);
     expect(web.spec.template.spec.containers[0].image).toBe('nginx');
@@ -116,14 +158,19 @@ describe('the real kubectl against kubetime', () => {
   });
 
   it('applies server-side, explains, and deletes by name, label and file', async () => {
-    const ssa = await ok(['apply', '--server-side', '-f', '-'], 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ssa\n  labels:\n    team: a\ndata:\n  x: "1"\n');
+    const ssa = await ok(
+      ['apply', '--server-side', '-f', '-'],
+      'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ssa\n  labels:\n    team: a\ndata:\n  x: "1"\n',
+    );
     expect(ssa).toContain('configmap/ssa serverside-applied');
     const managed = JSON.parse(await ok(['get', 'cm', 'ssa', '-o', 'json', '--show-managed-fields']));
     expect(managed.metadata.managedFields[0]).toMatchObject({ manager: 'kubectl', operation: 'Apply' });
     expect(await ok(['explain', 'deployment.spec.strategy'])).toMatch(/rollingUpdate/);
     expect(await ok(['delete', 'cm', 'ssa'])).toContain('configmap "ssa" deleted');
     expect(await ok(['delete', 'pods', '-l', 'env=prod'])).toContain('pod "my-nginx-pod" deleted');
-    expect(await ok(['delete', '-f', SEED_004, '--ignore-not-found'])).toContain('deployment.apps "hostname-deployment" deleted');
+    expect(await ok(['delete', '-f', SEED_004, '--ignore-not-found'])).toContain(
+      'deployment.apps "hostname-deployment" deleted',
+    );
     expect(await ok(['get', 'deploy'])).toBe('');
   });
 
@@ -135,10 +182,16 @@ describe('the real kubectl against kubetime', () => {
     expect(dup.stderr).toContain('Error from server (AlreadyExists): namespaces "proto" already exists');
     const unknown = await server.kubectl(['get', 'foos']);
     expect(unknown.stderr).toContain(`the server doesn't have a resource type "foos"`);
-    const invalid = await server.kubectl(['apply', '-f', '-'], 'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: bad\nspec:\n  replicas: -1\n  selector:\n    matchLabels:\n      app: a\n  template:\n    metadata:\n      labels:\n        app: b\n    spec:\n      containers:\n      - name: c\n        image: nginx\n');
+    const invalid = await server.kubectl(
+      ['apply', '-f', '-'],
+      'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: bad\nspec:\n  replicas: -1\n  selector:\n    matchLabels:\n      app: a\n  template:\n    metadata:\n      labels:\n        app: b\n    spec:\n      containers:\n      - name: c\n        image: nginx\n',
+    );
     expect(invalid.stderr).toMatch(/The Deployment "bad" is invalid/);
     expect(invalid.stderr).toContain('spec.replicas');
-    const strict = await server.kubectl(['apply', '-f', '-'], 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: strict\nbogusField: 1\n');
+    const strict = await server.kubectl(
+      ['apply', '-f', '-'],
+      'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: strict\nbogusField: 1\n',
+    );
     expect(strict.stderr).toContain('unknown field "bogusField"');
     const noNs = await server.kubectl(['create', 'configmap', 'x', '-n', 'does-not-exist']);
     expect(noNs.stderr).toContain('namespaces "does-not-exist" not found');

@@ -21,14 +21,17 @@ export function call(
     if (options.contentType) headers['Content-Type'] = options.contentType;
     if (options.accept) headers.Accept = options.accept;
     if (options.body !== undefined) headers['Content-Length'] = Buffer.byteLength(options.body);
-    const req = request({ host: '127.0.0.1', port: server.port, method, path, ca: server.caPem, headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => {
-        const body = Buffer.concat(chunks).toString('utf8');
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body, json: () => JSON.parse(body) });
-      });
-    });
+    const req = request(
+      { host: '127.0.0.1', port: server.port, method, path, ca: server.caPem, headers },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => {
+          const body = Buffer.concat(chunks).toString('utf8');
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body, json: () => JSON.parse(body) });
+        });
+      },
+    );
     req.on('error', reject);
     if (options.body !== undefined) req.write(options.body);
     req.end();

@@ -33,7 +33,9 @@ export async function freePort(): Promise<number> {
     const server = createServer();
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -42,8 +44,11 @@ export async function freePort(): Promise<number> {
  * Starts the built server (`npm test` builds first) as a child process on a loopback port with its
  * own database and data dir, the way `npm start` runs it.
  */
-export async function startServer(options: { database?: TestDatabase; env?: Record<string, string> } = {}): Promise<TestServer & { database: TestDatabase }> {
-  if (!existsSync(SERVER_ENTRY)) throw new Error('the server is not built: run `npm run build` (npm test does)');
+export async function startServer(
+  options: { database?: TestDatabase; env?: Record<string, string> } = {},
+): Promise<TestServer & { database: TestDatabase }> {
+  if (!existsSync(SERVER_ENTRY))
+    throw new Error('the server is not built: run `npm run build` (npm test does)');
   const database = options.database ?? (await createTestDatabase());
   const dataDir = mkdtempSync(join(tmpdir(), 'kubetime-e2e-'));
   const cacheDir = join(dataDir, 'kubectl-cache');
@@ -56,7 +61,15 @@ export async function startServer(options: { database?: TestDatabase; env?: Reco
 
   const launch = async () => {
     const child = spawn(process.execPath, [SERVER_ENTRY], {
-      env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: database.url, KUBETIME_DATA_DIR: dataDir, LOG_LEVEL: 'warn', ...extraEnv },
+      env: {
+        ...process.env,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        DATABASE_URL: database.url,
+        KUBETIME_DATA_DIR: dataDir,
+        LOG_LEVEL: 'warn',
+        ...extraEnv,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout!.on('data', (d) => (logs += d));
@@ -65,7 +78,11 @@ export async function startServer(options: { database?: TestDatabase; env?: Reco
     const deadline = Date.now() + 60_000;
     while (Date.now() < deadline) {
       if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}:\n${logs}`);
-      if (existsSync(join(dataDir, 'kubeconfig')) && (await probe(port, credentials(join(dataDir, 'kubeconfig')).caPem))) break;
+      if (
+        existsSync(join(dataDir, 'kubeconfig')) &&
+        (await probe(port, credentials(join(dataDir, 'kubeconfig')).caPem))
+      )
+        break;
       await new Promise((r) => setTimeout(r, 100));
     }
   };
@@ -141,7 +158,12 @@ async function probe(port: number, ca: string): Promise<boolean> {
   });
 }
 
-export async function kubectl(kubeconfig: string, cacheDir: string, args: string[], input?: string): Promise<{ stdout: string; stderr: string; code: number }> {
+export async function kubectl(
+  kubeconfig: string,
+  cacheDir: string,
+  args: string[],
+  input?: string,
+): Promise<{ stdout: string; stderr: string; code: number }> {
   const full = ['--kubeconfig', kubeconfig, '--cache-dir', cacheDir, ...args];
   if (input !== undefined) {
     return new Promise((r) => {

@@ -1,4 +1,13 @@
-import { BeforeApplicationShutdown, Controller, DynamicModule, Get, Header, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
+import {
+  BeforeApplicationShutdown,
+  Controller,
+  DynamicModule,
+  Get,
+  Header,
+  Inject,
+  Module,
+  OnApplicationShutdown,
+} from '@nestjs/common';
 import { KubetimeRuntime } from './runtime';
 import { TimeTravelGateway } from './timetravel.gateway';
 
@@ -39,7 +48,11 @@ export class AppModule {
     return {
       module: AppModule,
       controllers: [MetricsController],
-      providers: [{ provide: RUNTIME, useValue: runtime }, { provide: TIMETRAVEL, useValue: timeTravel }, RuntimeLifecycle],
+      providers: [
+        { provide: RUNTIME, useValue: runtime },
+        { provide: TIMETRAVEL, useValue: timeTravel },
+        RuntimeLifecycle,
+      ],
     };
   }
 }

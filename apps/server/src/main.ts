@@ -28,11 +28,15 @@ async function main(): Promise<void> {
     if (NEST_PATHS.has(req.path)) return next();
     runtime.api.handle(req, res).catch((error) => log.error({ err: error }, 'request handler failed'));
   });
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRuntime(runtime, timeTravel), new ExpressAdapter(server), {
-    bodyParser: false,
-    logger: ['error', 'warn'],
-    httpsOptions: { key: runtime.tls.keyPem, cert: runtime.tls.certPem },
-  });
+  const app = await NestFactory.create<NestExpressApplication>(
+    AppModule.forRuntime(runtime, timeTravel),
+    new ExpressAdapter(server),
+    {
+      bodyParser: false,
+      logger: ['error', 'warn'],
+      httpsOptions: { key: runtime.tls.keyPem, cert: runtime.tls.certPem },
+    },
+  );
   app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
   const http = app.getHttpServer();
   // kubectl get -w holds watches for up to an hour; Node's defaults would cut them after 5 minutes.

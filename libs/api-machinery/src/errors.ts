@@ -66,7 +66,12 @@ function refDetails(type: TypeRef, name: string): StatusDetails {
 
 export const Errors = {
   notFound(type: TypeRef, name: string): StatusError {
-    return new StatusError(404, 'NotFound', `${qualifiedResource(type)} "${name}" not found`, refDetails(type, name));
+    return new StatusError(
+      404,
+      'NotFound',
+      `${qualifiedResource(type)} "${name}" not found`,
+      refDetails(type, name),
+    );
   },
   alreadyExists(type: TypeRef, name: string): StatusError {
     return new StatusError(
@@ -76,7 +81,11 @@ export const Errors = {
       refDetails(type, name),
     );
   },
-  conflict(type: TypeRef, name: string, why = 'the object has been modified; please apply your changes to the latest version and try again'): StatusError {
+  conflict(
+    type: TypeRef,
+    name: string,
+    why = 'the object has been modified; please apply your changes to the latest version and try again',
+  ): StatusError {
     return new StatusError(
       409,
       'Conflict',
@@ -111,7 +120,11 @@ export const Errors = {
     return new StatusError(406, 'NotAcceptable', message);
   },
   tooLarge(limitBytes: number): StatusError {
-    return new StatusError(413, 'RequestEntityTooLarge', `the request body is larger than ${limitBytes} bytes`);
+    return new StatusError(
+      413,
+      'RequestEntityTooLarge',
+      `the request body is larger than ${limitBytes} bytes`,
+    );
   },
   gone(message: string): StatusError {
     return new StatusError(410, 'Expired', message);

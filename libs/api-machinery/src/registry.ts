@@ -37,7 +37,11 @@ export interface ResourceType {
 }
 
 const CRUD = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
-const STATUS = (kind: string): SubresourceType => ({ name: 'status', kind, verbs: ['get', 'patch', 'update'] });
+const STATUS = (kind: string): SubresourceType => ({
+  name: 'status',
+  kind,
+  verbs: ['get', 'patch', 'update'],
+});
 const SCALE: SubresourceType = {
   name: 'scale',
   group: 'autoscaling',
@@ -100,10 +104,7 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
     kind: 'Namespace',
     namespaced: false,
     shortNames: ['ns'],
-    subresources: [
-      STATUS('Namespace'),
-      { name: 'finalize', kind: 'Namespace', verbs: ['update'] },
-    ],
+    subresources: [STATUS('Namespace'), { name: 'finalize', kind: 'Namespace', verbs: ['update'] }],
   }),
   define({
     gv: 'v1',
@@ -262,7 +263,12 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
     subresources: [STATUS('Ingress')],
     storagePrefix: 'ingress',
   }),
-  define({ gv: 'networking.k8s.io/v1', resource: 'networkpolicies', kind: 'NetworkPolicy', shortNames: ['netpol'] }),
+  define({
+    gv: 'networking.k8s.io/v1',
+    resource: 'networkpolicies',
+    kind: 'NetworkPolicy',
+    shortNames: ['netpol'],
+  }),
   define({
     gv: 'policy/v1',
     resource: 'poddisruptionbudgets',
@@ -270,19 +276,76 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
     shortNames: ['pdb'],
     subresources: [STATUS('PodDisruptionBudget')],
   }),
-  define({ gv: 'rbac.authorization.k8s.io/v1', resource: 'clusterrolebindings', kind: 'ClusterRoleBinding', namespaced: false }),
-  define({ gv: 'rbac.authorization.k8s.io/v1', resource: 'clusterroles', kind: 'ClusterRole', namespaced: false }),
+  define({
+    gv: 'rbac.authorization.k8s.io/v1',
+    resource: 'clusterrolebindings',
+    kind: 'ClusterRoleBinding',
+    namespaced: false,
+  }),
+  define({
+    gv: 'rbac.authorization.k8s.io/v1',
+    resource: 'clusterroles',
+    kind: 'ClusterRole',
+    namespaced: false,
+  }),
   define({ gv: 'rbac.authorization.k8s.io/v1', resource: 'rolebindings', kind: 'RoleBinding' }),
   define({ gv: 'rbac.authorization.k8s.io/v1', resource: 'roles', kind: 'Role' }),
-  define({ gv: 'scheduling.k8s.io/v1', resource: 'priorityclasses', kind: 'PriorityClass', namespaced: false, shortNames: ['pc'] }),
-  define({ gv: 'storage.k8s.io/v1', resource: 'storageclasses', kind: 'StorageClass', namespaced: false, shortNames: ['sc'] }),
+  define({
+    gv: 'scheduling.k8s.io/v1',
+    resource: 'priorityclasses',
+    kind: 'PriorityClass',
+    namespaced: false,
+    shortNames: ['pc'],
+  }),
+  define({
+    gv: 'storage.k8s.io/v1',
+    resource: 'storageclasses',
+    kind: 'StorageClass',
+    namespaced: false,
+    shortNames: ['sc'],
+  }),
   // reviews: answered on the spot, never stored
-  define({ gv: 'authentication.k8s.io/v1', resource: 'selfsubjectreviews', kind: 'SelfSubjectReview', namespaced: false, virtual: true }),
-  define({ gv: 'authentication.k8s.io/v1', resource: 'tokenreviews', kind: 'TokenReview', namespaced: false, virtual: true }),
-  define({ gv: 'authorization.k8s.io/v1', resource: 'localsubjectaccessreviews', kind: 'LocalSubjectAccessReview', virtual: true }),
-  define({ gv: 'authorization.k8s.io/v1', resource: 'selfsubjectaccessreviews', kind: 'SelfSubjectAccessReview', namespaced: false, virtual: true }),
-  define({ gv: 'authorization.k8s.io/v1', resource: 'selfsubjectrulesreviews', kind: 'SelfSubjectRulesReview', namespaced: false, virtual: true }),
-  define({ gv: 'authorization.k8s.io/v1', resource: 'subjectaccessreviews', kind: 'SubjectAccessReview', namespaced: false, virtual: true }),
+  define({
+    gv: 'authentication.k8s.io/v1',
+    resource: 'selfsubjectreviews',
+    kind: 'SelfSubjectReview',
+    namespaced: false,
+    virtual: true,
+  }),
+  define({
+    gv: 'authentication.k8s.io/v1',
+    resource: 'tokenreviews',
+    kind: 'TokenReview',
+    namespaced: false,
+    virtual: true,
+  }),
+  define({
+    gv: 'authorization.k8s.io/v1',
+    resource: 'localsubjectaccessreviews',
+    kind: 'LocalSubjectAccessReview',
+    virtual: true,
+  }),
+  define({
+    gv: 'authorization.k8s.io/v1',
+    resource: 'selfsubjectaccessreviews',
+    kind: 'SelfSubjectAccessReview',
+    namespaced: false,
+    virtual: true,
+  }),
+  define({
+    gv: 'authorization.k8s.io/v1',
+    resource: 'selfsubjectrulesreviews',
+    kind: 'SelfSubjectRulesReview',
+    namespaced: false,
+    virtual: true,
+  }),
+  define({
+    gv: 'authorization.k8s.io/v1',
+    resource: 'subjectaccessreviews',
+    kind: 'SubjectAccessReview',
+    namespaced: false,
+    virtual: true,
+  }),
 ];
 
 export function groupVersion(type: Pick<ResourceType, 'group' | 'version'>): string {

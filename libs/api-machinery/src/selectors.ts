@@ -33,14 +33,17 @@ function splitTerms(selector: string): string[] {
 
 function parseRequirement(term: string): Requirement {
   let m = /^(\S+)\s+(in|notin)\s*\(([^)]*)\)$/.exec(term);
-  if (m) return checkKey({ key: m[1], op: m[2] as 'in' | 'notin', values: m[3].split(',').map((v) => v.trim()) });
+  if (m)
+    return checkKey({ key: m[1], op: m[2] as 'in' | 'notin', values: m[3].split(',').map((v) => v.trim()) });
   m = /^!\s*(\S+)$/.exec(term);
   if (m) return checkKey({ key: m[1], op: '!' });
   m = /^([^=!\s]+)\s*(==|=|!=)\s*(\S*)$/.exec(term);
   if (m) return checkKey({ key: m[1], op: m[2] === '!=' ? '!=' : '=', values: [m[3]] });
   m = /^(\S+)$/.exec(term);
   if (m) return checkKey({ key: m[1], op: 'exists' });
-  throw Errors.badRequest(`unable to parse requirement: found '${term}', expected: in, notin, =, ==, !=, gt, lt`);
+  throw Errors.badRequest(
+    `unable to parse requirement: found '${term}', expected: in, notin, =, ==, !=, gt, lt`,
+  );
 }
 
 function checkKey<R extends Requirement>(r: R): R {
@@ -74,16 +77,23 @@ function matches(r: Requirement, labels: Record<string, string>): boolean {
 
 export interface LabelSelector {
   matchLabels?: Record<string, string>;
-  matchExpressions?: { key: string; operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist'; values?: string[] }[];
+  matchExpressions?: {
+    key: string;
+    operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
+    values?: string[];
+  }[];
 }
 
 /** A spec LabelSelector (Deployment.spec.selector): an empty selector matches everything. */
 export function labelSelectorMatcher(selector: LabelSelector | undefined | null): LabelMatcher {
   if (!selector) return () => false;
   const requirements: Requirement[] = [];
-  for (const [key, value] of Object.entries(selector.matchLabels ?? {})) requirements.push({ key, op: '=', values: [value] });
+  for (const [key, value] of Object.entries(selector.matchLabels ?? {}))
+    requirements.push({ key, op: '=', values: [value] });
   for (const e of selector.matchExpressions ?? []) {
-    const op = { In: 'in', NotIn: 'notin', Exists: 'exists', DoesNotExist: '!' }[e.operator] as Requirement['op'];
+    const op = { In: 'in', NotIn: 'notin', Exists: 'exists', DoesNotExist: '!' }[
+      e.operator
+    ] as Requirement['op'];
     requirements.push({ key: e.key, op, values: e.values ?? [] } as Requirement);
   }
   return (labels) => requirements.every((r) => matches(r, labels ?? {}));
@@ -91,7 +101,10 @@ export function labelSelectorMatcher(selector: LabelSelector | undefined | null)
 
 /** `app=web,tier in (fe)`: the string form kubectl prints and sends, sorted by key as upstream. */
 export function formatLabelSelector(selector: LabelSelector | undefined): string {
-  const parts: [string, string][] = Object.entries(selector?.matchLabels ?? {}).map(([k, v]) => [k, `${k}=${v}`]);
+  const parts: [string, string][] = Object.entries(selector?.matchLabels ?? {}).map(([k, v]) => [
+    k,
+    `${k}=${v}`,
+  ]);
   for (const e of selector?.matchExpressions ?? []) {
     const values = [...(e.values ?? [])].sort().join(',');
     if (e.operator === 'In') parts.push([e.key, `${e.key} in (${values})`]);
@@ -110,8 +123,29 @@ export type FieldMatcher = (object: KubeObject) => boolean;
 /** Fields each kind can be selected by, as kube-apiserver's field label conversion allows. */
 const SELECTABLE_FIELDS: Record<string, string[]> = {
   '*': ['metadata.name', 'metadata.namespace'],
-  Pod: ['spec.nodeName', 'spec.restartPolicy', 'spec.schedulerName', 'spec.serviceAccountName', 'spec.hostNetwork', 'status.phase', 'status.podIP', 'status.nominatedNodeName'],
-  Event: ['involvedObject.kind', 'involvedObject.namespace', 'involvedObject.name', 'involvedObject.uid', 'involvedObject.apiVersion', 'involvedObject.resourceVersion', 'involvedObject.fieldPath', 'reason', 'reportingComponent', 'source', 'type'],
+  Pod: [
+    'spec.nodeName',
+    'spec.restartPolicy',
+    'spec.schedulerName',
+    'spec.serviceAccountName',
+    'spec.hostNetwork',
+    'status.phase',
+    'status.podIP',
+    'status.nominatedNodeName',
+  ],
+  Event: [
+    'involvedObject.kind',
+    'involvedObject.namespace',
+    'involvedObject.name',
+    'involvedObject.uid',
+    'involvedObject.apiVersion',
+    'involvedObject.resourceVersion',
+    'involvedObject.fieldPath',
+    'reason',
+    'reportingComponent',
+    'source',
+    'type',
+  ],
   Secret: ['type'],
   Namespace: ['status.phase'],
   Node: ['spec.unschedulable'],

@@ -31,7 +31,11 @@ export class Authenticator {
     const token = match[1];
     if (safeEqual(token, this.adminToken)) return ADMIN;
     const claims = this.verify(token);
-    if (!claims || typeof claims.sub !== 'string' || (typeof claims.exp === 'number' && claims.exp * 1000 < now.getTime())) {
+    if (
+      !claims ||
+      typeof claims.sub !== 'string' ||
+      (typeof claims.exp === 'number' && claims.exp * 1000 < now.getTime())
+    ) {
       return undefined;
     }
     const namespace = claims.sub.split(':')[2];
@@ -42,12 +46,28 @@ export class Authenticator {
     };
   }
 
-  issueServiceAccountToken(namespace: string, name: string, uid: string, audiences: string[], expirationSeconds: number, now: Date): { token: string; expires: Date } {
+  issueServiceAccountToken(
+    namespace: string,
+    name: string,
+    uid: string,
+    audiences: string[],
+    expirationSeconds: number,
+    now: Date,
+  ): { token: string; expires: Date } {
     const iat = Math.floor(now.getTime() / 1000);
     const exp = iat + expirationSeconds;
     const header = b64({ alg: 'HS256', typ: 'JWT' });
-    const payload = b64({ iss: 'https://kubernetes.default.svc.cluster.local', sub: `system:serviceaccount:${namespace}:${name}`, aud: audiences, iat, exp, uid });
-    const signature = createHmac('sha256', this.signingKey).update(`${header}.${payload}`).digest('base64url');
+    const payload = b64({
+      iss: 'https://kubernetes.default.svc.cluster.local',
+      sub: `system:serviceaccount:${namespace}:${name}`,
+      aud: audiences,
+      iat,
+      exp,
+      uid,
+    });
+    const signature = createHmac('sha256', this.signingKey)
+      .update(`${header}.${payload}`)
+      .digest('base64url');
     return { token: `${header}.${payload}.${signature}`, expires: new Date(exp * 1000) };
   }
 
@@ -89,9 +109,16 @@ interface PolicyRule {
 export class Authorizer {
   constructor(private readonly events: EventStore) {}
 
-  async authorizeResource(user: UserInfo, branch: string, attrs: ResourceAttributes): Promise<{ allowed: boolean; reason: string }> {
+  async authorizeResource(
+    user: UserInfo,
+    branch: string,
+    attrs: ResourceAttributes,
+  ): Promise<{ allowed: boolean; reason: string }> {
     if (user.groups.includes('system:masters')) return { allowed: true, reason: '' };
-    if (attrs.verb === 'create' && ['selfsubjectaccessreviews', 'selfsubjectrulesreviews', 'selfsubjectreviews'].includes(attrs.resource)) {
+    if (
+      attrs.verb === 'create' &&
+      ['selfsubjectaccessreviews', 'selfsubjectrulesreviews', 'selfsubjectreviews'].includes(attrs.resource)
+    ) {
       return { allowed: true, reason: '' };
     }
     const rules = await this.rulesFor(user, branch, attrs.namespace);
@@ -113,18 +140,30 @@ export class Authorizer {
     return rules.some(
       (r) =>
         matchesAny(r.verbs, verb) &&
-        (r.nonResourceURLs ?? []).some((u) => u === '*' || u === path || (u.endsWith('*') && path.startsWith(u.slice(0, -1)))),
+        (r.nonResourceURLs ?? []).some(
+          (u) => u === '*' || u === path || (u.endsWith('*') && path.startsWith(u.slice(0, -1))),
+        ),
     );
   }
 
   async rulesFor(user: UserInfo, branch: string, namespace: string | undefined): Promise<PolicyRule[]> {
     const rules: PolicyRule[] = [];
-    const bindings = (await this.events.list(branch, '/registry/clusterrolebindings/')).items.map((o) => o.object);
-    if (namespace) bindings.push(...(await this.events.list(branch, `/registry/rolebindings/${namespace}/`)).items.map((o) => o.object));
+    const bindings = (await this.events.list(branch, '/registry/clusterrolebindings/')).items.map(
+      (o) => o.object,
+    );
+    if (namespace)
+      bindings.push(
+        ...(await this.events.list(branch, `/registry/rolebindings/${namespace}/`)).items.map(
+          (o) => o.object,
+        ),
+      );
     for (const binding of bindings) {
       if (!(binding.subjects ?? []).some((s: KubeObject) => subjectMatches(s, user))) continue;
       const ref = binding.roleRef ?? {};
-      const key = ref.kind === 'ClusterRole' ? `/registry/clusterroles/${ref.name}` : `/registry/roles/${binding.metadata.namespace}/${ref.name}`;
+      const key =
+        ref.kind === 'ClusterRole'
+          ? `/registry/clusterroles/${ref.name}`
+          : `/registry/roles/${binding.metadata.namespace}/${ref.name}`;
       const role = await this.events.get(branch, key);
       rules.push(...((role?.object.rules as PolicyRule[]) ?? []));
     }
@@ -139,7 +178,8 @@ function matchesAny(list: string[] | undefined, value: string): boolean {
 function subjectMatches(subject: Record<string, any>, user: UserInfo): boolean {
   if (subject.kind === 'User') return subject.name === user.username;
   if (subject.kind === 'Group') return user.groups.includes(subject.name);
-  if (subject.kind === 'ServiceAccount') return user.username === `system:serviceaccount:${subject.namespace}:${subject.name}`;
+  if (subject.kind === 'ServiceAccount')
+    return user.username === `system:serviceaccount:${subject.namespace}:${subject.name}`;
   return false;
 }
 

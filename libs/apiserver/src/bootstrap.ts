@@ -6,22 +6,46 @@ import type { RequestContext } from './context';
 import type { ResourceStore } from './resource-store';
 
 const APISERVER = { username: 'system:apiserver', groups: ['system:masters'] };
-const NAMESPACE_CONTROLLER = { username: 'system:serviceaccount:kube-system:namespace-controller', groups: ['system:masters'] };
+const NAMESPACE_CONTROLLER = {
+  username: 'system:serviceaccount:kube-system:namespace-controller',
+  groups: ['system:masters'],
+};
 
 /** What a fresh cluster has before anyone writes: the system namespaces and the kubernetes Service. */
-export async function bootstrapCluster(resources: ResourceStore, branch: string, servicePort: number, now: () => Date): Promise<void> {
+export async function bootstrapCluster(
+  resources: ResourceStore,
+  branch: string,
+  servicePort: number,
+  now: () => Date,
+): Promise<void> {
   const ctx: RequestContext = { user: APISERVER, branch, now: now() };
   const namespaces = findResourceType('', 'v1', 'namespaces')!;
   for (const name of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {
     if (await resources.getStored(ctx, namespaces, undefined, name)) continue;
-    await createIfMissing(() => resources.create(ctx, namespaces, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } }, { dryRun: false }));
+    await createIfMissing(() =>
+      resources.create(
+        ctx,
+        namespaces,
+        undefined,
+        { apiVersion: 'v1', kind: 'Namespace', metadata: { name } },
+        { dryRun: false },
+      ),
+    );
   }
   const services = findResourceType('', 'v1', 'services')!;
   const kubernetes: KubeObject = {
     apiVersion: 'v1',
     kind: 'Service',
-    metadata: { name: 'kubernetes', namespace: 'default', labels: { component: 'apiserver', provider: 'kubernetes' } },
-    spec: { type: 'ClusterIP', clusterIP: '10.96.0.1', ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: servicePort }] },
+    metadata: {
+      name: 'kubernetes',
+      namespace: 'default',
+      labels: { component: 'apiserver', provider: 'kubernetes' },
+    },
+    spec: {
+      type: 'ClusterIP',
+      clusterIP: '10.96.0.1',
+      ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: servicePort }],
+    },
   };
   if (await resources.getStored(ctx, services, 'default', 'kubernetes')) return;
   await createIfMissing(() => resources.create(ctx, services, 'default', kubernetes, { dryRun: false }));
@@ -41,7 +65,12 @@ async function createIfMissing(create: () => Promise<unknown>): Promise<void> {
  * then release the `kubernetes` finalizer so the Namespace itself goes. A projection over the event
  * stream, resuming from the head, so a Namespace left Terminating by a crash is finished on start.
  */
-export function runNamespaceFinalizer(events: EventStore, resources: ResourceStore, branch: string, now: () => Date): Promise<Subscription> {
+export function runNamespaceFinalizer(
+  events: EventStore,
+  resources: ResourceStore,
+  branch: string,
+  now: () => Date,
+): Promise<Subscription> {
   const namespaces = findResourceType('', 'v1', 'namespaces')!;
   return events.branch(branch).then((head) => {
     const pending = head.list('/registry/namespaces/').filter((o) => o.object.metadata.deletionTimestamp);
@@ -49,9 +78,19 @@ export function runNamespaceFinalizer(events: EventStore, resources: ResourceSto
       const ctx: RequestContext = { user: NAMESPACE_CONTROLLER, branch, now: now(), cause };
       const name = ns.metadata.name!;
       for (const type of RESOURCE_TYPES) {
-        if (!type.namespaced || type.virtual || type.storageVersion !== (type.group ? `${type.group}/${type.version}` : type.version)) continue;
+        if (
+          !type.namespaced ||
+          type.virtual ||
+          type.storageVersion !== (type.group ? `${type.group}/${type.version}` : type.version)
+        )
+          continue;
         for (const item of head.list(storageKeyPrefix(type, name))) {
-          await ignoreGone(() => resources.delete(ctx, type, name, item.object.metadata.name!, { dryRun: false, propagationPolicy: 'Background' }));
+          await ignoreGone(() =>
+            resources.delete(ctx, type, name, item.object.metadata.name!, {
+              dryRun: false,
+              propagationPolicy: 'Background',
+            }),
+          );
         }
       }
       const current = head.get(`/registry/namespaces/${name}`);
@@ -59,13 +98,23 @@ export function runNamespaceFinalizer(events: EventStore, resources: ResourceSto
       const finalizers = (current.object.spec?.finalizers ?? []).filter((f: string) => f !== 'kubernetes');
       const finalized = { ...current.object, spec: { ...current.object.spec, finalizers } };
       await ignoreGone(() =>
-        resources.appendWrite(ctx, namespaces, finalized, finalizers.length || current.object.metadata.finalizers?.length ? 'MODIFIED' : 'DELETED', current.revision, 'update'),
+        resources.appendWrite(
+          ctx,
+          namespaces,
+          finalized,
+          finalizers.length || current.object.metadata.finalizers?.length ? 'MODIFIED' : 'DELETED',
+          current.revision,
+          'update',
+        ),
       );
     };
     const sub = events
       .watch(branch, head.revision)
       .pipe(
-        filter((e: StoredEvent) => e.resource === 'namespaces' && e.type === 'MODIFIED' && !!e.object.metadata.deletionTimestamp),
+        filter(
+          (e: StoredEvent) =>
+            e.resource === 'namespaces' && e.type === 'MODIFIED' && !!e.object.metadata.deletionTimestamp,
+        ),
         mergeMap((e) => finalize(e.object, e.revision), 1),
       )
       .subscribe({ error: () => undefined });

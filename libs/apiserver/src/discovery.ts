@@ -1,7 +1,8 @@
 import { groupVersion, RESOURCE_TYPES, ResourceType, servedGroupVersions } from '@kubetime/api-machinery';
 
 export const AGGREGATED_DISCOVERY_V2 = 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList';
-export const AGGREGATED_DISCOVERY_V2BETA1 = 'application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList';
+export const AGGREGATED_DISCOVERY_V2BETA1 =
+  'application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList';
 
 export const VERSION_INFO = {
   major: '1',
@@ -36,13 +37,24 @@ export function resourceList(group: string, version: string): Record<string, unk
   for (const t of types) {
     resources.push(apiResource(t));
     for (const s of t.subresources) {
-      const sub: Record<string, unknown> = { name: `${t.resource}/${s.name}`, singularName: '', namespaced: t.namespaced, kind: s.kind, verbs: s.verbs };
+      const sub: Record<string, unknown> = {
+        name: `${t.resource}/${s.name}`,
+        singularName: '',
+        namespaced: t.namespaced,
+        kind: s.kind,
+        verbs: s.verbs,
+      };
       if (s.group !== undefined) sub.group = s.group;
       if (s.version !== undefined) sub.version = s.version;
       resources.push(sub);
     }
   }
-  return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: groupVersion({ group, version }), resources };
+  return {
+    kind: 'APIResourceList',
+    apiVersion: 'v1',
+    groupVersion: groupVersion({ group, version }),
+    resources,
+  };
 }
 
 export function legacyApiVersions(serverAddress: string): Record<string, unknown> {

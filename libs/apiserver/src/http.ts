@@ -142,7 +142,9 @@ export class ApiServer {
       const decision = await this.authorizer.authorizeResource(user, ctx.branch, attrs);
       if (!decision.allowed) throw forbidden(user, attrs);
       if (ctx.revision !== undefined && !['get', 'list', 'watch'].includes(verb)) {
-        throw Errors.methodNotAllowed(`revision ${ctx.revision} of branch ${ctx.branch} is read-only: write to /branches/${ctx.branch}/ instead`);
+        throw Errors.methodNotAllowed(
+          `revision ${ctx.revision} of branch ${ctx.branch} is read-only: write to /branches/${ctx.branch}/ instead`,
+        );
       }
       if (verb === 'watch') {
         await this.watch(req, res, url, ctx, resourceRequest);
@@ -153,7 +155,8 @@ export class ApiServer {
       this.fail(res, error);
     } finally {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      if (verb !== 'watch') this.options.metrics?.observe(verb.toUpperCase(), resourceLabel, res.statusCode, seconds);
+      if (verb !== 'watch')
+        this.options.metrics?.observe(verb.toUpperCase(), resourceLabel, res.statusCode, seconds);
     }
   }
 
@@ -169,10 +172,15 @@ export class ApiServer {
       : undefined;
     if (path === '/api' || path === '/apis') {
       if (aggregated) {
-        const apiVersion = aggregated === AGGREGATED_DISCOVERY_V2 ? 'apidiscovery.k8s.io/v2' : 'apidiscovery.k8s.io/v2beta1';
+        const apiVersion =
+          aggregated === AGGREGATED_DISCOVERY_V2 ? 'apidiscovery.k8s.io/v2' : 'apidiscovery.k8s.io/v2beta1';
         return this.json(res, 200, aggregatedDiscovery(path === '/api', apiVersion), aggregated);
       }
-      return this.json(res, 200, path === '/api' ? legacyApiVersions(this.options.serverAddress) : apiGroupList());
+      return this.json(
+        res,
+        200,
+        path === '/api' ? legacyApiVersions(this.options.serverAddress) : apiGroupList(),
+      );
     }
     let m = /^\/api\/([^/]+)$/.exec(path);
     if (m) {
@@ -194,21 +202,39 @@ export class ApiServer {
     if (m) {
       const document = this.options.openapi.document(m[1]);
       if (document) {
-        res.setHeader('Cache-Control', url.searchParams.has('hash') ? 'public, immutable' : 'no-cache, private');
+        res.setHeader(
+          'Cache-Control',
+          url.searchParams.has('hash') ? 'public, immutable' : 'no-cache, private',
+        );
         return this.json(res, 200, document);
       }
     }
     throw Errors.pathNotFound();
   }
 
-  private async serveResource(req: IncomingMessage, res: ServerResponse, url: URL, ctx: RequestContext, r: ResourceRequest, verb: string): Promise<void> {
+  private async serveResource(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    ctx: RequestContext,
+    r: ResourceRequest,
+    verb: string,
+  ): Promise<void> {
     const q = url.searchParams;
     const type = r.type;
     const dryRun = dryRunOf(q);
     if (type.virtual || (r.subresource && ['token', 'eviction', 'binding'].includes(r.subresource))) {
       if (verb !== 'create') throw Errors.methodNotAllowed();
       const body = await this.readObject(req, res, type, r.subresource !== undefined);
-      const answer = await handleReview({ ctx, request: r, body, resources: this.resources, authorizer: this.authorizer, authenticator: this.options.authenticator, dryRun });
+      const answer = await handleReview({
+        ctx,
+        request: r,
+        body,
+        resources: this.resources,
+        authorizer: this.authorizer,
+        authenticator: this.options.authenticator,
+        dryRun,
+      });
       return this.json(res, answer.code, answer.body);
     }
     if (r.subresource === 'scale') return this.serveScale(req, res, ctx, r, verb, dryRun, q);
@@ -219,7 +245,13 @@ export class ApiServer {
     }
     switch (verb) {
       case 'get': {
-        const object = await this.resources.get(ctx, type, r.namespace, r.name!, revisionParam(q) ?? ctx.revision);
+        const object = await this.resources.get(
+          ctx,
+          type,
+          r.namespace,
+          r.name!,
+          revisionParam(q) ?? ctx.revision,
+        );
         return this.answerObjects(req, res, ctx, type, [object], undefined, true);
       }
       case 'list': {
@@ -230,45 +262,98 @@ export class ApiServer {
           continueToken: q.get('continue'),
           ...(ctx.revision !== undefined && !q.get('resourceVersion')
             ? { resourceVersion: String(ctx.revision), resourceVersionMatch: 'Exact' }
-            : { resourceVersion: q.get('resourceVersion'), resourceVersionMatch: q.get('resourceVersionMatch') }),
+            : {
+                resourceVersion: q.get('resourceVersion'),
+                resourceVersionMatch: q.get('resourceVersionMatch'),
+              }),
         });
-        return this.answerList(req, res, ctx, type, result.items, result.revision, result.continueToken, result.remainingItemCount, q);
+        return this.answerList(
+          req,
+          res,
+          ctx,
+          type,
+          result.items,
+          result.revision,
+          result.continueToken,
+          result.remainingItemCount,
+          q,
+        );
       }
       case 'create': {
         const body = await this.readObject(req, res, type, false, q);
-        const object = await this.resources.create(ctx, type, r.namespace, body, { dryRun, fieldManager: fieldManagerOf(q, req) });
+        const object = await this.resources.create(ctx, type, r.namespace, body, {
+          dryRun,
+          fieldManager: fieldManagerOf(q, req),
+        });
         return this.json(res, 201, object);
       }
       case 'update': {
         const body = await this.readObject(req, res, type, false, q);
-        const object = await this.resources.update(ctx, type, r.namespace, r.name!, body, { dryRun, fieldManager: fieldManagerOf(q, req), subresource: r.subresource });
+        const object = await this.resources.update(ctx, type, r.namespace, r.name!, body, {
+          dryRun,
+          fieldManager: fieldManagerOf(q, req),
+          subresource: r.subresource,
+        });
         return this.json(res, 200, object);
       }
       case 'patch': {
         const patchType = patchTypeOf(req);
         const patch = await this.readPatch(req, patchType);
-        if (patchType === 'application/apply-patch+yaml' || q.get('fieldValidation') === 'Strict') this.checkUnknownFields(res, type, patch, q, patchType);
-        const { object, created } = await this.resources.patch(ctx, type, r.namespace, r.name!, patchType, patch, {
-          dryRun,
-          fieldManager: q.get('fieldManager') ?? (patchType === 'application/apply-patch+yaml' ? undefined : defaultManager(req)),
-          subresource: r.subresource,
-          force: q.get('force') === 'true',
-        });
+        if (patchType === 'application/apply-patch+yaml' || q.get('fieldValidation') === 'Strict')
+          this.checkUnknownFields(res, type, patch, q, patchType);
+        const { object, created } = await this.resources.patch(
+          ctx,
+          type,
+          r.namespace,
+          r.name!,
+          patchType,
+          patch,
+          {
+            dryRun,
+            fieldManager:
+              q.get('fieldManager') ??
+              (patchType === 'application/apply-patch+yaml' ? undefined : defaultManager(req)),
+            subresource: r.subresource,
+            force: q.get('force') === 'true',
+          },
+        );
         return this.json(res, created ? 201 : 200, object);
       }
       case 'delete': {
         const options = await this.readDeleteOptions(req, q);
-        const { object, deleted } = await this.resources.delete(ctx, type, r.namespace, r.name!, { ...options, dryRun });
+        const { object, deleted } = await this.resources.delete(ctx, type, r.namespace, r.name!, {
+          ...options,
+          dryRun,
+        });
         if (!deleted || type.kind === 'Namespace') return this.json(res, 200, object);
-        return this.json(res, 200, successStatus(200, { name: r.name, group: type.group || undefined, kind: type.resource, uid: object.metadata.uid }));
+        return this.json(
+          res,
+          200,
+          successStatus(200, {
+            name: r.name,
+            group: type.group || undefined,
+            kind: type.resource,
+            uid: object.metadata.uid,
+          }),
+        );
       }
       case 'deletecollection': {
         const options = await this.readDeleteOptions(req, q);
-        const result = await this.resources.list(ctx, type, r.namespace, { labelSelector: q.get('labelSelector'), fieldSelector: q.get('fieldSelector') });
+        const result = await this.resources.list(ctx, type, r.namespace, {
+          labelSelector: q.get('labelSelector'),
+          fieldSelector: q.get('fieldSelector'),
+        });
         const gone: KubeObject[] = [];
         for (const item of result.items) {
           try {
-            gone.push((await this.resources.delete(ctx, type, item.metadata.namespace, item.metadata.name!, { ...options, dryRun })).object);
+            gone.push(
+              (
+                await this.resources.delete(ctx, type, item.metadata.namespace, item.metadata.name!, {
+                  ...options,
+                  dryRun,
+                })
+              ).object,
+            );
           } catch (error) {
             if (!(error instanceof StatusError && error.code === 404)) throw error;
           }
@@ -280,15 +365,30 @@ export class ApiServer {
     }
   }
 
-  private async serveScale(req: IncomingMessage, res: ServerResponse, ctx: RequestContext, r: ResourceRequest, verb: string, dryRun: boolean, q: URLSearchParams): Promise<void> {
+  private async serveScale(
+    req: IncomingMessage,
+    res: ServerResponse,
+    ctx: RequestContext,
+    r: ResourceRequest,
+    verb: string,
+    dryRun: boolean,
+    q: URLSearchParams,
+  ): Promise<void> {
     const toScale = (o: KubeObject): KubeObject => ({
       kind: 'Scale',
       apiVersion: 'autoscaling/v1',
-      metadata: { name: o.metadata.name, namespace: o.metadata.namespace, uid: o.metadata.uid, resourceVersion: o.metadata.resourceVersion, creationTimestamp: o.metadata.creationTimestamp },
+      metadata: {
+        name: o.metadata.name,
+        namespace: o.metadata.namespace,
+        uid: o.metadata.uid,
+        resourceVersion: o.metadata.resourceVersion,
+        creationTimestamp: o.metadata.creationTimestamp,
+      },
       spec: { replicas: o.spec?.replicas ?? 0 },
       status: { replicas: o.status?.replicas ?? 0, selector: formatLabelSelector(o.spec?.selector) },
     });
-    if (verb === 'get') return this.json(res, 200, toScale(await this.resources.get(ctx, r.type, r.namespace, r.name!)));
+    if (verb === 'get')
+      return this.json(res, 200, toScale(await this.resources.get(ctx, r.type, r.namespace, r.name!)));
     let desired: unknown;
     let expectedRv: string | undefined;
     if (verb === 'update') {
@@ -298,42 +398,83 @@ export class ApiServer {
     } else if (verb === 'patch') {
       const patchType = patchTypeOf(req);
       const current = toScale(await this.resources.get(ctx, r.type, r.namespace, r.name!));
-      const patched = applyPatch('Scale', 'autoscaling/v1', current, patchType as Exclude<PatchType, 'application/apply-patch+yaml'>, await this.readPatch(req, patchType));
+      const patched = applyPatch(
+        'Scale',
+        'autoscaling/v1',
+        current,
+        patchType as Exclude<PatchType, 'application/apply-patch+yaml'>,
+        await this.readPatch(req, patchType),
+      );
       desired = patched.spec?.replicas;
     } else throw Errors.methodNotAllowed();
     if (typeof desired !== 'number' || !Number.isInteger(desired) || desired < 0) {
-      throw Errors.invalid('Scale', 'autoscaling', r.name!, [{ reason: 'FieldValueInvalid', field: 'spec.replicas', message: `Invalid value: ${JSON.stringify(desired)}: must be greater than or equal to 0` }]);
+      throw Errors.invalid('Scale', 'autoscaling', r.name!, [
+        {
+          reason: 'FieldValueInvalid',
+          field: 'spec.replicas',
+          message: `Invalid value: ${JSON.stringify(desired)}: must be greater than or equal to 0`,
+        },
+      ]);
     }
-    const patch: KubeObject = { metadata: expectedRv ? { resourceVersion: expectedRv } : {}, spec: { replicas: desired } };
-    const { object } = await this.resources.patch(ctx, r.type, r.namespace, r.name!, 'application/merge-patch+json', patch, {
-      dryRun,
-      fieldManager: q.get('fieldManager') ?? defaultManager(req),
-      force: false,
-    });
+    const patch: KubeObject = {
+      metadata: expectedRv ? { resourceVersion: expectedRv } : {},
+      spec: { replicas: desired },
+    };
+    const { object } = await this.resources.patch(
+      ctx,
+      r.type,
+      r.namespace,
+      r.name!,
+      'application/merge-patch+json',
+      patch,
+      {
+        dryRun,
+        fieldManager: q.get('fieldManager') ?? defaultManager(req),
+        force: false,
+      },
+    );
     return this.json(res, 200, toScale(object));
   }
 
-  private async watch(req: IncomingMessage, res: ServerResponse, url: URL, ctx: RequestContext, r: ResourceRequest): Promise<void> {
+  private async watch(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    ctx: RequestContext,
+    r: ResourceRequest,
+  ): Promise<void> {
     const q = url.searchParams;
     const type = r.type;
     const rv = q.get('resourceVersion');
     const fromRevision = rv && rv !== '0' ? parseRevision(rv) : undefined;
     const asTable = wantsTable(req.headers.accept);
     const bookmarks = q.get('allowWatchBookmarks') === 'true';
-    const lifetime = q.has('timeoutSeconds') ? Number(q.get('timeoutSeconds')) : (this.options.watchLifetimeSeconds?.() ?? 1800 + Math.floor(Math.random() * 1800));
+    const lifetime = q.has('timeoutSeconds')
+      ? Number(q.get('timeoutSeconds'))
+      : (this.options.watchLifetimeSeconds?.() ?? 1800 + Math.floor(Math.random() * 1800));
     const head = await this.options.events.branch(ctx.branch);
     let lastRevision = fromRevision ?? head.revision;
     let headersSent = false;
-    res.writeHead(200, { 'Content-Type': asTable ? TABLE_MEDIA_TYPE : 'application/json', 'Transfer-Encoding': 'chunked', 'Cache-Control': 'no-cache, private' });
+    res.writeHead(200, {
+      'Content-Type': asTable ? TABLE_MEDIA_TYPE : 'application/json',
+      'Transfer-Encoding': 'chunked',
+      'Cache-Control': 'no-cache, private',
+    });
     // Clients such as client-node's informer wait for the response headers before they consider the
     // watch started; Node would hold them back until the first event.
     res.flushHeaders();
     const write = (event: WatchEvent) => {
       if (res.writableEnded) return;
       let object = event.object;
-      if (event.object.metadata?.resourceVersion) lastRevision = Math.max(lastRevision, Number(event.object.metadata.resourceVersion));
+      if (event.object.metadata?.resourceVersion)
+        lastRevision = Math.max(lastRevision, Number(event.object.metadata.resourceVersion));
       if (asTable && (event.type === 'ADDED' || event.type === 'MODIFIED' || event.type === 'DELETED')) {
-        object = renderTable(type, [event.object], { now: this.now(), includeObject: includeObjectOf(q), noHeaders: headersSent, resourceVersion: event.object.metadata.resourceVersion }) as KubeObject;
+        object = renderTable(type, [event.object], {
+          now: this.now(),
+          includeObject: includeObjectOf(q),
+          noHeaders: headersSent,
+          resourceVersion: event.object.metadata.resourceVersion,
+        }) as KubeObject;
         headersSent = true;
       }
       res.write(JSON.stringify({ type: event.type, object }) + '\n');
@@ -351,7 +492,14 @@ export class ApiServer {
     this.options.metrics?.watchOpened();
     const timers = [
       setTimeout(() => watch.close(), Math.max(0, lifetime) * 1000),
-      ...(bookmarks ? [setInterval(() => write(bookmark(type, Math.max(lastRevision, head.revision))), this.options.bookmarkIntervalMs ?? 60_000)] : []),
+      ...(bookmarks
+        ? [
+            setInterval(
+              () => write(bookmark(type, Math.max(lastRevision, head.revision))),
+              this.options.bookmarkIntervalMs ?? 60_000,
+            ),
+          ]
+        : []),
     ];
     let cleaned = false;
     const cleanup = () => {
@@ -383,7 +531,9 @@ export class ApiServer {
             fromRevision,
             initialRevision: ctx.revision,
             labelSelector: q.get('labelSelector'),
-            fieldSelector: r.name ? [q.get('fieldSelector'), `metadata.name=${r.name}`].filter(Boolean).join(',') : q.get('fieldSelector'),
+            fieldSelector: r.name
+              ? [q.get('fieldSelector'), `metadata.name=${r.name}`].filter(Boolean).join(',')
+              : q.get('fieldSelector'),
           },
           write,
           failWith,
@@ -395,18 +545,46 @@ export class ApiServer {
     }
   }
 
-  private answerObjects(req: IncomingMessage, res: ServerResponse, ctx: RequestContext, type: ResourceType, objects: KubeObject[], revision: number | undefined, single: boolean): void {
+  private answerObjects(
+    req: IncomingMessage,
+    res: ServerResponse,
+    ctx: RequestContext,
+    type: ResourceType,
+    objects: KubeObject[],
+    revision: number | undefined,
+    single: boolean,
+  ): void {
     if (wantsTable(req.headers.accept)) {
       const q = new URL(req.url ?? '/', 'https://x').searchParams;
-      const table = renderTable(type, objects, { now: ctx.now, includeObject: includeObjectOf(q), resourceVersion: revision !== undefined ? String(revision) : objects[0]?.metadata.resourceVersion });
+      const table = renderTable(type, objects, {
+        now: ctx.now,
+        includeObject: includeObjectOf(q),
+        resourceVersion: revision !== undefined ? String(revision) : objects[0]?.metadata.resourceVersion,
+      });
       return this.json(res, 200, table, TABLE_MEDIA_TYPE);
     }
     return this.json(res, 200, single ? objects[0] : listOf(type, objects, revision ?? 0));
   }
 
-  private answerList(req: IncomingMessage, res: ServerResponse, ctx: RequestContext, type: ResourceType, items: KubeObject[], revision: number, continueToken: string | undefined, remaining: number | undefined, q: URLSearchParams): void {
+  private answerList(
+    req: IncomingMessage,
+    res: ServerResponse,
+    ctx: RequestContext,
+    type: ResourceType,
+    items: KubeObject[],
+    revision: number,
+    continueToken: string | undefined,
+    remaining: number | undefined,
+    q: URLSearchParams,
+  ): void {
     if (wantsTable(req.headers.accept)) {
-      const table = renderTable(type, items, { now: ctx.now, includeObject: includeObjectOf(q), resourceVersion: String(revision), continueToken, remainingItemCount: remaining });
+      const table = renderTable(type, items, {
+        now: ctx.now,
+        includeObject: includeObjectOf(q),
+        resourceVersion: String(revision),
+        continueToken,
+        remainingItemCount: remaining,
+      });
       return this.json(res, 200, table, TABLE_MEDIA_TYPE);
     }
     const list = listOf(type, items, revision);
@@ -443,26 +621,44 @@ export class ApiServer {
     return decodeStructured(body, contentType, [...BODY_TYPES]);
   }
 
-  private async readObject(req: IncomingMessage, res: ServerResponse, type: ResourceType, subresourceBody: boolean, q?: URLSearchParams): Promise<KubeObject> {
+  private async readObject(
+    req: IncomingMessage,
+    res: ServerResponse,
+    type: ResourceType,
+    subresourceBody: boolean,
+    q?: URLSearchParams,
+  ): Promise<KubeObject> {
     const value = await this.readJson(req);
-    if (!value || typeof value !== 'object' || Array.isArray(value)) throw Errors.badRequest('the request body must be a single object');
+    if (!value || typeof value !== 'object' || Array.isArray(value))
+      throw Errors.badRequest('the request body must be a single object');
     const object = value as KubeObject;
     object.metadata = object.metadata ?? {};
     if (!subresourceBody) {
       const expected = groupVersion(type);
       if (object.apiVersion && object.apiVersion !== expected) {
-        throw Errors.badRequest(`the API version in the data (${object.apiVersion}) does not match the expected API version (${expected})`);
+        throw Errors.badRequest(
+          `the API version in the data (${object.apiVersion}) does not match the expected API version (${expected})`,
+        );
       }
       if (object.kind && object.kind !== type.kind) {
-        throw Errors.badRequest(`the kind in the data (${object.kind}) does not match the expected kind (${type.kind})`);
+        throw Errors.badRequest(
+          `the kind in the data (${object.kind}) does not match the expected kind (${type.kind})`,
+        );
       }
       if (q) this.checkUnknownFields(res, type, object, q, 'application/json');
     }
     return object;
   }
 
-  private checkUnknownFields(res: ServerResponse, type: ResourceType, body: unknown, q: URLSearchParams, contentType: string): void {
-    const mode = q.get('fieldValidation') ?? (contentType === 'application/apply-patch+yaml' ? 'Strict' : 'Warn');
+  private checkUnknownFields(
+    res: ServerResponse,
+    type: ResourceType,
+    body: unknown,
+    q: URLSearchParams,
+    contentType: string,
+  ): void {
+    const mode =
+      q.get('fieldValidation') ?? (contentType === 'application/apply-patch+yaml' ? 'Strict' : 'Warn');
     if (mode === 'Ignore' || !body || typeof body !== 'object' || Array.isArray(body)) return;
     const unknown = this.options.openapi.unknownFields(groupVersion(type), type.kind, body);
     if (!unknown.length) return;
@@ -472,31 +668,55 @@ export class ApiServer {
         `${type.kind} in version "${type.version}" cannot be handled as a ${type.kind}: strict decoding error: ${fields.map((f) => `unknown field "${f}"`).join(', ')}`,
       );
     }
-    if (mode === 'Warn') res.setHeader('Warning', fields.map((f) => `299 - "unknown field \\"${f}\\""`));
+    if (mode === 'Warn')
+      res.setHeader(
+        'Warning',
+        fields.map((f) => `299 - "unknown field \\"${f}\\""`),
+      );
   }
 
   private async readPatch(req: IncomingMessage, patchType: PatchType): Promise<unknown> {
     const body = await this.readBody(req);
-    if (patchType === 'application/apply-patch+yaml') return decodeStructured(body, 'application/yaml', PATCH_TYPES);
+    if (patchType === 'application/apply-patch+yaml')
+      return decodeStructured(body, 'application/yaml', PATCH_TYPES);
     return decodeStructured(body, 'application/json', PATCH_TYPES);
   }
 
-  private async readDeleteOptions(req: IncomingMessage, q: URLSearchParams): Promise<Omit<DeleteOptions, 'dryRun'>> {
+  private async readDeleteOptions(
+    req: IncomingMessage,
+    q: URLSearchParams,
+  ): Promise<Omit<DeleteOptions, 'dryRun'>> {
     const body = await this.readBody(req);
-    const options: Record<string, any> = body.length ? ((decodeStructured(body, mediaType(req) || 'application/json', BODY_TYPES) as Record<string, any>) ?? {}) : {};
+    const options: Record<string, any> = body.length
+      ? ((decodeStructured(body, mediaType(req) || 'application/json', BODY_TYPES) as Record<string, any>) ??
+        {})
+      : {};
     if (q.has('gracePeriodSeconds')) options.gracePeriodSeconds = Number(q.get('gracePeriodSeconds'));
     if (q.has('propagationPolicy')) options.propagationPolicy = q.get('propagationPolicy');
-    if (options.propagationPolicy && !['Orphan', 'Background', 'Foreground'].includes(options.propagationPolicy)) {
-      throw Errors.badRequest(`propagationPolicy: Unsupported value: "${options.propagationPolicy}": supported values: "Foreground", "Background", "Orphan"`);
+    if (
+      options.propagationPolicy &&
+      !['Orphan', 'Background', 'Foreground'].includes(options.propagationPolicy)
+    ) {
+      throw Errors.badRequest(
+        `propagationPolicy: Unsupported value: "${options.propagationPolicy}": supported values: "Foreground", "Background", "Orphan"`,
+      );
     }
     if (options.orphanDependents === true && !options.propagationPolicy) options.propagationPolicy = 'Orphan';
-    return { gracePeriodSeconds: options.gracePeriodSeconds, propagationPolicy: options.propagationPolicy, preconditions: options.preconditions };
+    return {
+      gracePeriodSeconds: options.gracePeriodSeconds,
+      propagationPolicy: options.propagationPolicy,
+      preconditions: options.preconditions,
+    };
   }
 
   private json(res: ServerResponse, code: number, body: unknown, contentType = 'application/json'): void {
     if (res.headersSent) return;
     const text = JSON.stringify(body);
-    res.writeHead(code, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(text), 'Cache-Control': res.getHeader('Cache-Control') ?? 'no-cache, private' });
+    res.writeHead(code, {
+      'Content-Type': contentType,
+      'Content-Length': Buffer.byteLength(text),
+      'Cache-Control': res.getHeader('Cache-Control') ?? 'no-cache, private',
+    });
     res.end(text);
   }
 
@@ -516,7 +736,8 @@ function translateError(error: unknown): StatusError {
   if (error instanceof Error && error.name === 'UnknownBranch') return Errors.pathNotFound();
   // A value sealed with a key that is no longer configured: say which key, never return garbage.
   if (error instanceof Error && error.name === 'EncryptionError') return Errors.internal(error.message);
-  if (error instanceof Error && error.name === 'FutureRevision') return new StatusError(504, 'Timeout', `Too large resource version: ${error.message}`);
+  if (error instanceof Error && error.name === 'FutureRevision')
+    return new StatusError(504, 'Timeout', `Too large resource version: ${error.message}`);
   const message = error instanceof Error ? error.message : String(error);
   return Errors.internal(message);
 }
@@ -576,12 +797,18 @@ export function decodeStructured(body: Buffer, contentType: string, accepted: st
       throw Errors.badRequest(`couldn't get version/kind; json parse error: ${(error as Error).message}`);
     }
   }
-  if (contentType === 'application/yaml' || contentType === 'application/apply-patch+yaml' || contentType.endsWith('+yaml')) {
+  if (
+    contentType === 'application/yaml' ||
+    contentType === 'application/apply-patch+yaml' ||
+    contentType.endsWith('+yaml')
+  ) {
     const documents = parseAllDocuments(text);
     const list = Array.isArray(documents) ? documents : [documents];
     const errors = list.flatMap((d) => d.errors);
-    if (errors.length) throw Errors.badRequest(`error converting YAML to JSON: ${errors[0].message.split('\n')[0]}`);
-    if (list.length !== 1) throw Errors.badRequest('error converting YAML to JSON: the body must hold exactly one YAML document');
+    if (errors.length)
+      throw Errors.badRequest(`error converting YAML to JSON: ${errors[0].message.split('\n')[0]}`);
+    if (list.length !== 1)
+      throw Errors.badRequest('error converting YAML to JSON: the body must hold exactly one YAML document');
     return list[0].toJS();
   }
   throw Errors.unsupportedMediaType(contentType, accepted);
@@ -598,7 +825,8 @@ function includeObjectOf(q: URLSearchParams): 'None' | 'Metadata' | 'Object' {
 
 function dryRunOf(q: URLSearchParams): boolean {
   const values = q.getAll('dryRun');
-  for (const v of values) if (v !== 'All') throw Errors.badRequest(`dryRun: Unsupported value: "${v}": supported values: "All"`);
+  for (const v of values)
+    if (v !== 'All') throw Errors.badRequest(`dryRun: Unsupported value: "${v}": supported values: "All"`);
   return values.length > 0;
 }
 
@@ -616,7 +844,11 @@ function defaultManager(req: IncomingMessage): string {
   return (req.headers['user-agent'] ?? 'unknown').split('/')[0] || 'unknown';
 }
 
-function listOf(type: ResourceType, items: KubeObject[], revision: number): KubeObject & { metadata: Record<string, unknown> } {
+function listOf(
+  type: ResourceType,
+  items: KubeObject[],
+  revision: number,
+): KubeObject & { metadata: Record<string, unknown> } {
   return {
     kind: `${type.kind}List`,
     apiVersion: groupVersion(type),
@@ -626,5 +858,12 @@ function listOf(type: ResourceType, items: KubeObject[], revision: number): Kube
 }
 
 function bookmark(type: ResourceType, revision: number): WatchEvent {
-  return { type: 'BOOKMARK', object: { kind: type.kind, apiVersion: groupVersion(type), metadata: { resourceVersion: String(revision), creationTimestamp: null } } };
+  return {
+    type: 'BOOKMARK',
+    object: {
+      kind: type.kind,
+      apiVersion: groupVersion(type),
+      metadata: { resourceVersion: String(revision), creationTimestamp: null },
+    },
+  };
 }

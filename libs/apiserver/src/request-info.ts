@@ -15,7 +15,10 @@ export interface ResourceRequest {
  * for paths that are not resource paths (discovery, health...).
  */
 export function parseResourcePath(path: string): ResourceRequest | undefined {
-  const parts = path.split('/').filter((p) => p.length).map(decodeURIComponent);
+  const parts = path
+    .split('/')
+    .filter((p) => p.length)
+    .map(decodeURIComponent);
   let group: string;
   let version: string;
   let rest: string[];
@@ -37,7 +40,11 @@ export function parseResourcePath(path: string): ResourceRequest | undefined {
   let namespace: string | undefined;
   // `namespaces/x/pods` is a namespaced collection; `namespaces/x` alone and `namespaces/x/status`
   // address the Namespace object itself.
-  if (rest[0] === 'namespaces' && rest.length >= 3 && !(group === '' && (rest[2] === 'status' || rest[2] === 'finalize') && rest.length === 3)) {
+  if (
+    rest[0] === 'namespaces' &&
+    rest.length >= 3 &&
+    !(group === '' && (rest[2] === 'status' || rest[2] === 'finalize') && rest.length === 3)
+  ) {
     namespace = rest[1];
     rest = rest.slice(2);
   }

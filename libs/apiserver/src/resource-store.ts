@@ -20,7 +20,13 @@ import {
   trackUpdate,
   validateObject,
 } from '@kubetime/api-machinery';
-import { EventStore, PreconditionFailed, RevisionCompacted, StoredObject, WriteIntent } from '@kubetime/event-store';
+import {
+  EventStore,
+  PreconditionFailed,
+  RevisionCompacted,
+  StoredObject,
+  WriteIntent,
+} from '@kubetime/event-store';
 import type { RequestContext } from './context';
 import { allocateServiceAddresses } from './service-allocation';
 
@@ -90,18 +96,35 @@ export class ResourceStore {
     return storageKey(storageTypeOf(type), namespace, name);
   }
 
-  async getStored(ctx: Pick<RequestContext, 'branch'>, type: ResourceType, namespace: string | undefined, name: string, revision?: number): Promise<StoredObject | undefined> {
+  async getStored(
+    ctx: Pick<RequestContext, 'branch'>,
+    type: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    revision?: number,
+  ): Promise<StoredObject | undefined> {
     return translate(() => this.events.get(ctx.branch, this.key(type, namespace, name), revision));
   }
 
-  async get(ctx: Pick<RequestContext, 'branch'>, type: ResourceType, namespace: string | undefined, name: string, revision?: number): Promise<KubeObject> {
+  async get(
+    ctx: Pick<RequestContext, 'branch'>,
+    type: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    revision?: number,
+  ): Promise<KubeObject> {
     const stored = await this.getStored(ctx, type, namespace, name, revision);
     if (!stored) throw Errors.notFound(type, name);
     if (stored.opaque) throw Errors.internal(stored.opaque.reason);
     return view(type, stored.object);
   }
 
-  async list(ctx: Pick<RequestContext, 'branch'>, type: ResourceType, namespace: string | undefined, options: ListOptions): Promise<ListResult> {
+  async list(
+    ctx: Pick<RequestContext, 'branch'>,
+    type: ResourceType,
+    namespace: string | undefined,
+    options: ListOptions,
+  ): Promise<ListResult> {
     const labels = parseLabelSelector(options.labelSelector);
     const fields = parseFieldSelector(options.fieldSelector, type.kind);
     let revision: number | undefined;
@@ -110,7 +133,11 @@ export class ResourceStore {
       const token = decodeContinue(options.continueToken);
       revision = token.rv;
       start = token.start;
-    } else if (options.resourceVersion && options.resourceVersion !== '0' && options.resourceVersionMatch === 'Exact') {
+    } else if (
+      options.resourceVersion &&
+      options.resourceVersion !== '0' &&
+      options.resourceVersionMatch === 'Exact'
+    ) {
       revision = parseRevision(options.resourceVersion);
     }
     const prefix = storageKeyPrefix(storageTypeOf(type), namespace);
@@ -118,8 +145,14 @@ export class ResourceStore {
       () => this.events.list(ctx.branch, prefix, revision),
       options.continueToken ? continueExpired : undefined,
     );
-    if (options.resourceVersion && options.resourceVersionMatch === 'NotOlderThan' && parseRevision(options.resourceVersion) > listed.revision) {
-      throw Errors.gone(`Too large resource version: ${options.resourceVersion}, current: ${listed.revision}`);
+    if (
+      options.resourceVersion &&
+      options.resourceVersionMatch === 'NotOlderThan' &&
+      parseRevision(options.resourceVersion) > listed.revision
+    ) {
+      throw Errors.gone(
+        `Too large resource version: ${options.resourceVersion}, current: ${listed.revision}`,
+      );
     }
     const matched: KubeObject[] = [];
     let lastKey = '';
@@ -139,13 +172,21 @@ export class ResourceStore {
     }
     const result: ListResult = { items: matched, revision: listed.revision };
     if (remaining > 0) {
-      result.continueToken = Buffer.from(JSON.stringify({ rv: listed.revision, start: lastKey })).toString('base64url');
+      result.continueToken = Buffer.from(JSON.stringify({ rv: listed.revision, start: lastKey })).toString(
+        'base64url',
+      );
       result.remainingItemCount = remaining;
     }
     return result;
   }
 
-  async create(ctx: RequestContext, type: ResourceType, namespace: string | undefined, body: KubeObject, options: WriteOptions): Promise<KubeObject> {
+  async create(
+    ctx: RequestContext,
+    type: ResourceType,
+    namespace: string | undefined,
+    body: KubeObject,
+    options: WriteOptions,
+  ): Promise<KubeObject> {
     const object = this.prepareCreate(ctx, type, namespace, body, options);
     await this.requireNamespace(ctx, type, object.metadata.namespace);
     const stored = await this.finishAndAppend(ctx, type, object, undefined, options, 'create');
@@ -156,7 +197,14 @@ export class ResourceStore {
    * PUT: replaces the object; a resourceVersion in the body is a precondition, an empty one
    * means "whatever is there now" as upstream allows for built-in kinds.
    */
-  async update(ctx: RequestContext, type: ResourceType, namespace: string | undefined, name: string, body: KubeObject, options: WriteOptions): Promise<KubeObject> {
+  async update(
+    ctx: RequestContext,
+    type: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    body: KubeObject,
+    options: WriteOptions,
+  ): Promise<KubeObject> {
     checkIdentity(type, namespace, name, body);
     const current = await this.getStored(ctx, type, namespace, name);
     if (!current) throw Errors.notFound(type, name);
@@ -165,26 +213,57 @@ export class ResourceStore {
     return this.replace(ctx, type, current, body, options, 'update');
   }
 
-  async patch(ctx: RequestContext, type: ResourceType, namespace: string | undefined, name: string, patchType: PatchType, patch: unknown, options: WriteOptions & { force: boolean }): Promise<{ object: KubeObject; created: boolean }> {
+  async patch(
+    ctx: RequestContext,
+    type: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    patchType: PatchType,
+    patch: unknown,
+    options: WriteOptions & { force: boolean },
+  ): Promise<{ object: KubeObject; created: boolean }> {
     for (let attempt = 0; ; attempt++) {
       const current = await this.getStored(ctx, type, namespace, name);
       try {
         if (patchType === 'application/apply-patch+yaml') {
-          if (!options.fieldManager) throw Errors.badRequest('PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch');
+          if (!options.fieldManager)
+            throw Errors.badRequest(
+              'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch',
+            );
           const applied = asObject(patch);
           checkIdentity(type, namespace, name, applied);
           const merged = serverSideApply({
             current: current ? view(type, current.object) : undefined,
-            applied: { ...applied, apiVersion: applied.apiVersion ?? groupVersion(type), kind: applied.kind ?? type.kind },
+            applied: {
+              ...applied,
+              apiVersion: applied.apiVersion ?? groupVersion(type),
+              kind: applied.kind ?? type.kind,
+            },
             manager: options.fieldManager,
             force: options.force,
             now: ctx.now,
             subresource: options.subresource,
           });
           if (!current) {
-            return { object: await this.create(ctx, type, namespace, merged, { ...options, fieldManager: undefined }), created: true };
+            return {
+              object: await this.create(ctx, type, namespace, merged, {
+                ...options,
+                fieldManager: undefined,
+              }),
+              created: true,
+            };
           }
-          return { object: await this.replace(ctx, type, current, merged, { ...options, fieldManager: undefined }, 'patch'), created: false };
+          return {
+            object: await this.replace(
+              ctx,
+              type,
+              current,
+              merged,
+              { ...options, fieldManager: undefined },
+              'patch',
+            ),
+            created: false,
+          };
         }
         if (!current) throw Errors.notFound(type, name);
         const base = view(type, current.object);
@@ -204,17 +283,31 @@ export class ResourceStore {
     }
   }
 
-  async delete(ctx: RequestContext, type: ResourceType, namespace: string | undefined, name: string, options: DeleteOptions): Promise<{ object: KubeObject; deleted: boolean }> {
+  async delete(
+    ctx: RequestContext,
+    type: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    options: DeleteOptions,
+  ): Promise<{ object: KubeObject; deleted: boolean }> {
     for (let attempt = 0; ; attempt++) {
       const current = await this.getStored(ctx, type, namespace, name);
       if (!current) throw Errors.notFound(type, name);
       const object = view(type, current.object);
       const pre = options.preconditions ?? {};
       if (pre.uid && pre.uid !== object.metadata.uid) {
-        throw Errors.conflict(type, name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${object.metadata.uid}`);
+        throw Errors.conflict(
+          type,
+          name,
+          `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${object.metadata.uid}`,
+        );
       }
       if (pre.resourceVersion && pre.resourceVersion !== String(current.revision)) {
-        throw Errors.conflict(type, name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${current.revision}`);
+        throw Errors.conflict(
+          type,
+          name,
+          `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${current.revision}`,
+        );
       }
       try {
         return await this.deleteOnce(ctx, type, current, object, options);
@@ -230,10 +323,17 @@ export class ResourceStore {
    * Objects with finalizers, and Foreground/Orphan deletions, are only marked (deletionTimestamp);
    * whoever owns the finalizer removes it, and the update that removes the last one deletes.
    */
-  private async deleteOnce(ctx: RequestContext, type: ResourceType, current: StoredObject, object: KubeObject, options: DeleteOptions): Promise<{ object: KubeObject; deleted: boolean }> {
+  private async deleteOnce(
+    ctx: RequestContext,
+    type: ResourceType,
+    current: StoredObject,
+    object: KubeObject,
+    options: DeleteOptions,
+  ): Promise<{ object: KubeObject; deleted: boolean }> {
     const finalizers = [...(object.metadata.finalizers ?? [])];
     if (options.propagationPolicy === 'Orphan' && !finalizers.includes('orphan')) finalizers.push('orphan');
-    if (options.propagationPolicy === 'Foreground' && !finalizers.includes('foregroundDeletion')) finalizers.push('foregroundDeletion');
+    if (options.propagationPolicy === 'Foreground' && !finalizers.includes('foregroundDeletion'))
+      finalizers.push('foregroundDeletion');
     const namespaceWithContent = type.kind === 'Namespace' && object.spec?.finalizers?.length;
     const grace = podGracePeriod(type, object, options);
     if (grace > 0) {
@@ -266,7 +366,13 @@ export class ResourceStore {
     return { object: view(type, event), deleted: true };
   }
 
-  private prepareCreate(ctx: RequestContext, type: ResourceType, namespace: string | undefined, body: KubeObject, options: WriteOptions): KubeObject {
+  private prepareCreate(
+    ctx: RequestContext,
+    type: ResourceType,
+    namespace: string | undefined,
+    body: KubeObject,
+    options: WriteOptions,
+  ): KubeObject {
     const object = deepClone(body);
     object.apiVersion = groupVersion(type);
     object.kind = type.kind;
@@ -274,17 +380,26 @@ export class ResourceStore {
     const meta = object.metadata;
     if (type.namespaced) {
       if (meta.namespace && namespace && meta.namespace !== namespace) {
-        throw Errors.badRequest('the namespace of the provided object does not match the namespace sent on the request');
+        throw Errors.badRequest(
+          'the namespace of the provided object does not match the namespace sent on the request',
+        );
       }
       meta.namespace = namespace ?? meta.namespace;
       if (!meta.namespace) throw Errors.badRequest('the namespace of the object is required');
     } else {
       delete meta.namespace;
     }
-    if (meta.resourceVersion) throw Errors.badRequest('resourceVersion should not be set on objects to be created');
+    if (meta.resourceVersion)
+      throw Errors.badRequest('resourceVersion should not be set on objects to be created');
     if (!meta.name && meta.generateName) meta.name = `${meta.generateName}${randomSuffix()}`;
     if (!meta.name) {
-      throw Errors.invalid(type.kind, type.group, '', [{ reason: 'FieldValueRequired', field: 'metadata.name', message: 'Required value: name or generateName is required' }]);
+      throw Errors.invalid(type.kind, type.group, '', [
+        {
+          reason: 'FieldValueRequired',
+          field: 'metadata.name',
+          message: 'Required value: name or generateName is required',
+        },
+      ]);
     }
     meta.uid = randomUUID();
     meta.creationTimestamp = rfc3339(ctx.now);
@@ -292,7 +407,11 @@ export class ResourceStore {
     delete meta.deletionGracePeriodSeconds;
     if (GENERATION_KINDS.has(type.kind)) meta.generation = 1;
     else delete meta.generation;
-    if (!STATUS_KEPT_ON_CREATE.has(type.kind) && 'status' in object && type.subresources.some((s) => s.name === 'status')) {
+    if (
+      !STATUS_KEPT_ON_CREATE.has(type.kind) &&
+      'status' in object &&
+      type.subresources.some((s) => s.name === 'status')
+    ) {
       delete object.status;
     }
     if (type.kind === 'Pod') object.status = { phase: 'Pending', qosClass: qosClass(object) };
@@ -301,14 +420,29 @@ export class ResourceStore {
   }
 
   /** Turns the wanted object into the next version of current and appends it. */
-  private async replace(ctx: RequestContext, type: ResourceType, current: StoredObject, wanted: KubeObject, options: WriteOptions, verb: string): Promise<KubeObject> {
+  private async replace(
+    ctx: RequestContext,
+    type: ResourceType,
+    current: StoredObject,
+    wanted: KubeObject,
+    options: WriteOptions,
+    verb: string,
+  ): Promise<KubeObject> {
     const old = view(type, current.object);
     const next = deepClone(wanted);
     next.apiVersion = groupVersion(type);
     next.kind = type.kind;
     next.metadata = next.metadata ?? {};
     // Identity and system fields are the server's, whatever the client sent.
-    for (const field of ['uid', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'generation', 'namespace', 'name'] as const) {
+    for (const field of [
+      'uid',
+      'creationTimestamp',
+      'deletionTimestamp',
+      'deletionGracePeriodSeconds',
+      'generation',
+      'namespace',
+      'name',
+    ] as const) {
       if (old.metadata[field] === undefined) delete next.metadata[field];
       else next.metadata[field] = old.metadata[field] as never;
     }
@@ -327,7 +461,14 @@ export class ResourceStore {
     return this.finishAndAppend(ctx, type, next, current, options, verb);
   }
 
-  private async finishAndAppend(ctx: RequestContext, type: ResourceType, candidate: KubeObject, current: StoredObject | undefined, options: WriteOptions, verb: string): Promise<KubeObject> {
+  private async finishAndAppend(
+    ctx: RequestContext,
+    type: ResourceType,
+    candidate: KubeObject,
+    current: StoredObject | undefined,
+    options: WriteOptions,
+    verb: string,
+  ): Promise<KubeObject> {
     const old = current ? view(type, current.object) : undefined;
     let object = applyDefaults(type, candidate);
     if (type.kind === 'Service') {
@@ -337,25 +478,53 @@ export class ResourceStore {
     const causes = validateObject(type, object, old);
     if (causes.length) throw Errors.invalid(type.kind, type.group, object.metadata.name ?? '', causes);
     if (options.fieldManager) {
-      object = trackUpdate({ before: old, after: object, manager: options.fieldManager, now: ctx.now, subresource: options.subresource });
+      object = trackUpdate({
+        before: old,
+        after: object,
+        manager: options.fieldManager,
+        now: ctx.now,
+        subresource: options.subresource,
+      });
     }
     if (old) {
       // A write that changes nothing is not an event: etcd's GuaranteedUpdate skips identical
       // bytes, and managedFields timestamps alone do not count as a change. The exception is a body
       // sealed with a rotated-out key: rewriting it is how Secrets are re-encrypted.
       const storage = storageTypeOf(type);
-      if (sameIgnoringManagedFields(old, object) && !this.events.isStale(storage.group, storage.resource, current!)) return old;
-      if (object.metadata.deletionTimestamp && !(object.metadata.finalizers ?? []).length && type.kind !== 'Namespace') {
+      if (
+        sameIgnoringManagedFields(old, object) &&
+        !this.events.isStale(storage.group, storage.resource, current!)
+      )
+        return old;
+      if (
+        object.metadata.deletionTimestamp &&
+        !(object.metadata.finalizers ?? []).length &&
+        type.kind !== 'Namespace'
+      ) {
         if (options.dryRun) return object;
         return view(type, await this.appendWrite(ctx, type, object, 'DELETED', current!.revision, verb));
       }
     }
     if (options.dryRun) return object;
-    const event = await this.appendWrite(ctx, type, object, old ? 'MODIFIED' : 'ADDED', current?.revision ?? 0, verb);
+    const event = await this.appendWrite(
+      ctx,
+      type,
+      object,
+      old ? 'MODIFIED' : 'ADDED',
+      current?.revision ?? 0,
+      verb,
+    );
     return view(type, event);
   }
 
-  async appendWrite(ctx: RequestContext, type: ResourceType, object: KubeObject, eventType: WriteIntent['type'], expectedRevision: number, verb: string): Promise<KubeObject> {
+  async appendWrite(
+    ctx: RequestContext,
+    type: ResourceType,
+    object: KubeObject,
+    eventType: WriteIntent['type'],
+    expectedRevision: number,
+    verb: string,
+  ): Promise<KubeObject> {
     const storage = storageTypeOf(type);
     const stored = storage === type ? object : convert(object, groupVersion(storage));
     const { resourceVersion: _rv, ...metadata } = stored.metadata;
@@ -382,7 +551,11 @@ export class ResourceStore {
     }
   }
 
-  private async requireNamespace(ctx: RequestContext, type: ResourceType, namespace: string | undefined): Promise<void> {
+  private async requireNamespace(
+    ctx: RequestContext,
+    type: ResourceType,
+    namespace: string | undefined,
+  ): Promise<void> {
     if (!type.namespaced || !namespace) return;
     const ns = await this.events.get(ctx.branch, `/registry/namespaces/${namespace}`);
     if (!ns) throw Errors.notFound({ group: '', resource: 'namespaces' }, namespace);
@@ -431,22 +604,36 @@ function sameIgnoringManagedFields(a: KubeObject, b: KubeObject): boolean {
 function canonical(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(canonical);
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.keys(value).sort().map((k) => [k, canonical((value as Record<string, unknown>)[k])]));
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map((k) => [k, canonical((value as Record<string, unknown>)[k])]),
+    );
   }
   return value;
 }
 
-function checkIdentity(type: ResourceType, namespace: string | undefined, name: string, body: KubeObject): void {
+function checkIdentity(
+  type: ResourceType,
+  namespace: string | undefined,
+  name: string,
+  body: KubeObject,
+): void {
   if (body.metadata?.name && body.metadata.name !== name) {
-    throw Errors.badRequest(`the name of the object (${body.metadata.name}) does not match the name on the URL (${name})`);
+    throw Errors.badRequest(
+      `the name of the object (${body.metadata.name}) does not match the name on the URL (${name})`,
+    );
   }
   if (type.namespaced && body.metadata?.namespace && namespace && body.metadata.namespace !== namespace) {
-    throw Errors.badRequest('the namespace of the provided object does not match the namespace sent on the request');
+    throw Errors.badRequest(
+      'the namespace of the provided object does not match the namespace sent on the request',
+    );
   }
 }
 
 function asObject(value: unknown): KubeObject {
-  if (!value || typeof value !== 'object' || Array.isArray(value)) throw Errors.badRequest('the request body must be a JSON or YAML object');
+  if (!value || typeof value !== 'object' || Array.isArray(value))
+    throw Errors.badRequest('the request body must be a JSON or YAML object');
   const object = value as KubeObject;
   return { ...object, metadata: object.metadata ?? {} };
 }
@@ -463,7 +650,9 @@ function decodeContinue(token: string): ContinueToken {
   } catch {
     // fall through to the error below
   }
-  throw Errors.badRequest('continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)');
+  throw Errors.badRequest(
+    'continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)',
+  );
 }
 
 function continueExpired(error: RevisionCompacted): StatusError {
@@ -475,12 +664,17 @@ function continueExpired(error: RevisionCompacted): StatusError {
 }
 
 /** Maps event-store errors onto the Status a client expects. */
-export async function translate<T>(work: () => Promise<T>, compacted?: (e: RevisionCompacted) => StatusError): Promise<T> {
+export async function translate<T>(
+  work: () => Promise<T>,
+  compacted?: (e: RevisionCompacted) => StatusError,
+): Promise<T> {
   try {
     return await work();
   } catch (error) {
     if (error instanceof RevisionCompacted) {
-      throw compacted ? compacted(error) : Errors.gone(`too old resource version: ${error.requested} (${error.compacted + 1})`);
+      throw compacted
+        ? compacted(error)
+        : Errors.gone(`too old resource version: ${error.requested} (${error.compacted + 1})`);
     }
     if (error instanceof Error && error.name === 'FutureRevision') {
       throw new StatusError(504, 'Timeout', `Too large resource version: ${error.message}`);

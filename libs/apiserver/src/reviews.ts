@@ -28,11 +28,19 @@ export async function handleReview(args: ReviewArgs): Promise<{ code: number; bo
     case 'subjectaccessreviews':
     case 'localsubjectaccessreviews': {
       const spec = body.spec ?? {};
-      const user = request.type.resource === 'selfsubjectaccessreviews' ? ctx.user : { username: spec.user ?? '', groups: spec.groups ?? [] };
+      const user =
+        request.type.resource === 'selfsubjectaccessreviews'
+          ? ctx.user
+          : { username: spec.user ?? '', groups: spec.groups ?? [] };
       let allowed: boolean;
       let reason = '';
       if (spec.nonResourceAttributes) {
-        allowed = await args.authorizer.authorizePath(user, ctx.branch, spec.nonResourceAttributes.path ?? '', spec.nonResourceAttributes.verb ?? '');
+        allowed = await args.authorizer.authorizePath(
+          user,
+          ctx.branch,
+          spec.nonResourceAttributes.path ?? '',
+          spec.nonResourceAttributes.verb ?? '',
+        );
       } else {
         const a = spec.resourceAttributes ?? {};
         const decision = await args.authorizer.authorizeResource(user, ctx.branch, {
@@ -51,20 +59,48 @@ export async function handleReview(args: ReviewArgs): Promise<{ code: number; bo
     case 'selfsubjectrulesreviews': {
       const namespace = body.spec?.namespace;
       const full = ctx.user.groups.includes('system:masters');
-      const rules = full ? [{ verbs: ['*'], apiGroups: ['*'], resources: ['*'] }] : await args.authorizer.rulesFor(ctx.user, ctx.branch, namespace);
+      const rules = full
+        ? [{ verbs: ['*'], apiGroups: ['*'], resources: ['*'] }]
+        : await args.authorizer.rulesFor(ctx.user, ctx.branch, namespace);
       return {
         code: 201,
         body: {
           ...echo,
           status: {
             resourceRules: [
-              ...rules.filter((r) => r.resources).map((r) => ({ verbs: r.verbs, apiGroups: r.apiGroups, resources: r.resources, ...(r.resourceNames ? { resourceNames: r.resourceNames } : {}) })),
-              { verbs: ['create'], apiGroups: ['authorization.k8s.io'], resources: ['selfsubjectaccessreviews', 'selfsubjectrulesreviews'] },
+              ...rules
+                .filter((r) => r.resources)
+                .map((r) => ({
+                  verbs: r.verbs,
+                  apiGroups: r.apiGroups,
+                  resources: r.resources,
+                  ...(r.resourceNames ? { resourceNames: r.resourceNames } : {}),
+                })),
+              {
+                verbs: ['create'],
+                apiGroups: ['authorization.k8s.io'],
+                resources: ['selfsubjectaccessreviews', 'selfsubjectrulesreviews'],
+              },
               { verbs: ['create'], apiGroups: ['authentication.k8s.io'], resources: ['selfsubjectreviews'] },
             ],
             nonResourceRules: [
               ...(full ? [{ verbs: ['*'], nonResourceURLs: ['*'] }] : []),
-              { verbs: ['get'], nonResourceURLs: ['/api', '/api/*', '/apis', '/apis/*', '/healthz', '/livez', '/openapi', '/openapi/*', '/readyz', '/version', '/version/'] },
+              {
+                verbs: ['get'],
+                nonResourceURLs: [
+                  '/api',
+                  '/api/*',
+                  '/apis',
+                  '/apis/*',
+                  '/healthz',
+                  '/livez',
+                  '/openapi',
+                  '/openapi/*',
+                  '/readyz',
+                  '/version',
+                  '/version/',
+                ],
+              },
             ],
             incomplete: false,
           },
@@ -72,20 +108,55 @@ export async function handleReview(args: ReviewArgs): Promise<{ code: number; bo
       };
     }
     case 'selfsubjectreviews':
-      return { code: 201, body: { ...echo, status: { userInfo: { username: ctx.user.username, ...(ctx.user.uid ? { uid: ctx.user.uid } : {}), groups: ctx.user.groups } } } };
+      return {
+        code: 201,
+        body: {
+          ...echo,
+          status: {
+            userInfo: {
+              username: ctx.user.username,
+              ...(ctx.user.uid ? { uid: ctx.user.uid } : {}),
+              groups: ctx.user.groups,
+            },
+          },
+        },
+      };
     case 'tokenreviews': {
       const user = args.authenticator.authenticate(`Bearer ${body.spec?.token ?? ''}`, ctx.now);
-      return { code: 201, body: { ...echo, status: user ? { authenticated: true, user } : { authenticated: false, error: 'invalid bearer token' } } };
+      return {
+        code: 201,
+        body: {
+          ...echo,
+          status: user
+            ? { authenticated: true, user }
+            : { authenticated: false, error: 'invalid bearer token' },
+        },
+      };
     }
     case 'token': {
       const saType = findResourceType('', 'v1', 'serviceaccounts')!;
       const sa = await args.resources.get(ctx, saType, request.namespace, request.name!);
       const seconds = Number(body.spec?.expirationSeconds ?? DEFAULT_TOKEN_SECONDS);
       if (!Number.isInteger(seconds) || seconds < 600) {
-        throw Errors.invalid('TokenRequest', 'authentication.k8s.io', request.name!, [{ reason: 'FieldValueInvalid', field: 'spec.expirationSeconds', message: `Invalid value: ${seconds}: may not specify a duration less than 10 minutes` }]);
+        throw Errors.invalid('TokenRequest', 'authentication.k8s.io', request.name!, [
+          {
+            reason: 'FieldValueInvalid',
+            field: 'spec.expirationSeconds',
+            message: `Invalid value: ${seconds}: may not specify a duration less than 10 minutes`,
+          },
+        ]);
       }
-      const audiences: string[] = body.spec?.audiences?.length ? body.spec.audiences : ['https://kubernetes.default.svc.cluster.local'];
-      const { token, expires } = args.authenticator.issueServiceAccountToken(request.namespace!, request.name!, sa.metadata.uid!, audiences, seconds, ctx.now);
+      const audiences: string[] = body.spec?.audiences?.length
+        ? body.spec.audiences
+        : ['https://kubernetes.default.svc.cluster.local'];
+      const { token, expires } = args.authenticator.issueServiceAccountToken(
+        request.namespace!,
+        request.name!,
+        sa.metadata.uid!,
+        audiences,
+        seconds,
+        ctx.now,
+      );
       return {
         code: 201,
         body: {
@@ -102,16 +173,35 @@ export async function handleReview(args: ReviewArgs): Promise<{ code: number; bo
       const podType = findResourceType('', 'v1', 'pods')!;
       const podName: string = request.name ?? body.metadata?.name ?? '';
       const node = body.target?.name;
-      if (!node) throw Errors.invalid('Binding', '', podName ?? '', [{ reason: 'FieldValueRequired', field: 'target.name', message: 'Required value' }]);
+      if (!node)
+        throw Errors.invalid('Binding', '', podName ?? '', [
+          { reason: 'FieldValueRequired', field: 'target.name', message: 'Required value' },
+        ]);
       const pod = await args.resources.get(ctx, podType, request.namespace, podName);
-      if (pod.spec?.nodeName) throw Errors.conflict(podType, podName, `pod ${podName} is already assigned to node "${pod.spec.nodeName}"`);
+      if (pod.spec?.nodeName)
+        throw Errors.conflict(
+          podType,
+          podName,
+          `pod ${podName} is already assigned to node "${pod.spec.nodeName}"`,
+        );
       const bound = { ...pod, spec: { ...pod.spec, nodeName: node } };
-      if (!args.dryRun) await args.resources.appendWrite(ctx, podType, bound, 'MODIFIED', Number(pod.metadata.resourceVersion), 'create');
+      if (!args.dryRun)
+        await args.resources.appendWrite(
+          ctx,
+          podType,
+          bound,
+          'MODIFIED',
+          Number(pod.metadata.resourceVersion),
+          'create',
+        );
       return { code: 201, body: successStatus(201) };
     }
     case 'eviction': {
       const podType = findResourceType('', 'v1', 'pods')!;
-      await args.resources.delete(ctx, podType, request.namespace, request.name!, { dryRun: args.dryRun, ...(body.deleteOptions ?? {}) });
+      await args.resources.delete(ctx, podType, request.namespace, request.name!, {
+        dryRun: args.dryRun,
+        ...(body.deleteOptions ?? {}),
+      });
       return { code: 201, body: successStatus(201) };
     }
     default:

@@ -17,7 +17,11 @@ function numberToIp(n: number): string {
   return [24, 16, 8, 0].map((shift) => (n >>> shift) & 255).join('.');
 }
 
-export function allocateServiceAddresses(service: KubeObject, existing: KubeObject[], old?: KubeObject): KubeObject {
+export function allocateServiceAddresses(
+  service: KubeObject,
+  existing: KubeObject[],
+  old?: KubeObject,
+): KubeObject {
   const spec = service.spec ?? {};
   const causes: StatusCause[] = [];
   const otherServices = existing.filter((s) => s.metadata.uid !== service.metadata.uid);
@@ -31,10 +35,22 @@ export function allocateServiceAddresses(service: KubeObject, existing: KubeObje
     const taken = new Set(otherServices.map((s) => s.spec?.clusterIP).filter(Boolean));
     if (spec.clusterIP) {
       const n = ipToNumber(spec.clusterIP);
-      if (!/^\d+\.\d+\.\d+\.\d+$/.test(spec.clusterIP) || n < SERVICE_CIDR.base || n >= SERVICE_CIDR.base + SERVICE_CIDR.size) {
-        causes.push({ reason: 'FieldValueInvalid', field: 'spec.clusterIPs', message: `Invalid value: "${spec.clusterIP}": failed to allocate IP ${spec.clusterIP}: the provided IP (${spec.clusterIP}) is not in the valid range. The range of valid IPs is 10.96.0.0/12` });
+      if (
+        !/^\d+\.\d+\.\d+\.\d+$/.test(spec.clusterIP) ||
+        n < SERVICE_CIDR.base ||
+        n >= SERVICE_CIDR.base + SERVICE_CIDR.size
+      ) {
+        causes.push({
+          reason: 'FieldValueInvalid',
+          field: 'spec.clusterIPs',
+          message: `Invalid value: "${spec.clusterIP}": failed to allocate IP ${spec.clusterIP}: the provided IP (${spec.clusterIP}) is not in the valid range. The range of valid IPs is 10.96.0.0/12`,
+        });
       } else if (taken.has(spec.clusterIP) && old?.spec?.clusterIP !== spec.clusterIP) {
-        causes.push({ reason: 'FieldValueInvalid', field: 'spec.clusterIPs', message: `Invalid value: "${spec.clusterIP}": failed to allocate IP ${spec.clusterIP}: provided IP is already allocated` });
+        causes.push({
+          reason: 'FieldValueInvalid',
+          field: 'spec.clusterIPs',
+          message: `Invalid value: "${spec.clusterIP}": failed to allocate IP ${spec.clusterIP}: provided IP is already allocated`,
+        });
       }
     } else {
       let candidate = SERVICE_CIDR.base + 1;
@@ -52,9 +68,17 @@ export function allocateServiceAddresses(service: KubeObject, existing: KubeObje
     (spec.ports ?? []).forEach((port: any, i: number) => {
       if (port.nodePort) {
         if (port.nodePort < NODE_PORT_RANGE.min || port.nodePort > NODE_PORT_RANGE.max) {
-          causes.push({ reason: 'FieldValueInvalid', field: `spec.ports[${i}].nodePort`, message: `Invalid value: ${port.nodePort}: provided port is not in the valid range. The range of valid ports is 30000-32767` });
+          causes.push({
+            reason: 'FieldValueInvalid',
+            field: `spec.ports[${i}].nodePort`,
+            message: `Invalid value: ${port.nodePort}: provided port is not in the valid range. The range of valid ports is 30000-32767`,
+          });
         } else if (taken.has(port.nodePort)) {
-          causes.push({ reason: 'FieldValueInvalid', field: `spec.ports[${i}].nodePort`, message: `Invalid value: ${port.nodePort}: provided port is already allocated` });
+          causes.push({
+            reason: 'FieldValueInvalid',
+            field: `spec.ports[${i}].nodePort`,
+            message: `Invalid value: ${port.nodePort}: provided port is already allocated`,
+          });
         }
       } else {
         let candidate = oldPorts.get(port.port) ?? NODE_PORT_RANGE.min;

@@ -57,8 +57,13 @@ export class BranchHead {
   list(prefix: string): StoredObject[] {
     const bucket = this.byResource.get(resourceSegment(prefix));
     const found: StoredObject[] = [];
-    const sources = bucket ? [bucket] : prefix === '/' || prefix === '/registry/' ? [...this.byResource.values()] : [];
-    for (const source of sources) for (const o of source.values()) if (o.key.startsWith(prefix)) found.push(o);
+    const sources = bucket
+      ? [bucket]
+      : prefix === '/' || prefix === '/registry/'
+        ? [...this.byResource.values()]
+        : [];
+    for (const source of sources)
+      for (const o of source.values()) if (o.key.startsWith(prefix)) found.push(o);
     return found.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 

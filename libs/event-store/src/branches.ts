@@ -24,7 +24,9 @@ export class BranchExists extends Error {
 export class InvalidBranchName extends Error {
   override readonly name = 'InvalidBranchName';
   constructor(readonly branch: string) {
-    super(`invalid branch name "${branch}": use lower-case letters, digits, '-' and '.', at most 63 characters`);
+    super(
+      `invalid branch name "${branch}": use lower-case letters, digits, '-' and '.', at most 63 characters`,
+    );
   }
 }
 
@@ -79,7 +81,10 @@ export class BranchCatalog {
   async delete(name: string): Promise<void> {
     if (name === 'main') throw new Error('the main branch cannot be deleted');
     const branch = await this.get(name);
-    await this.pool.query(`UPDATE branches SET deleted_at = now(), name = name || '@deleted-' || id WHERE id = $1`, [branch.id]);
+    await this.pool.query(
+      `UPDATE branches SET deleted_at = now(), name = name || '@deleted-' || id WHERE id = $1`,
+      [branch.id],
+    );
   }
 }
 

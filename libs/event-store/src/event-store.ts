@@ -3,7 +3,16 @@ import { Observable } from 'rxjs';
 import { BranchHead } from './branch';
 import { BranchCatalog } from './branches';
 import { HistoryReader, Lineage } from './history';
-import { BodyTransformer, EVENT_COLUMNS, EventRow, eventFromRow, groupResource, plaintextBodies, sealedWith, withResourceVersion } from './rows';
+import {
+  BodyTransformer,
+  EVENT_COLUMNS,
+  EventRow,
+  eventFromRow,
+  groupResource,
+  plaintextBodies,
+  sealedWith,
+  withResourceVersion,
+} from './rows';
 import {
   Clock,
   FutureRevision,
@@ -117,7 +126,12 @@ export class EventStore {
    * the revision and everything after stay readable. The only DELETE the events table accepts, and
    * only inside the transaction that records it in `compactions`.
    */
-  async compact(branchName: string, revision: number, actor: string, policy: Record<string, unknown> = { keep: 'latest' }): Promise<{ deletedEvents: number }> {
+  async compact(
+    branchName: string,
+    revision: number,
+    actor: string,
+    policy: Record<string, unknown> = { keep: 'latest' },
+  ): Promise<{ deletedEvents: number }> {
     const head = await this.branch(branchName);
     if (revision > head.revision) throw new FutureRevision(revision, head.revision);
     if (revision <= head.compactRevision) return { deletedEvents: 0 };
@@ -126,7 +140,9 @@ export class EventStore {
       [head.id, revision],
     );
     if (children.length) {
-      throw new Error(`branch "${children[0].name}" was forked at revision ${children[0].fork_revision} and reads this history: compact at or below it`);
+      throw new Error(
+        `branch "${children[0].name}" was forked at revision ${children[0].fork_revision} and reads this history: compact at or below it`,
+      );
     }
     const client = await this.pool.connect();
     let deletedEvents = 0;
@@ -145,11 +161,20 @@ export class EventStore {
         [head.id, revision],
       );
       deletedEvents = deleted.rowCount ?? 0;
-      await client.query(`UPDATE compactions SET deleted_events = $2 WHERE id = $1`, [rows[0].id, deletedEvents]);
+      await client.query(`UPDATE compactions SET deleted_events = $2 WHERE id = $1`, [
+        rows[0].id,
+        deletedEvents,
+      ]);
       await client.query(`UPDATE branches SET compact_revision = $2 WHERE id = $1`, [head.id, revision]);
       // Checkpoints below the compaction point may name versions that are gone now.
-      await client.query(`DELETE FROM checkpoints WHERE branch_id = $1 AND revision < $2`, [head.id, revision]);
-      await client.query('SELECT pg_notify($1, $2)', [NOTIFY_CHANNEL, `${head.id}:${head.revision}:${revision}`]);
+      await client.query(`DELETE FROM checkpoints WHERE branch_id = $1 AND revision < $2`, [
+        head.id,
+        revision,
+      ]);
+      await client.query('SELECT pg_notify($1, $2)', [
+        NOTIFY_CHANNEL,
+        `${head.id}:${head.revision}:${revision}`,
+      ]);
       await client.query('COMMIT');
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
@@ -199,9 +224,14 @@ export class EventStore {
   }
 
   /** Live objects under prefix at the head, or at a past revision. */
-  async list(branchName: string, prefix: string, revision?: number): Promise<{ revision: number; items: StoredObject[] }> {
+  async list(
+    branchName: string,
+    prefix: string,
+    revision?: number,
+  ): Promise<{ revision: number; items: StoredObject[] }> {
     const head = await this.branch(branchName);
-    if (revision === undefined || revision === head.revision) return { revision: head.revision, items: head.list(prefix) };
+    if (revision === undefined || revision === head.revision)
+      return { revision: head.revision, items: head.list(prefix) };
     this.checkReadable(head, revision);
     const events = await this.history.stateAt(head.lineage, revision, prefix);
     return { revision, items: events.map(toStoredObject) };
@@ -221,7 +251,8 @@ export class EventStore {
       this.branch(branchName)
         .then(async (head) => {
           if (unsubscribed) return;
-          if (fromRevision < head.compactRevision) throw new RevisionCompacted(fromRevision, head.compactRevision);
+          if (fromRevision < head.compactRevision)
+            throw new RevisionCompacted(fromRevision, head.compactRevision);
           // Subscribe before reading what is there, then drop duplicates by revision: nothing committed
           // in between can be missed.
           liveSubscription = head.events.subscribe((event) => {
@@ -364,7 +395,12 @@ export class EventStore {
           const from = virtualRevision;
           virtualRevision = decided.revision;
           const outcome = decided.accepted.length
-            ? this.insertAtHead(head, from, decided.revision, decided.accepted.map((a) => a.event)).then(
+            ? this.insertAtHead(
+                head,
+                from,
+                decided.revision,
+                decided.accepted.map((a) => a.event),
+              ).then(
                 (moved) => (moved ? 'committed' : 'moved'),
                 (error: unknown) => error,
               )
@@ -390,7 +426,10 @@ export class EventStore {
         const retry = inflight.splice(0).flatMap((f) => f.batch);
         overlay.clear();
         if (outcome === 'moved') {
-          const { rows } = await this.pool.query<{ head_revision: string }>('SELECT head_revision FROM branches WHERE id = $1', [head.id]);
+          const { rows } = await this.pool.query<{ head_revision: string }>(
+            'SELECT head_revision FROM branches WHERE id = $1',
+            [head.id],
+          );
           await this.serialize(head.id, () => this.foldForeignEvents(head, Number(rows[0].head_revision)));
           queue.unshift(...oldest.batch, ...retry);
         } else {
@@ -423,7 +462,11 @@ export class EventStore {
       const current = decidedBefore ? decidedBefore.object : head.get(intent.key);
       const actual = current?.revision ?? 0;
       const expected = intent.expectedRevision ?? (intent.type === 'ADDED' ? 0 : actual);
-      if (expected !== actual || (intent.type !== 'ADDED' && !current) || (intent.type === 'ADDED' && current)) {
+      if (
+        expected !== actual ||
+        (intent.type !== 'ADDED' && !current) ||
+        (intent.type === 'ADDED' && current)
+      ) {
         rejected.push({ pending, error: new PreconditionFailed(intent.key, expected, actual) });
         continue;
       }
@@ -452,10 +495,14 @@ export class EventStore {
       if (intent.stored) {
         storedForms.set(event, intent.stored);
         if ('raw' in intent.stored) {
-          event.opaque = { reason: `the stored value of ${intent.key} (${intent.stored.raw.length} bytes) could not be decoded when it was imported; it is kept as raw bytes` };
+          event.opaque = {
+            reason: `the stored value of ${intent.key} (${intent.stored.raw.length} bytes) could not be decoded when it was imported; it is kept as raw bytes`,
+          };
         } else {
           const { provider, keyName } = this.bodies.describe(intent.stored.sealed);
-          event.opaque = { reason: `the stored value of ${intent.key} is sealed with ${provider} key "${keyName}", which this server cannot open; it is kept sealed` };
+          event.opaque = {
+            reason: `the stored value of ${intent.key} is sealed with ${provider} key "${keyName}", which this server cannot open; it is kept sealed`,
+          };
         }
       }
       accepted.push({ pending, event });
@@ -470,7 +517,12 @@ export class EventStore {
    * insert the events only if that succeeded, and notify other processes. False when another
    * process had moved the head first; nothing is written then.
    */
-  private async insertAtHead(head: BranchHead, from: number, to: number, events: StoredEvent[]): Promise<boolean> {
+  private async insertAtHead(
+    head: BranchHead,
+    from: number,
+    to: number,
+    events: StoredEvent[],
+  ): Promise<boolean> {
     const columns: unknown[][] = Array.from({ length: 21 }, () => []);
     for (const e of events) {
       const { resourceVersion: _rv, ...metadata } = e.object.metadata;

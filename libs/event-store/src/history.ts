@@ -111,9 +111,13 @@ export class HistoryReader {
     return events;
   }
 
-  private async nearestCheckpoint(segments: Segment[]): Promise<{ branchId: number; revision: number } | undefined> {
+  private async nearestCheckpoint(
+    segments: Segment[],
+  ): Promise<{ branchId: number; revision: number } | undefined> {
     if (!segments.length) return undefined;
-    const clauses = segments.map((_, i) => `(branch_id = $${i * 3 + 1} AND revision > $${i * 3 + 2} AND revision <= $${i * 3 + 3})`);
+    const clauses = segments.map(
+      (_, i) => `(branch_id = $${i * 3 + 1} AND revision > $${i * 3 + 2} AND revision <= $${i * 3 + 3})`,
+    );
     const { rows } = await this.pool.query<{ branch_id: number; revision: string }>(
       `SELECT branch_id, revision FROM checkpoints WHERE ${clauses.join(' OR ')} ORDER BY revision DESC LIMIT 1`,
       segments.flatMap((s) => [s.branchId, s.after, s.upTo]),

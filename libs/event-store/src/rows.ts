@@ -76,12 +76,17 @@ function bodyOf(row: EventRow, bodies: BodyTransformer): { body: KubeObject; opa
     try {
       return { body: JSON.parse(bodies.open(row.sealed, row.key).toString('utf8')) as KubeObject };
     } catch (error) {
-      return { body: identity(row), opaque: { reason: error instanceof Error ? error.message : String(error) } };
+      return {
+        body: identity(row),
+        opaque: { reason: error instanceof Error ? error.message : String(error) },
+      };
     }
   }
   return {
     body: identity(row),
-    opaque: { reason: `the stored value of ${row.key} (${row.raw?.length ?? 0} bytes) could not be decoded when it was imported; it is kept as raw bytes` },
+    opaque: {
+      reason: `the stored value of ${row.key} (${row.raw?.length ?? 0} bytes) could not be decoded when it was imported; it is kept as raw bytes`,
+    },
   };
 }
 

@@ -99,6 +99,8 @@ describe('the etcd endpoint settings', () => {
   });
 
   it('refuse a non-loopback endpoint without a token', () => {
-    expect(() => loadConfig({ ETCD_PORT: '2379', ETCD_HOST: '0.0.0.0' })).toThrow(/ETCD_HOST other than loopback needs ETCD_TOKEN/);
+    expect(() => loadConfig({ ETCD_PORT: '2379', ETCD_HOST: '0.0.0.0' })).toThrow(
+      /ETCD_HOST other than loopback needs ETCD_TOKEN/,
+    );
   });
 });

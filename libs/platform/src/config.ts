@@ -61,7 +61,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   const etcdHost = read('ETCD_HOST') ?? '127.0.0.1';
   const etcdToken = read('ETCD_TOKEN');
   if (etcdPort !== undefined && !etcdToken && !['127.0.0.1', '::1', 'localhost'].includes(etcdHost)) {
-    problems.push('ETCD_HOST other than loopback needs ETCD_TOKEN: the etcd endpoint would serve the whole keyspace (Secrets sealed) to anyone');
+    problems.push(
+      'ETCD_HOST other than loopback needs ETCD_TOKEN: the etcd endpoint would serve the whole keyspace (Secrets sealed) to anyone',
+    );
   }
 
   const controllersSetting = (read('KUBETIME_CONTROLLERS') ?? 'on').toLowerCase();
@@ -110,7 +112,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     logLevel,
     maxBodyBytes,
     controllers: { enabled: controllersSetting !== 'off', nodes, leaseRenewIntervalMs },
-    ...(etcdPort === undefined ? {} : { etcd: { port: etcdPort, host: etcdHost, ...(etcdToken ? { token: etcdToken } : {}) } }),
+    ...(etcdPort === undefined
+      ? {}
+      : { etcd: { port: etcdPort, host: etcdHost, ...(etcdToken ? { token: etcdToken } : {}) } }),
   };
 }
 

@@ -11,12 +11,16 @@ export class RawValues1732300000000 implements MigrationInterface {
   async up(q: QueryRunner): Promise<void> {
     await q.query(`ALTER TABLE events ADD COLUMN raw bytea`);
     await q.query(`ALTER TABLE events DROP CONSTRAINT events_check`);
-    await q.query(`ALTER TABLE events ADD CONSTRAINT events_one_body CHECK (num_nonnulls(object, sealed, raw) = 1)`);
+    await q.query(
+      `ALTER TABLE events ADD CONSTRAINT events_one_body CHECK (num_nonnulls(object, sealed, raw) = 1)`,
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {
     await q.query(`ALTER TABLE events DROP CONSTRAINT events_one_body`);
-    await q.query(`ALTER TABLE events ADD CONSTRAINT events_check CHECK ((object IS NULL) <> (sealed IS NULL))`);
+    await q.query(
+      `ALTER TABLE events ADD CONSTRAINT events_check CHECK ((object IS NULL) <> (sealed IS NULL))`,
+    );
     await q.query(`ALTER TABLE events DROP COLUMN raw`);
   }
 }
