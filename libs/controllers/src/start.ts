@@ -1,11 +1,13 @@
 import type { ResourceStore } from '@kubetime/apiserver';
 import type { EventStore } from '@kubetime/event-store';
 import { DeploymentController } from './controllers/deployment';
+import { EndpointsController } from './controllers/endpoints';
 import { GarbageCollector } from './controllers/garbage-collector';
 import { DEFAULT_KUBELET, KubeletController, KubeletOptions } from './controllers/kubelet';
 import { DEFAULT_NODE_POOL, NodePoolController, NodePoolOptions } from './controllers/nodes';
 import { ReplicaSetController } from './controllers/replicaset';
 import { SchedulerController } from './controllers/scheduler';
+import { ServiceAccountsController } from './controllers/serviceaccounts';
 import { Clock, WallClock } from './runtime/clock';
 import { ControllerManager } from './runtime/manager';
 
@@ -42,6 +44,8 @@ export function startControllers(options: ControllersOptions): Promise<Controlle
       new SchedulerController(),
       new KubeletController({ ...DEFAULT_KUBELET, ...options.kubelet }),
       new GarbageCollector(),
+      new ServiceAccountsController(),
+      new EndpointsController(),
     ],
   });
 }

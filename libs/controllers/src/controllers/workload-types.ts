@@ -1,0 +1,19 @@
+import { findResourceType, ResourceType } from '@kubetime/api-machinery';
+
+function type(group: string, version: string, resource: string): ResourceType {
+  const found = findResourceType(group, version, resource);
+  if (!found) throw new Error(`resource ${group}/${version}/${resource} is not registered`);
+  return found;
+}
+
+/**
+ * The API types the workload controllers write, kept apart from the runtime's TYPES so these
+ * controllers add kinds without touching the shared runtime.
+ */
+export const WORKLOAD_TYPES = {
+  serviceaccounts: type('', 'v1', 'serviceaccounts'),
+  endpoints: type('', 'v1', 'endpoints'),
+  endpointslices: type('discovery.k8s.io', 'v1', 'endpointslices'),
+  jobs: type('batch', 'v1', 'jobs'),
+  cronjobs: type('batch', 'v1', 'cronjobs'),
+};

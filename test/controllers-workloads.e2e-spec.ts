@@ -1,0 +1,203 @@
+import { findResourceType, KubeObject } from '@kubetime/api-machinery';
+import { bootstrapCluster, RequestContext, ResourceStore } from '@kubetime/apiserver';
+import { createPool, EventStore, migrate } from '@kubetime/event-store';
+import { ControllerManager, startControllers, VirtualClock } from '../libs/controllers/src';
+import { createTestDatabase, TestDatabase } from './support/database';
+
+const T = {
+  namespaces: findResourceType('', 'v1', 'namespaces')!,
+  serviceaccounts: findResourceType('', 'v1', 'serviceaccounts')!,
+  services: findResourceType('', 'v1', 'services')!,
+  endpoints: findResourceType('', 'v1', 'endpoints')!,
+  endpointslices: findResourceType('discovery.k8s.io', 'v1', 'endpointslices')!,
+  pods: findResourceType('', 'v1', 'pods')!,
+  events: findResourceType('', 'v1', 'events')!,
+  jobs: findResourceType('batch', 'v1', 'jobs')!,
+  cronjobs: findResourceType('batch', 'v1', 'cronjobs')!,
+};
+
+const START = new Date('2025-03-01T12:00:00Z');
+
+interface Cluster {
+  db: TestDatabase;
+  store: EventStore;
+  resources: ResourceStore;
+  clock: VirtualClock;
+  controllers: ControllerManager;
+  pool: ReturnType<typeof createPool>;
+  user(): RequestContext;
+  settle(horizonMs?: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A fresh database, the real write path, all controllers on a virtual clock (as controllers.e2e). */
+async function cluster(): Promise<Cluster> {
+  const db = await createTestDatabase();
+  await migrate(db.url);
+  const pool = createPool(db.url, { max: 4 });
+  const clock = new VirtualClock(START);
+  const store = await EventStore.open({ pool, url: db.url, clock });
+  const resources = new ResourceStore(store);
+  await bootstrapCluster(resources, 'main', 6443, () => clock.now());
+  const errors: unknown[] = [];
+  const controllers = await startControllers({
+    events: store,
+    resources,
+    clock,
+    seed: 'workloads',
+    nodes: { leaseRenewIntervalMs: 0 },
+    kubelet: { startDelayMs: 2000, maxGracePeriodMs: 1000 },
+    onError: (_c, _k, error) => errors.push(error),
+  });
+  const c: Cluster = {
+    db,
+    store,
+    resources,
+    clock,
+    pool,
+    controllers,
+    user: () => ({ user: { username: 'admin', groups: ['system:masters'] }, branch: 'main', now: clock.now() }),
+    async settle(horizonMs = 120_000) {
+      await c.controllers.settle({ horizonMs });
+      if (errors.length) throw errors[0];
+    },
+    async close() {
+      await c.controllers.stop();
+      await store.close();
+      await pool.end();
+      await db.drop();
+    },
+  };
+  return c;
+}
+
+describe('workload controllers (real PostgreSQL, virtual clock)', () => {
+  let c: Cluster;
+  const get = (type: (typeof T)[keyof typeof T], namespace: string | undefined, name: string) =>
+    c.resources.get({ branch: 'main' }, type, namespace, name);
+  const list = async (type: (typeof T)[keyof typeof T], namespace = 'default') =>
+    (await c.resources.list({ branch: 'main' }, type, namespace, {})).items;
+  const create = (type: (typeof T)[keyof typeof T], object: KubeObject) =>
+    c.resources.create(c.user(), type, object.metadata.namespace, object, { dryRun: false });
+
+  beforeAll(async () => {
+    c = await cluster();
+    await c.settle();
+  });
+
+  afterAll(async () => {
+    await c?.close();
+  });
+
+  describe('ServiceAccounts', () => {
+    it('gives every namespace, existing and new, a default ServiceAccount, and recreates it', async () => {
+      for (const ns of ['default', 'kube-system', 'kube-public', 'kube-node-lease'])
+        expect((await get(T.serviceaccounts, ns, 'default')).metadata.name).toBe('default');
+      await create(T.namespaces, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team-a' } });
+      await c.settle();
+      const first = await get(T.serviceaccounts, 'team-a', 'default');
+      await c.resources.delete(c.user(), T.serviceaccounts, 'team-a', 'default', { dryRun: false });
+      await c.settle();
+      const again = await get(T.serviceaccounts, 'team-a', 'default');
+      expect(again.metadata.uid).not.toBe(first.metadata.uid);
+    });
+  });
+
+  describe('Endpoints and EndpointSlices', () => {
+    const pod = (name: string, readinessDelay?: number): KubeObject => ({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name, namespace: 'default', labels: { app: 'readiness' } },
+      spec: {
+        terminationGracePeriodSeconds: 0,
+        containers: [
+          {
+            name: 'app',
+            image: 'kubetm/app',
+            ports: [{ name: 'http', containerPort: 8080 }],
+            ...(readinessDelay ? { readinessProbe: { exec: { command: ['true'] }, initialDelaySeconds: readinessDelay } } : {}),
+          },
+        ],
+      },
+    });
+
+    it('lists ready pods under addresses and not-ready ones under notReadyAddresses, following readiness', async () => {
+      await create(T.services, {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 'svc-readiness', namespace: 'default', labels: { tier: 'web' } },
+        spec: { selector: { app: 'readiness' }, ports: [{ name: 'web', port: 80, targetPort: 'http' }] },
+      });
+      await create(T.pods, pod('pod1'));
+      await create(T.pods, pod('pod-readiness', 60));
+      await c.settle(10_000);
+      const p1 = await get(T.pods, 'default', 'pod1');
+      const pr = await get(T.pods, 'default', 'pod-readiness');
+      let ep = await get(T.endpoints, 'default', 'svc-readiness');
+      expect(ep.metadata.labels).toEqual({ tier: 'web' });
+      expect(ep.subsets).toEqual([
+        {
+          addresses: [
+            {
+              ip: p1.status.podIP,
+              nodeName: p1.spec.nodeName,
+              targetRef: { kind: 'Pod', namespace: 'default', name: 'pod1', uid: p1.metadata.uid },
+            },
+          ],
+          notReadyAddresses: [
+            {
+              ip: pr.status.podIP,
+              nodeName: pr.spec.nodeName,
+              targetRef: { kind: 'Pod', namespace: 'default', name: 'pod-readiness', uid: pr.metadata.uid },
+            },
+          ],
+          ports: [{ name: 'web', port: 8080, protocol: 'TCP' }],
+        },
+      ]);
+      let slices = await list(T.endpointslices);
+      expect(slices).toHaveLength(1);
+      expect(slices[0].metadata.name).toMatch(/^svc-readiness-[bcdfghjklmnpqrstvwxz2456789]{5}$/);
+      expect(slices[0].metadata.labels).toMatchObject({
+        'kubernetes.io/service-name': 'svc-readiness',
+        'endpointslice.kubernetes.io/managed-by': 'endpointslice-controller.k8s.io',
+      });
+      expect(slices[0].metadata.ownerReferences?.[0]).toMatchObject({ kind: 'Service', name: 'svc-readiness' });
+      expect(slices[0].addressType).toBe('IPv4');
+      expect(slices[0].ports).toEqual([{ name: 'web', port: 8080, protocol: 'TCP' }]);
+      const byName = (s: KubeObject, name: string) =>
+        s.endpoints.find((e: { targetRef: { name: string } }) => e.targetRef.name === name);
+      expect(byName(slices[0], 'pod-readiness').conditions).toEqual({ ready: false, serving: false, terminating: false });
+      expect(byName(slices[0], 'pod1')).toMatchObject({
+        addresses: [p1.status.podIP],
+        conditions: { ready: true, serving: true, terminating: false },
+        nodeName: p1.spec.nodeName,
+      });
+
+      await c.settle(120_000);
+      ep = await get(T.endpoints, 'default', 'svc-readiness');
+      expect(ep.subsets).toHaveLength(1);
+      expect(ep.subsets[0].addresses.map((a: { targetRef: { name: string } }) => a.targetRef.name).sort()).toEqual([
+        'pod-readiness',
+        'pod1',
+      ]);
+      expect(ep.subsets[0].notReadyAddresses).toBeUndefined();
+      slices = await list(T.endpointslices);
+      expect(byName(slices[0], 'pod-readiness').conditions.ready).toBe(true);
+    });
+
+    it('drops deleted pods, keeps an empty slice, and goes with the Service', async () => {
+      for (const name of ['pod1', 'pod-readiness'])
+        await c.resources.delete(c.user(), T.pods, 'default', name, { dryRun: false });
+      await c.settle();
+      const ep = await get(T.endpoints, 'default', 'svc-readiness');
+      expect(ep.subsets).toBeUndefined();
+      const slices = await list(T.endpointslices);
+      expect(slices).toHaveLength(1);
+      expect(slices[0].endpoints).toEqual([]);
+      await c.resources.delete(c.user(), T.services, 'default', 'svc-readiness', { dryRun: false });
+      await c.settle();
+      expect((await list(T.endpoints)).map((e) => e.metadata.name)).not.toContain('svc-readiness');
+      expect(await list(T.endpointslices)).toHaveLength(0);
+    });
+  });
+});
