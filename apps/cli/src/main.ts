@@ -22,8 +22,10 @@ Usage: kubetime [--kubeconfig FILE] [--context NAME] [-o json] COMMAND
   replay [--branch B] [--from R] [--to R] [--speed X|max] [--break PREDICATE]... [--break-on KIND/NAME]... [FILTER]
                                                                       keys when interactive: space pause/resume, n step, b step back, q quit
   kubeconfig --branch NAME [--revision R] [--name CONTEXT] [--use]    writes a context for /branches/NAME[/revisions/R]/
-  snapshot save FILE [--branch B] [--revision R]
-  snapshot restore FILE --branch NAME
+  snapshot save FILE [--format native|etcd] [--branch B] [--revision R] [--history]
+                                                                      --history (etcd): also the events above the compaction point
+  snapshot restore FILE --branch NAME [--format native|etcd]
+                        [--allow-unimported] [--bump-revision N] [--mark-compacted]   (the three: etcd format)
 
 FILTER: [--kind K] [-n NS] [--name N] [--name-prefix P] [-l SELECTOR] [--type ADDED|MODIFIED|DELETED]
         [--actor NAME] [--actor-kind user|controller] [--where '$.spec.replicas > 2']
@@ -54,6 +56,11 @@ const OPTIONS: ParseArgsConfig['options'] = {
   break: { type: 'string', multiple: true },
   'break-on': { type: 'string', multiple: true },
   use: { type: 'boolean' },
+  format: { type: 'string' },
+  history: { type: 'boolean' },
+  'allow-unimported': { type: 'boolean' },
+  'bump-revision': { type: 'string' },
+  'mark-compacted': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 };
 
@@ -392,6 +399,12 @@ async function snapshot(
   const [sub, file] = args;
   if (!file || (sub !== 'save' && sub !== 'restore'))
     throw new UsageError('snapshot needs save FILE or restore FILE');
+  const format = str(flags.format) ?? 'native';
+  if (format !== 'native' && format !== 'etcd') throw new UsageError('--format must be native or etcd');
+  const etcd = format === 'etcd';
+  const etcdOnly = sub === 'save' ? ['history'] : ['allow-unimported', 'bump-revision', 'mark-compacted'];
+  for (const flag of etcdOnly)
+    if (flags[flag] !== undefined && !etcd) throw new UsageError(`--${flag} needs --format etcd`);
   if (sub === 'save') {
     const stream = createWriteStream(file, { mode: 0o600 });
     const hash = createHash('sha256');
@@ -406,7 +419,12 @@ async function snapshot(
       rpc.on(
         'snapshot.progress',
         (p) =>
-          p.transfer === ref.id && out.progress(`saving ${p.objects}/${p.total} objects, ${p.bytes} bytes`),
+          p.transfer === ref.id &&
+          out.progress(
+            etcd
+              ? `saving ${p.bytes}/${p.totalBytes} bytes`
+              : `saving ${p.objects}/${p.total} objects, ${p.bytes} bytes`,
+          ),
       );
       rpc.on('snapshot.done', (p) => p.transfer === ref.id && resolve(p));
       rpc.on('snapshot.error', (p) => p.transfer === ref.id && reject(new Error(p.message)));
@@ -414,7 +432,8 @@ async function snapshot(
     const started = await rpc.call('snapshot.save', {
       branch,
       revision: int(flags.revision, '--revision'),
-      format: 'native',
+      format,
+      ...(etcd ? { history: flags.history === true } : {}),
     });
     ref.id = started.transfer;
     const result = await done;
@@ -425,6 +444,23 @@ async function snapshot(
     const digest = hash.digest('hex');
     if (digest !== result.sha256)
       throw new Error(`the file written has sha256 ${digest}, the server sent ${result.sha256}`);
+    if (etcd) {
+      const summary = {
+        file,
+        format,
+        ...started.header.source,
+        compactRevision: started.header.compactRevision,
+        keys: result.keys,
+        bytes: result.bytes,
+        sha256: digest,
+      };
+      return out.json
+        ? out.write(summary)
+        : out.line(
+            `saved ${summary.branch}@${summary.revision} as an etcd snapshot to ${file}: ${result.keys} revision keys, ` +
+              `compacted at ${summary.compactRevision} (${result.bytes} bytes)`,
+          );
+    }
     const summary = {
       file,
       ...started.header.source,
@@ -441,7 +477,14 @@ async function snapshot(
   const target = str(flags.branch);
   if (!target) throw new UsageError('snapshot restore needs --branch NAME (the branch to create)');
   const size = (await stat(file)).size;
-  const upload = await rpc.call('snapshot.restore', { branch: target, format: 'native' });
+  const options = etcd
+    ? {
+        allowUnimported: flags['allow-unimported'] === true,
+        bumpRevision: int(flags['bump-revision'], '--bump-revision'),
+        markCompacted: flags['mark-compacted'] === true,
+      }
+    : {};
+  const upload = await rpc.call('snapshot.restore', { branch: target, format, ...options });
   const hash = createHash('sha256');
   let seq = 0;
   let sent = 0;
@@ -457,16 +500,43 @@ async function snapshot(
   }
   const off = rpc.on(
     'snapshot.progress',
-    (p) => p.transfer === upload.upload && out.progress(`restoring ${p.objects}/${p.total} objects`),
+    (p) =>
+      p.transfer === upload.upload &&
+      out.progress(
+        etcd
+          ? `${p.phase === 'check' ? 'checked' : 'restoring'} ${p.events}/${p.total} changes`
+          : `restoring ${p.objects}/${p.total} objects`,
+      ),
   );
-  const result = await rpc.call('snapshot.commit', { upload: upload.upload, sha256: hash.digest('hex') });
-  off();
-  out.progressDone();
+  let result;
+  try {
+    result = await rpc.call('snapshot.commit', { upload: upload.upload, sha256: hash.digest('hex') });
+  } finally {
+    off();
+    out.progressDone();
+  }
+  if (etcd) return out.json ? out.write(result) : printEtcdRestore(out, result);
   return out.json
     ? out.write(result)
     : out.line(
         `restored ${result.objects} objects of ${result.source.branch}@${result.source.revision} as branch ${result.branch} (head ${result.revision})`,
       );
+}
+
+function printEtcdRestore(out: Output, result: any): number {
+  out.line(
+    `restored etcd snapshot at revision ${result.snapshot.revision} (compacted at ${result.snapshot.compactRevision}` +
+      `${result.snapshot.sha256Verified ? ', sha256 verified' : ', no sha256 trailer'}) as branch ${result.branch}: ` +
+      `${result.events} events, ${result.keys} keys, head ${result.revision}` +
+      (result.bumpedTo === undefined ? '' : `, revisions bumped past ${result.bumpedTo}`),
+  );
+  const unimported: { key: string; revisions: number[]; reason: string }[] = result.unimported.keys;
+  if (!unimported.length) return 0;
+  out.line(
+    `${result.unimported.count} key(s) not restored as objects (values under /registry/ are kept as their raw bytes):`,
+  );
+  for (const u of unimported) out.line(`  ${u.key} @${u.revisions.join(',')}: ${u.reason}`);
+  return 0;
 }
 
 function kubeconfigCommand(

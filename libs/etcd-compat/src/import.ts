@@ -30,6 +30,20 @@ export interface RestoreEtcdSnapshotOptions {
    * or list from any older resourceVersion gets 410 Gone and the client re-lists.
    */
   markCompacted?: boolean;
+  /**
+   * Called after the check pass (`check`, every change read) and every WINDOW changes of the write pass
+   * (`write`); the restore waits for it, so a caller streaming progress to a slow client slows the
+   * restore instead of queueing messages.
+   */
+  onProgress?: (progress: RestoreProgress) => Promise<void> | void;
+}
+
+export interface RestoreProgress {
+  phase: 'check' | 'write';
+  /** Changes read from the file so far (check) or appended to the branch so far (write). */
+  events: number;
+  /** Changes the file holds under /registry/: what the write pass goes through. */
+  total: number;
 }
 
 export interface UnimportedKey {
@@ -96,7 +110,8 @@ export async function restoreEtcdSnapshot(
   }
   const snapshot = readEtcdSnapshot(path);
   const meta = await snapshot.meta();
-  const unimported = await checkValues(store, snapshot.events());
+  const { unimported, changes } = await checkValues(store, snapshot.events());
+  await options.onProgress?.({ phase: 'check', events: changes, total: changes });
   if (unimported.length && !options.allowUnimported) throw new RestoreRefused(unimported);
 
   await store.branches.fork(branch, 'main', 1, 'wall');
@@ -109,7 +124,15 @@ export async function restoreEtcdSnapshot(
 
   let events = 0;
   try {
-    events = await appendEvents(store, branch, snapshot.events(), meta, basename(path));
+    const progress = options.onProgress;
+    events = await appendEvents(
+      store,
+      branch,
+      snapshot.events(),
+      meta,
+      basename(path),
+      progress && ((appended) => progress({ phase: 'write', events: appended, total: changes })),
+    );
   } catch (error) {
     // Events already appended stay in the log (it is append-only); the branch that would show a
     // partial cluster goes away.
@@ -132,19 +155,27 @@ export async function restoreEtcdSnapshot(
   };
 }
 
-/** First pass: every value decoded, every key outside the Kubernetes keyspace or undecodable listed. */
-async function checkValues(store: EventStore, events: AsyncIterable<EtcdEvent>): Promise<UnimportedKey[]> {
+/**
+ * First pass: every value decoded, every key outside the Kubernetes keyspace or undecodable listed, and
+ * the changes under /registry/ counted (the second pass's total).
+ */
+async function checkValues(
+  store: EventStore,
+  events: AsyncIterable<EtcdEvent>,
+): Promise<{ unimported: UnimportedKey[]; changes: number }> {
   const problems = new Map<string, UnimportedKey>();
+  let changes = 0;
   for await (const e of events) {
-    if (e.type === 'delete') continue;
     const key = e.key.toString('utf8');
+    if (key.startsWith(REGISTRY)) changes++;
+    if (e.type === 'delete') continue;
     const reason = unimportableReason(store, key, e);
     if (reason === undefined) continue;
     const known = problems.get(key);
     if (known) known.revisions.push(e.revision);
     else problems.set(key, { key, revisions: [e.revision], reason });
   }
-  return [...problems.values()];
+  return { unimported: [...problems.values()], changes };
 }
 
 function unimportableReason(store: EventStore, key: string, e: EtcdEvent): string | undefined {
@@ -197,7 +228,6 @@ async function moveNewBranch(
   }
 }
 
-/** Second pass: each importable change appended in the file's order; returns how many. */
 /**
  * A value kubetime cannot decode, as an event: the identity the key gives (`/registry/<resource>/
  * [<namespace>/]<name>`, group-qualified for custom resources) and the bytes as they were, sealed ones
@@ -219,12 +249,14 @@ function opaqueValue(key: string, value: Buffer): DecodedValue & { stored: NonNu
   };
 }
 
+/** Second pass: each importable change appended in the file's order; returns how many. */
 async function appendEvents(
   store: EventStore,
   branch: string,
   events: AsyncIterable<EtcdEvent>,
   meta: SnapshotMeta,
   file: string,
+  progress?: (appended: number) => Promise<void> | void,
 ): Promise<number> {
   const window: Promise<StoredEvent>[] = [];
   const inWindow = new Set<string>();
@@ -290,6 +322,7 @@ async function appendEvents(
       write.catch(() => undefined);
       window.push(write);
       appended++;
+      if (progress && appended % WINDOW === 0) await progress(appended);
     }
   } finally {
     // Let every write in flight settle before reporting success or failure.
@@ -297,5 +330,6 @@ async function appendEvents(
     const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (failed) throw failed.reason;
   }
+  await progress?.(appended);
   return appended;
 }

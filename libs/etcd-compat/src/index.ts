@@ -9,6 +9,7 @@ export {
   RESTORE_ACTOR,
   type RestoreEtcdSnapshotOptions,
   type RestoreEtcdSnapshotResult,
+  type RestoreProgress,
   type UnimportedKey,
 } from './import';
 export { startEtcdEndpoint, type EtcdEndpoint, type EtcdEndpointOptions } from './endpoint';

@@ -22,6 +22,7 @@ import {
   SnapshotHeader,
   SnapshotLineWriter,
 } from './snapshot-format';
+import { ETCD_FORMAT, EtcdSnapshotMethods, EtcdUpload, MAX_ETCD_UPLOAD } from './snapshot-etcd';
 import { MAX_STREAMS } from './watch';
 
 const DEFAULT_CHUNK = 256 * 1024;
@@ -54,15 +55,21 @@ class Transfer implements Stream {
  * snapshot.save streams a native snapshot of the state at a revision to the client in base64 chunks;
  * snapshot.restore / upload / commit take one back and create a branch with that state, written
  * through the API's write path by the snapshot-restore actor so the restore is part of history.
+ * `format: "etcd"` moves etcd v3 snapshot files instead, through the same messages (snapshot-etcd.ts).
  */
 export class SnapshotMethods {
-  constructor(private readonly ctx: TimeTravelContext) {}
+  private readonly etcd: EtcdSnapshotMethods;
+
+  constructor(private readonly ctx: TimeTravelContext) {
+    this.etcd = new EtcdSnapshotMethods(ctx);
+  }
 
   async save(raw: Record<string, unknown>, session: Session): Promise<unknown> {
     const params = new Params(raw);
-    this.format(params);
-    const point = await this.ctx.point(params);
+    const format = this.format(params);
     const chunkBytes = params.optionalInteger('chunkBytes', 1024, MAX_CHUNK) ?? DEFAULT_CHUNK;
+    if (format === ETCD_FORMAT) return this.etcd.save(params, session, chunkBytes);
+    const point = await this.ctx.point(params);
     const state = await this.ctx.state(point);
     const [recorded] =
       point.revision > 1
@@ -95,8 +102,12 @@ export class SnapshotMethods {
   async restore(raw: Record<string, unknown>, session: Session): Promise<unknown> {
     const params = new Params(raw);
     await this.ctx.requireWrite(session, 'snapshot.restore');
-    this.format(params);
+    const format = this.format(params);
     const branch = params.string('branch');
+    if (format === ETCD_FORMAT) {
+      const upload = this.etcd.open(params, session, branch);
+      return { upload: upload.id, branch, format, maxBytes: MAX_ETCD_UPLOAD };
+    }
     const transfer = new Transfer(session.nextId('upload'), 'snapshot.restore', branch);
     session.add(transfer, MAX_STREAMS);
     return { upload: transfer.id, branch, maxBytes: MAX_UPLOAD };
@@ -110,6 +121,10 @@ export class SnapshotMethods {
     const data = params.string('data');
     if (!/^[A-Za-z0-9+/]*={0,2}$/.test(data)) throw invalid('data must be base64');
     const bytes = Buffer.from(data, 'base64');
+    if (transfer instanceof EtcdUpload) {
+      await transfer.append(bytes);
+      return { upload: transfer.id, received: transfer.received };
+    }
     if (transfer.received + bytes.length > MAX_UPLOAD)
       throw invalid(`the upload exceeds ${MAX_UPLOAD} bytes`);
     transfer.chunks.push(bytes);
@@ -130,6 +145,8 @@ export class SnapshotMethods {
     const params = new Params(raw);
     const transfer = this.upload_(params, session);
     session.remove(transfer.id);
+    if (transfer instanceof EtcdUpload)
+      return this.etcd.commit(transfer, params.optionalString('sha256'), session);
     const file = Buffer.concat(transfer.chunks);
     transfer.close();
     const expected = params.optionalString('sha256');
@@ -315,17 +332,17 @@ export class SnapshotMethods {
     return { type: found, object };
   }
 
-  private upload_(params: Params, session: Session): Transfer {
+  private upload_(params: Params, session: Session): Transfer | EtcdUpload {
     const id = params.string('upload');
-    const transfer = session.get<Transfer>(id, 'snapshot.restore');
+    const transfer = session.get<Transfer | EtcdUpload>(id, 'snapshot.restore');
     if (!transfer) throw invalid(`no snapshot upload "${id}" on this connection`);
     return transfer;
   }
 
-  private format(params: Params): void {
+  private format(params: Params): 'native' | typeof ETCD_FORMAT {
     const format = params.optionalString('format') ?? 'native';
-    if (format === 'etcd') throw invalid('format "etcd" is not yet available through this API; use "native"');
-    if (format !== 'native') throw invalid('format must be "native"');
+    if (format !== 'native' && format !== ETCD_FORMAT) throw invalid('format must be "native" or "etcd"');
+    return format;
   }
 }
 
