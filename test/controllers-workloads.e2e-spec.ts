@@ -200,4 +200,84 @@ describe('workload controllers (real PostgreSQL, virtual clock)', () => {
       expect(await list(T.endpointslices)).toHaveLength(0);
     });
   });
+
+  describe('Jobs', () => {
+    /** busybox runs its script as the kubelet's behaviour rules read it: `sleep 10; exit 1` fails after 10 s. */
+    const job = (name: string, script: string, spec: Record<string, unknown>): KubeObject => ({
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: { name, namespace: 'default' },
+      spec: {
+        ...spec,
+        template: {
+          spec: { restartPolicy: 'Never', containers: [{ name: 'work', image: 'busybox', command: ['sh', '-c', script] }] },
+        },
+      },
+    });
+    const podsOf = async (name: string) =>
+      (await list(T.pods)).filter((p) => p.metadata.labels?.['batch.kubernetes.io/job-name'] === name);
+    const conditionsOf = (j: KubeObject) =>
+      j.status.conditions.map((x: { type: string; reason: string }) => [x.type, x.reason]);
+
+    it('runs parallelism pods at a time until completions succeed, then Completes', async () => {
+      const started = c.clock.now();
+      await create(T.jobs, job('pi', 'sleep 10', { completions: 3, parallelism: 2 }));
+      await c.settle(1000);
+      let pods = await podsOf('pi');
+      expect(pods).toHaveLength(2);
+      for (const p of pods) {
+        expect(p.metadata.name).toMatch(/^pi-[bcdfghjklmnpqrstvwxz2456789]{5}$/);
+        expect(p.metadata.finalizers).toEqual(['batch.kubernetes.io/job-tracking']);
+        expect(p.metadata.ownerReferences?.[0]).toMatchObject({ kind: 'Job', name: 'pi', controller: true });
+      }
+      let j = await get(T.jobs, 'default', 'pi');
+      expect(j.status).toMatchObject({ active: 2, ready: 0, terminating: 0, uncountedTerminatedPods: {} });
+      expect(Date.parse(j.status.startTime)).toBe(Math.floor(started.getTime() / 1000) * 1000);
+
+      await c.settle(120_000);
+      pods = await podsOf('pi');
+      expect(pods).toHaveLength(3);
+      expect(pods.every((p) => p.status.phase === 'Succeeded' && !p.metadata.finalizers)).toBe(true);
+      j = await get(T.jobs, 'default', 'pi');
+      expect(j.status).toMatchObject({ succeeded: 3, ready: 0, terminating: 0, uncountedTerminatedPods: {} });
+      expect(j.status.active).toBeUndefined();
+      expect(j.status.completionTime).toBeDefined();
+      expect(conditionsOf(j)).toEqual([
+        ['SuccessCriteriaMet', 'CompletionsReached'],
+        ['Complete', 'CompletionsReached'],
+      ]);
+      const reasons = (await list(T.events)).filter((e) => e.involvedObject.name === 'pi').map((e) => e.reason);
+      expect(reasons.filter((r) => r === 'SuccessfulCreate')).toHaveLength(3);
+      expect(reasons).toContain('Completed');
+    });
+
+    it('replaces failed pods up to backoffLimit, then fails the Job', async () => {
+      await create(T.jobs, job('flaky', 'sleep 5; exit 1', { backoffLimit: 1 }));
+      await c.settle(120_000);
+      const j = await get(T.jobs, 'default', 'flaky');
+      expect(j.status.failed).toBe(2);
+      expect(j.status.succeeded).toBeUndefined();
+      expect(conditionsOf(j)).toEqual([
+        ['FailureTarget', 'BackoffLimitExceeded'],
+        ['Failed', 'BackoffLimitExceeded'],
+      ]);
+      const pods = await podsOf('flaky');
+      expect(pods).toHaveLength(2);
+      expect(pods.every((p) => p.status.phase === 'Failed')).toBe(true);
+      expect((await list(T.events)).some((e) => e.reason === 'BackoffLimitExceeded')).toBe(true);
+    });
+
+    it('fails a Job that outlives activeDeadlineSeconds, deleting its pods without counting them', async () => {
+      await create(T.jobs, job('slow', 'sleep 600', { activeDeadlineSeconds: 30 }));
+      await c.settle(120_000);
+      const j = await get(T.jobs, 'default', 'slow');
+      expect(conditionsOf(j)).toEqual([
+        ['FailureTarget', 'DeadlineExceeded'],
+        ['Failed', 'DeadlineExceeded'],
+      ]);
+      expect(j.status.failed).toBeUndefined();
+      expect(j.status.active).toBeUndefined();
+      expect(await podsOf('slow')).toHaveLength(0);
+    });
+  });
 });

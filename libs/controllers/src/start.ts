@@ -3,6 +3,13 @@ import type { EventStore } from '@kubetime/event-store';
 import { DeploymentController } from './controllers/deployment';
 import { EndpointsController } from './controllers/endpoints';
 import { GarbageCollector } from './controllers/garbage-collector';
+import { JobController } from './controllers/job';
+import {
+  DEFAULT_NODE_LIFECYCLE,
+  NodeLifecycleController,
+  NodeLifecycleOptions,
+  TaintEvictionController,
+} from './controllers/node-lifecycle';
 import { DEFAULT_KUBELET, KubeletController, KubeletOptions } from './controllers/kubelet';
 import { DEFAULT_NODE_POOL, NodePoolController, NodePoolOptions } from './controllers/nodes';
 import { ReplicaSetController } from './controllers/replicaset';
@@ -20,6 +27,7 @@ export interface ControllersOptions {
   seed?: string;
   nodes?: Partial<NodePoolOptions>;
   kubelet?: Partial<KubeletOptions>;
+  nodeLifecycle?: Partial<NodeLifecycleOptions>;
   onError?: (controller: string, key: string, error: unknown) => void;
 }
 
@@ -44,8 +52,15 @@ export function startControllers(options: ControllersOptions): Promise<Controlle
       new SchedulerController(),
       new KubeletController({ ...DEFAULT_KUBELET, ...options.kubelet }),
       new GarbageCollector(),
+      // A quiet pool (leases never renewed) sends no heartbeats: nothing could tell a stopped node
+      // from a silent one, so node monitoring runs only when the leases do.
+      ...((options.nodes?.leaseRenewIntervalMs ?? DEFAULT_NODE_POOL.leaseRenewIntervalMs)
+        ? [new NodeLifecycleController({ ...DEFAULT_NODE_LIFECYCLE, ...options.nodeLifecycle })]
+        : []),
+      new TaintEvictionController(),
       new ServiceAccountsController(),
       new EndpointsController(),
+      new JobController(clock),
     ],
   });
 }
