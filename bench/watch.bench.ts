@@ -29,13 +29,26 @@ const RATE = 1_000;
 
 type Query = PoolClient['query'];
 
-/** Stamps the moment each COMMIT issued on this pool returns. */
+/**
+ * Stamps the moment each batch commit issued on this pool returns: the store commits a batch as one
+ * statement (head move + insert + notify, an implicit transaction), recognised by its first CTE.
+ */
 function instrumentCommits(pool: Pool, onCommit: (at: number) => void): void {
   pool.on('connect', (client) => {
     const original = client.query.bind(client) as (...args: unknown[]) => unknown;
     const wrapped = (...args: unknown[]) => {
+      const text = typeof args[0] === 'string' ? args[0] : '';
+      const isCommit = text.trimStart().startsWith('WITH moved AS');
+      const callback = args[args.length - 1];
+      // pool.query hands the client a callback; a direct client.query gets a promise back.
+      if (isCommit && typeof callback === 'function') {
+        args[args.length - 1] = (...result: unknown[]) => {
+          onCommit(now());
+          return (callback as (...r: unknown[]) => unknown)(...result);
+        };
+      }
       const result = original(...args);
-      if (args[0] === 'COMMIT' && result instanceof Promise) {
+      if (isCommit && result instanceof Promise) {
         return result.then((value) => {
           onCommit(now());
           return value;
