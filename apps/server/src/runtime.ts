@@ -19,7 +19,7 @@ import {
 } from '@kubetime/platform';
 import type { Pool } from 'pg';
 import type { Subscription } from 'rxjs';
-import { TimeTravelService } from '@kubetime/time-travel';
+import { BranchControllers, TimeTravelService } from '@kubetime/time-travel';
 
 export type Logger = ReturnType<typeof createLogger>;
 
@@ -39,6 +39,8 @@ export class KubetimeRuntime {
   timeTravel!: TimeTravelService;
   etcd?: { port: number; close(): Promise<void> };
   controllers?: ControllerManager;
+  /** The control planes of every branch but main, when controllers are enabled. */
+  branchControllers?: BranchControllers;
   metrics!: Metrics;
   tls!: { caPem: string; certPem: string; keyPem: string };
   kubeconfigPath!: string;
@@ -86,6 +88,15 @@ export class KubetimeRuntime {
         watchClosed: () => this.metrics.watchesOpen.dec(),
       },
     });
+    const nodes = { count: config.controllers.nodes, leaseRenewIntervalMs: config.controllers.leaseRenewIntervalMs };
+    if (config.controllers.enabled) {
+      this.branchControllers = new BranchControllers({
+        events: this.events,
+        resources: this.api.resources,
+        nodes,
+        onError: (branch, controller, key, error) => log.warn({ branch, controller, key, err: error }, 'reconcile failed'),
+      });
+    }
     this.timeTravel = new TimeTravelService({
       events: this.events,
       resources: this.api.resources,
@@ -93,6 +104,7 @@ export class KubetimeRuntime {
       // Keys the HMAC markers that stand in for Secret values, so they cannot be brute-forced offline
       // and stay comparable across restarts.
       pepper: await persistentSecret(join(config.dataDir, 'timetravel-redaction.pepper')),
+      branchControllers: this.branchControllers,
     });
     await bootstrapCluster(this.api.resources, 'main', config.port, () => new Date());
     this.subscriptions.push(await runNamespaceFinalizer(this.events, this.api.resources, 'main', () => new Date()));
@@ -101,9 +113,11 @@ export class KubetimeRuntime {
         events: this.events,
         resources: this.api.resources,
         branch: 'main',
-        nodes: { count: config.controllers.nodes, leaseRenewIntervalMs: config.controllers.leaseRenewIntervalMs },
+        nodes,
         onError: (controller, key, error) => log.warn({ controller, key, err: error }, 'reconcile failed'),
       });
+      // Branches that exist already (created before a restart) are live clusters too.
+      await this.branchControllers?.startAll();
     }
     if (config.etcd) {
       this.etcd = await startEtcdEndpoint({ store: this.events, host: config.etcd.host, port: config.etcd.port, token: config.etcd.token, branch: 'main' });
@@ -123,6 +137,7 @@ export class KubetimeRuntime {
     await this.etcd?.close();
     this.api?.closeWatches();
     await this.controllers?.stop();
+    await this.branchControllers?.stopAll();
     for (const s of this.subscriptions) s.unsubscribe();
     await this.events?.close();
     await this.pool?.end();

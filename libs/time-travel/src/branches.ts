@@ -1,7 +1,7 @@
 import { randomBytes } from 'crypto';
 import type { BranchInfo } from '@kubetime/event-store';
 import { TimeTravelContext } from './context';
-import { invalid, Params } from './params';
+import { Params } from './params';
 import { RpcCodes, RpcError } from './rpc';
 import type { Session } from './session';
 
@@ -29,6 +29,8 @@ export class BranchMethods {
     const clock = this.clock(params);
     // A fork is one row: its cost does not depend on how much history sits below it.
     const info = await this.ctx.events.branches.fork(name, from.branch, from.revision, clock);
+    // A branch is a live cluster from its first moment: its own nodes, scheduler and controllers.
+    await this.ctx.branchControllers?.start(info);
     return branchView(info);
   }
 
@@ -55,10 +57,13 @@ export class BranchMethods {
     const point = await this.ctx.point(new Params({ branch: name, revision: raw.revision, time: raw.time }));
     const old = await this.ctx.events.branches.get(name);
     const hidden = `reset-${randomBytes(8).toString('hex')}`;
+    // The controllers stop before the rewind and start afresh on the reset branch, clock included.
+    await this.ctx.branchControllers?.stop(name);
     await this.ctx.events.branches.fork(hidden, name, point.revision, old.clock);
     await this.ctx.events.deleteBranch(name);
     const info = await this.ctx.events.branches.fork(name, hidden, point.revision, old.clock);
     await this.ctx.events.deleteBranch(hidden);
+    await this.ctx.branchControllers?.start(await this.ctx.events.branches.get(info.name));
     return { ...branchView(await this.ctx.events.branches.get(info.name)), resetFrom: old.headRevision };
   }
 
@@ -68,16 +73,13 @@ export class BranchMethods {
     const name = params.string('name');
     if (name === 'main')
       throw new RpcError(RpcCodes.Forbidden, 'main is the live cluster and cannot be deleted');
+    await this.ctx.events.branches.get(name);
+    await this.ctx.branchControllers?.stop(name);
     await this.ctx.events.deleteBranch(name);
     return { name, deleted: true };
   }
 
-  private clock(params: Params): 'wall' {
-    const clock = params.oneOf('clock', ['wall', 'virtual'] as const, 'wall');
-    if (clock === 'virtual')
-      throw invalid(
-        'clock "virtual" is not yet available: virtual clocks arrive with the branch controllers',
-      );
-    return clock;
+  private clock(params: Params): 'wall' | 'virtual' {
+    return params.oneOf('clock', ['wall', 'virtual'] as const, 'wall');
   }
 }

@@ -8,6 +8,7 @@ import {
 import type { Authorizer, ResourceStore } from '@kubetime/apiserver';
 import { redactSecret } from '@kubetime/encryption';
 import type { EventStore } from '@kubetime/event-store';
+import type { BranchControllers, RunningBranch } from './branch-controllers';
 import { invalid, Params } from './params';
 import { RpcCodes, RpcError } from './rpc';
 import type { Session } from './session';
@@ -21,6 +22,8 @@ export interface TimeTravelOptions {
   /** Server-held key for the HMAC markers that stand in for Secret values. */
   pepper: Buffer;
   now?: () => Date;
+  /** Present when the server runs controllers: every branch but main then gets its own. */
+  branchControllers?: BranchControllers;
 }
 
 /** A point in a branch's history. */
@@ -35,9 +38,11 @@ export class TimeTravelContext {
   readonly resources: ResourceStore;
   readonly log: LogReader;
   readonly now: () => Date;
+  readonly branchControllers?: BranchControllers;
 
   constructor(private readonly options: TimeTravelOptions) {
     this.events = options.events;
+    this.branchControllers = options.branchControllers;
     this.resources = options.resources;
     this.log = new LogReader(options.events);
     this.now = options.now ?? (() => new Date());
@@ -71,6 +76,21 @@ export class TimeTravelContext {
         `${what}: user "${session.user.username}" may not change branches (needs "post" on the non-resource URL /timetravel)`,
       );
     }
+  }
+
+  /** The control plane of a branch, or a clear error when the server runs none there. */
+  async controllersOf(branch: string): Promise<RunningBranch> {
+    await this.events.branches.get(branch);
+    const running = this.branchControllers?.get(branch);
+    if (!running) {
+      throw new RpcError(
+        RpcCodes.Unavailable,
+        branch === 'main'
+          ? 'main runs on the wall clock; clocks and re-execution work on branches'
+          : `no controllers run on branch "${branch}": the server was started with KUBETIME_CONTROLLERS=off`,
+      );
+    }
+    return running;
   }
 
   /** `{branch, revision | time}` -> a readable revision (the head when neither is given). */

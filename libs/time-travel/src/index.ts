@@ -6,3 +6,5 @@ export { RpcCodes, RpcError } from './rpc';
 export type { RpcResponse, RpcNotification } from './rpc';
 export { parsePredicate } from './predicate';
 export { NATIVE_FORMAT, readSnapshot } from './snapshot-format';
+export { BranchControllers } from './branch-controllers';
+export type { BranchControllersOptions, RunningBranch } from './branch-controllers';

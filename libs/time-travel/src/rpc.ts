@@ -17,6 +17,8 @@ export const RpcCodes = {
   Conflict: -32004,
   Gone: -32005,
   InvalidSnapshot: -32006,
+  /** The branch has no controllers (the server runs without them), or its clock cannot do that. */
+  Unavailable: -32007,
 } as const;
 
 export class RpcError extends Error {

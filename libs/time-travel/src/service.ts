@@ -9,6 +9,10 @@ import {
   UnknownBranch,
 } from '@kubetime/event-store';
 import { BranchMethods } from './branches';
+import { ClockMethods } from './clock';
+import { ExplainMethod } from './explain';
+import { ReexecuteMethod } from './reexecute';
+import { RetentionMethods } from './retention';
 import { TimeTravelContext, TimeTravelOptions } from './context';
 import { DiffMethod } from './diff';
 import { HistoryMethods } from './history';
@@ -36,6 +40,10 @@ export class TimeTravelService {
     const watch = new WatchMethods(ctx);
     const replay = new ReplayMethods(ctx);
     const snapshot = new SnapshotMethods(ctx);
+    const clock = new ClockMethods(ctx);
+    const reexecute = new ReexecuteMethod(ctx);
+    const explain = new ExplainMethod(ctx);
+    const retention = new RetentionMethods(ctx);
     const methods: Record<string, (params: Record<string, unknown>, session: Session) => Promise<unknown>> = {
       'history.head': (p) => history.head(p),
       'history.events': (p, s) => history.events(p, s),
@@ -54,6 +62,12 @@ export class TimeTravelService {
       'replay.step': (p, s) => replay.step(p, s),
       'replay.seek': (p, s) => replay.seek(p, s),
       'replay.stop': (p, s) => replay.stop(p, s),
+      'clock.advance': (p, s) => clock.advance(p, s),
+      'clock.runUntil': (p, s) => clock.runUntil(p, s),
+      'replay.reexecute': (p, s) => reexecute.reexecute(p, s),
+      explain: (p, s) => explain.explain(p, s),
+      'retention.compact': (p, s) => retention.compact(p, s),
+      'retention.history': (p) => retention.history(p),
       'snapshot.save': (p, s) => snapshot.save(p, s),
       'snapshot.restore': (p, s) => snapshot.restore(p, s),
       'snapshot.upload': (p, s) => snapshot.upload(p, s),
