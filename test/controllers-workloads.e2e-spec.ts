@@ -280,4 +280,80 @@ describe('workload controllers (real PostgreSQL, virtual clock)', () => {
       expect(await podsOf('slow')).toHaveLength(0);
     });
   });
+
+  describe('CronJobs', () => {
+    const cronjob = (name: string, script: string, spec: Record<string, unknown>): KubeObject => ({
+      apiVersion: 'batch/v1',
+      kind: 'CronJob',
+      metadata: { name, namespace: 'default' },
+      spec: {
+        schedule: '*/1 * * * *',
+        ...spec,
+        jobTemplate: {
+          spec: {
+            template: {
+              spec: { restartPolicy: 'Never', containers: [{ name: 'tick', image: 'busybox', command: ['sh', '-c', script] }] },
+            },
+          },
+        },
+      },
+    });
+    const jobsOf = async (name: string) =>
+      (await list(T.jobs)).filter((j) => j.metadata.ownerReferences?.[0]?.name === name);
+    /** Moves the virtual clock to just past the next whole minute, so schedules line up with the test. */
+    const toNextMinute = async () => {
+      const now = c.clock.now().getTime();
+      await c.settle(Math.ceil((now + 1) / 60_000) * 60_000 - now + 1000);
+    };
+
+    it('starts a Job named by its scheduled minute every minute, keeps the history limit, stops when suspended', async () => {
+      await toNextMinute();
+      await create(T.cronjobs, cronjob('tick', 'sleep 5', { successfulJobsHistoryLimit: 2 }));
+      const created = c.clock.now().getTime();
+      await c.settle(3 * 60_000 + 30_000);
+      const jobs = await jobsOf('tick');
+      const minutes = [1, 2, 3].map((i) => Math.floor(created / 60_000) + i);
+      expect(jobs.map((j) => j.metadata.name).sort()).toEqual(minutes.slice(1).map((m) => `tick-${m}`));
+      expect(jobs[0].metadata.annotations?.['batch.kubernetes.io/cronjob-scheduled-timestamp']).toBeDefined();
+      expect(jobs.every((j) => j.status.conditions?.some((x: { type: string }) => x.type === 'Complete'))).toBe(true);
+      let cj = await get(T.cronjobs, 'default', 'tick');
+      expect(Date.parse(cj.status.lastScheduleTime)).toBe(minutes[2] * 60_000);
+      expect(Date.parse(cj.status.lastSuccessfulTime)).toBeGreaterThan(minutes[2] * 60_000);
+      expect(cj.status.active).toBeUndefined();
+      const reasons = (await list(T.events)).filter((e) => e.involvedObject.name === 'tick').map((e) => e.reason);
+      expect(reasons).toEqual(expect.arrayContaining(['SuccessfulCreate', 'SawCompletedJob', 'SuccessfulDelete']));
+
+      cj.spec.suspend = true;
+      await c.resources.update(c.user(), T.cronjobs, 'default', 'tick', cj, { dryRun: false });
+      await c.settle(3 * 60_000);
+      cj = await get(T.cronjobs, 'default', 'tick');
+      expect(Date.parse(cj.status.lastScheduleTime)).toBe(minutes[2] * 60_000);
+      expect((await jobsOf('tick')).map((j) => j.metadata.name).sort()).toEqual(minutes.slice(1).map((m) => `tick-${m}`));
+      await c.resources.delete(c.user(), T.cronjobs, 'default', 'tick', { dryRun: false });
+    });
+
+    it('Forbid skips runs while one is active; Replace swaps the running Job for the new one', async () => {
+      await toNextMinute();
+      await create(T.cronjobs, cronjob('forbid', 'sleep 600', { concurrencyPolicy: 'Forbid' }));
+      await create(T.cronjobs, cronjob('replace', 'sleep 600', { concurrencyPolicy: 'Replace' }));
+      const created = c.clock.now().getTime();
+      await c.settle(3 * 60_000 + 30_000);
+      const last = Math.floor(created / 60_000) + 3;
+
+      const forbidden = await jobsOf('forbid');
+      expect(forbidden.map((j) => j.metadata.name)).toEqual([`forbid-${last - 2}`]);
+      const forbid = await get(T.cronjobs, 'default', 'forbid');
+      expect(forbid.status.active.map((r: { name: string }) => r.name)).toEqual([`forbid-${last - 2}`]);
+      expect((await list(T.events)).some((e) => e.involvedObject.name === 'forbid' && e.reason === 'JobAlreadyActive')).toBe(true);
+
+      const replaced = (await jobsOf('replace')).filter((j) => !j.metadata.deletionTimestamp);
+      expect(replaced.map((j) => j.metadata.name)).toEqual([`replace-${last}`]);
+      const replace = await get(T.cronjobs, 'default', 'replace');
+      expect(replace.status.active.map((r: { name: string }) => r.name)).toEqual([`replace-${last}`]);
+      expect(Date.parse(replace.status.lastScheduleTime)).toBe(last * 60_000);
+      for (const name of ['forbid', 'replace'])
+        await c.resources.delete(c.user(), T.cronjobs, 'default', name, { dryRun: false });
+      await c.settle(5000);
+    });
+  });
 });

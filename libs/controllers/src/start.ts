@@ -1,5 +1,6 @@
 import type { ResourceStore } from '@kubetime/apiserver';
 import type { EventStore } from '@kubetime/event-store';
+import { CronJobController } from './controllers/cronjob';
 import { DeploymentController } from './controllers/deployment';
 import { EndpointsController } from './controllers/endpoints';
 import { GarbageCollector } from './controllers/garbage-collector';
@@ -61,6 +62,7 @@ export function startControllers(options: ControllersOptions): Promise<Controlle
       new ServiceAccountsController(),
       new EndpointsController(),
       new JobController(clock),
+      new CronJobController(),
     ],
   });
 }
