@@ -1,4 +1,4 @@
-import { KubeObject, rfc3339 } from '@kubetime/api-machinery';
+import { deepClone, KubeObject, rfc3339 } from '@kubetime/api-machinery';
 import type { CacheChange, ObjectCache } from '../runtime/cache';
 import type { Controller, ReconcileContext, ReconcileResult } from '../runtime/manager';
 import { TYPES } from '../runtime/types';
@@ -8,8 +8,13 @@ export interface NodePoolOptions {
   count: number;
   prefix: string;
   capacity: { cpu: string; memory: string; pods: string };
-  /** How often each node renews its Lease in kube-node-lease; 0 creates the Lease and never renews it. */
+  /**
+   * How often each node renews its Lease in kube-node-lease; 0 creates the Lease and never renews
+   * it, and the node then posts no status heartbeats either (a quiet pool for tests).
+   */
   leaseRenewIntervalMs: number;
+  /** How often a node re-posts its conditions' lastHeartbeatTime when nothing changed. */
+  statusReportIntervalMs: number;
 }
 
 export const DEFAULT_NODE_POOL: NodePoolOptions = {
@@ -17,10 +22,14 @@ export const DEFAULT_NODE_POOL: NodePoolOptions = {
   prefix: 'node-',
   capacity: { cpu: '4', memory: '8Gi', pods: '110' },
   leaseRenewIntervalMs: 10_000,
+  statusReportIntervalMs: 60_000,
 };
 
+/** `kubetime.io/simulated-state: stopped` on a Node stops its simulated kubelet; anything else runs it. */
+export const SIMULATED_STATE = 'kubetime.io/simulated-state';
+
 const LEASE_DURATION_SECONDS = 40;
-const NODE_LEASE_NAMESPACE = 'kube-node-lease';
+export const NODE_LEASE_NAMESPACE = 'kube-node-lease';
 
 export function nodeUser(node: string) {
   return {
@@ -31,7 +40,9 @@ export function nodeUser(node: string) {
 
 /**
  * The simulated nodes' own agents: each node registers its Node object (capacity, podCIDR, Ready)
- * when it is missing, and keeps its Lease in kube-node-lease renewed, as a kubelet does.
+ * when it is missing, keeps its Lease in kube-node-lease renewed and its Ready condition's heartbeat
+ * fresh, as a kubelet does. A node whose simulated state is `stopped` does none of it, so the node
+ * lifecycle controller sees it go silent; started again, it posts Ready at once.
  */
 export class NodePoolController implements Controller {
   readonly name = 'node-pool';
@@ -51,8 +62,15 @@ export class NodePoolController implements Controller {
   }
 
   *keysFor(change: CacheChange): Iterable<string> {
-    if (change.type !== 'DELETED') return;
     const name = change.object.metadata.name!;
+    if (change.resource === 'nodes' && change.type === 'MODIFIED' && this.names.includes(name)) {
+      const state = (o: KubeObject | undefined) => o?.metadata.annotations?.[SIMULATED_STATE];
+      const ready = (o: KubeObject | undefined) =>
+        o?.status?.conditions?.find((c: { type: string }) => c.type === 'Ready')?.status;
+      // Started or stopped, or someone else (the node lifecycle controller) changed its Ready condition.
+      if (state(change.old) !== state(change.object) || ready(change.old) !== ready(change.object)) yield name;
+    }
+    if (change.type !== 'DELETED') return;
     if (change.resource === 'nodes' && this.names.includes(name)) yield name;
     if (
       change.resource === 'leases' &&
@@ -66,6 +84,7 @@ export class NodePoolController implements Controller {
     const index = this.names.indexOf(name);
     let node = ctx.cache.object('nodes', undefined, name);
     if (!node) node = await ctx.api.create(TYPES.nodes, this.nodeObject(name, index, ctx.now));
+    if (node.metadata.annotations?.[SIMULATED_STATE] === 'stopped') return;
     const lease = ctx.cache.object('leases', NODE_LEASE_NAMESPACE, name);
     const interval = this.options.leaseRenewIntervalMs;
     if (!lease) {
@@ -85,11 +104,42 @@ export class NodePoolController implements Controller {
       });
       return interval ? { requeueAfterMs: interval } : undefined;
     }
+    const statusDue = await this.postStatus(node, ctx);
     if (!interval) return;
-    const due = Date.parse(lease.spec?.renewTime ?? '') + interval - ctx.now.getTime();
-    if (due > 0) return { requeueAfterMs: due };
-    await ctx.api.update(TYPES.leases, { ...lease, spec: { ...lease.spec, renewTime: microTime(ctx.now) } });
-    return { requeueAfterMs: interval };
+    let due = Date.parse(lease.spec?.renewTime ?? '') + interval - ctx.now.getTime();
+    if (due <= 0) {
+      await ctx.api.update(TYPES.leases, { ...lease, spec: { ...lease.spec, renewTime: microTime(ctx.now) } });
+      due = interval;
+    }
+    return { requeueAfterMs: Math.min(due, statusDue ?? due) };
+  }
+
+  /**
+   * Ready condition heartbeat: re-posted every statusReportIntervalMs (only while the Lease is being
+   * renewed), and at once when the node's conditions say anything but Ready (it was stopped and the
+   * node lifecycle controller marked it Unknown). Returns when the next heartbeat is due.
+   */
+  private async postStatus(node: KubeObject, ctx: ReconcileContext): Promise<number | undefined> {
+    const conditions: { type: string; status: string; lastHeartbeatTime?: string }[] = node.status?.conditions ?? [];
+    const ready = conditions.find((c) => c.type === 'Ready');
+    const healthy = ready?.status === 'True' && conditions.every((c) => c.type === 'Ready' || c.status === 'False');
+    const every = this.options.leaseRenewIntervalMs ? this.options.statusReportIntervalMs : 0;
+    const left = every ? Date.parse(ready?.lastHeartbeatTime ?? '') + every - ctx.now.getTime() : Infinity;
+    if (healthy && left > 0) return Number.isFinite(left) ? left : undefined;
+    const at = rfc3339(ctx.now);
+    const next = deepClone(node);
+    const fresh = this.nodeObject(node.metadata.name!, this.names.indexOf(node.metadata.name!), ctx.now);
+    next.status.conditions = fresh.status.conditions.map((c: { type: string; status: string }) => {
+      const current = conditions.find((o) => o.type === c.type);
+      return { ...c, lastTransitionTime: current?.status === c.status ? (current as { lastTransitionTime?: string }).lastTransitionTime : at };
+    });
+    await ctx.api.updateStatus(TYPES.nodes, next);
+    if (!healthy)
+      await ctx.api.event(node, 'Normal', 'NodeReady', `Node ${node.metadata.name} status is now: NodeReady`, {
+        component: 'kubelet',
+        host: node.metadata.name,
+      });
+    return every || undefined;
   }
 
   private nodeObject(name: string, index: number, now: Date): KubeObject {
@@ -167,6 +217,14 @@ export function nodeAddress(index: number): string {
 /** Lease times are MicroTime: microsecond precision. */
 function microTime(date: Date): string {
   return date.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+}
+
+/** Whether a node is simulated here and its simulated kubelet is running (not `stopped`). */
+export function isRunningNode(cache: ObjectCache, node: string | undefined): boolean {
+  return (
+    isSimulated(cache, node) &&
+    cache.object('nodes', undefined, node!)?.metadata.annotations?.[SIMULATED_STATE] !== 'stopped'
+  );
 }
 
 /** Whether a node is one of ours (its kubelet is simulated here). */

@@ -10,13 +10,13 @@ const SCHEDULER = 'default-scheduler';
 const DEFAULT_MILLI_CPU = 100;
 const DEFAULT_MEMORY = 200 * 1024 * 1024;
 
-interface Taint {
+export interface Taint {
   key: string;
   value?: string;
   effect: string;
 }
 
-interface Toleration {
+export interface Toleration {
   key?: string;
   operator?: string;
   value?: string;
@@ -154,7 +154,7 @@ export function filterNode(pod: KubeObject, node: KubeObject, cache: ObjectCache
   return reasons;
 }
 
-function tolerates(t: Toleration, taint: Taint): boolean {
+export function tolerates(t: Toleration, taint: Taint): boolean {
   if (t.effect && t.effect !== taint.effect) return false;
   if (t.operator === 'Exists') return !t.key || t.key === taint.key;
   return t.key === taint.key && (t.value ?? '') === (taint.value ?? '');

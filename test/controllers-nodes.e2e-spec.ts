@@ -1,0 +1,314 @@
+import { findResourceType, KubeObject } from '@kubetime/api-machinery';
+import { bootstrapCluster, RequestContext, ResourceStore } from '@kubetime/apiserver';
+import { createPool, EventStore, migrate } from '@kubetime/event-store';
+import { ControllerManager, startControllers, VirtualClock } from '../libs/controllers/src';
+import { createTestDatabase, TestDatabase } from './support/database';
+import { startServer, stopServer, TestServer } from './support/server';
+
+const pods = findResourceType('', 'v1', 'pods')!;
+const nodes = findResourceType('', 'v1', 'nodes')!;
+const events = findResourceType('', 'v1', 'events')!;
+const deployments = findResourceType('apps', 'v1', 'deployments')!;
+
+/**
+ * Kubelet behaviour rules and node lifecycle on a virtual clock (minutes of cluster time in
+ * milliseconds), then cordon and drain with the real kubectl against a spawned server.
+ */
+describe('kubelet behaviour and node lifecycle (real PostgreSQL, virtual clock)', () => {
+  let db: TestDatabase;
+  let pool: ReturnType<typeof createPool>;
+  let store: EventStore;
+  let resources: ResourceStore;
+  let clock: VirtualClock;
+  let controllers: ControllerManager;
+  const errors: unknown[] = [];
+
+  const admin = (): RequestContext => ({
+    user: { username: 'admin', groups: ['system:masters'] },
+    branch: 'main',
+    now: clock.now(),
+  });
+  const settle = async (horizonMs: number) => {
+    await controllers.settle({ horizonMs, timeoutMs: 20_000 });
+    if (errors.length) throw errors[0];
+  };
+  const pod = (name: string, spec: Record<string, unknown>, annotations?: Record<string, string>): KubeObject => ({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace: 'default', annotations },
+    spec,
+  });
+  const create = (object: KubeObject) => resources.create(admin(), pods, 'default', object, { dryRun: false });
+  const get = (name: string) => resources.get(admin(), pods, 'default', name);
+  const eventsOf = async (name: string) =>
+    (await resources.list({ branch: 'main' }, events, 'default', {})).items.filter(
+      (e) => e.involvedObject.name === name,
+    );
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    await migrate(db.url);
+    pool = createPool(db.url, { max: 4 });
+    clock = new VirtualClock(new Date('2025-03-01T12:00:00Z'));
+    store = await EventStore.open({ pool, url: db.url, clock });
+    resources = new ResourceStore(store);
+    await bootstrapCluster(resources, 'main', 6443, () => clock.now());
+    controllers = await startControllers({
+      events: store,
+      resources,
+      clock,
+      seed: 'nodes-seed',
+      kubelet: { startDelayMs: 2000, maxGracePeriodMs: 30_000 },
+      onError: (_c, _k, error) => errors.push(error),
+    });
+    await settle(0);
+  });
+
+  afterAll(async () => {
+    await controllers?.stop();
+    await store?.close();
+    await pool?.end();
+    await db?.drop();
+  });
+
+  it('runs a plain nginx pod and makes it Ready', async () => {
+    await create(pod('web', { containers: [{ name: 'nginx', image: 'nginx:1.25' }] }));
+    await settle(5_000);
+    const web = await get('web');
+    expect(web.status.phase).toBe('Running');
+    expect(web.status.conditions.find((c: { type: string }) => c.type === 'Ready').status).toBe('True');
+    expect(web.status.containerStatuses[0]).toMatchObject({ ready: true, restartCount: 0, started: true });
+  });
+
+  it('crash-loops a container with restartCount and a doubling back-off on the clock', async () => {
+    await create(pod('crashy', { containers: [{ name: 'app', image: 'nginx:crashy' }] }, { 'kubetime.io/crash-after': '5s' }));
+    // pull 2 s, run 5 s, restart at once, run 5 s, back-off 10 s, run 5 s, back-off 20 s, ...
+    await settle(60_000);
+    const crashy = await get('crashy');
+    const status = crashy.status.containerStatuses[0];
+    expect(crashy.status.phase).toBe('Running');
+    expect(status.restartCount).toBe(3);
+    expect(status.state.waiting).toMatchObject({ reason: 'CrashLoopBackOff' });
+    expect(status.state.waiting.message).toMatch(/^back-off 40s restarting failed container=app pod=crashy_default\(/);
+    expect(status.lastState.terminated).toMatchObject({ exitCode: 1, reason: 'Error' });
+    const backOff = (await eventsOf('crashy')).find((e) => e.reason === 'BackOff');
+    expect(backOff).toMatchObject({ type: 'Warning', count: 3 });
+    expect(backOff!.message).toMatch(/^Back-off restarting failed container app in pod crashy_default\(/);
+    await settle(60_000);
+    expect((await get('crashy')).status.containerStatuses[0].restartCount).toBe(4);
+  });
+
+  it('keeps a pod whose readiness probe fails NotReady, reporting Unhealthy', async () => {
+    await create(
+      pod(
+        'unready',
+        {
+          containers: [
+            { name: 'web', image: 'nginx:1.25', readinessProbe: { httpGet: { path: '/', port: 80 }, periodSeconds: 5 } },
+          ],
+        },
+        { 'kubetime.io/readiness': 'fail' },
+      ),
+    );
+    await settle(30_000);
+    const unready = await get('unready');
+    expect(unready.status.phase).toBe('Running');
+    expect(unready.status.conditions.find((c: { type: string }) => c.type === 'Ready')).toMatchObject({
+      status: 'False',
+      reason: 'ContainersNotReady',
+      message: 'containers with unready status: [web]',
+    });
+    const unhealthy = (await eventsOf('unready')).find((e) => e.reason === 'Unhealthy');
+    expect(unhealthy!.message).toBe('Readiness probe failed: HTTP probe failed with statuscode: 500');
+    expect(unhealthy!.count).toBeGreaterThan(3);
+  });
+
+  it('restarts a container whose liveness probe fails', async () => {
+    await create(
+      pod(
+        'unlive',
+        {
+          containers: [
+            {
+              name: 'web',
+              image: 'nginx:unlive',
+              livenessProbe: { exec: { command: ['cat', '/tmp/healthy'] }, initialDelaySeconds: 5, periodSeconds: 5 },
+            },
+          ],
+        },
+        { 'kubetime.io/liveness-fail-after': '30s' },
+      ),
+    );
+    // started at 2 s, failing from 32 s: probes at 37, 42, 47 s fail, killed at 47 s, restarted at once.
+    await settle(50_000);
+    const status = (await get('unlive')).status.containerStatuses[0];
+    expect(status.restartCount).toBe(1);
+    expect(status.lastState.terminated).toMatchObject({ exitCode: 137, reason: 'Error' });
+    const reasons = (await eventsOf('unlive')).map((e) => [e.reason, e.message, e.count]);
+    expect(reasons).toContainEqual(['Unhealthy', 'Liveness probe failed: command "cat /tmp/healthy" exited with 1', 1]);
+    expect(reasons).toContainEqual(['Killing', 'Container web failed liveness probe, will be restarted', 1]);
+  });
+
+  it('reports ErrImagePull, then ImagePullBackOff, for a bad image', async () => {
+    await create(pod('badimage', { containers: [{ name: 'app', image: 'nginx:bad' }] }));
+    await settle(3_000);
+    const waiting = (await get('badimage')).status.containerStatuses[0].state.waiting;
+    expect(waiting.reason).toBe('ImagePullBackOff');
+    const history = await store.events('main', 0, (await store.branch()).revision, 100_000);
+    const reasons = history
+      .filter((e) => e.resource === 'pods' && e.name === 'badimage')
+      .map((e) => e.object.status?.containerStatuses?.[0]?.state?.waiting?.reason)
+      .filter(Boolean);
+    expect(reasons).toContain('ErrImagePull');
+    expect(reasons.indexOf('ErrImagePull')).toBeLessThan(reasons.indexOf('ImagePullBackOff'));
+    const messages = (await eventsOf('badimage')).map((e) => `${e.reason}: ${e.message}`);
+    expect(messages).toContain('Failed: Error: ErrImagePull');
+    expect(messages).toContain('Failed: Error: ImagePullBackOff');
+    expect(messages).toContain('BackOff: Back-off pulling image "nginx:bad"');
+  });
+
+  it('runs init containers in order, and a busybox command to completion', async () => {
+    await create(
+      pod('job-like', {
+        restartPolicy: 'Never',
+        initContainers: [{ name: 'wait', image: 'busybox', command: ['sh', '-c', 'sleep 3'] }],
+        containers: [{ name: 'work', image: 'busybox:1.36', command: ['sh', '-c', 'echo done; sleep 4'] }],
+      }),
+    );
+    await settle(0);
+    const pending = await get('job-like');
+    expect(pending.status.phase).toBe('Pending');
+    expect(pending.status.initContainerStatuses[0].state.waiting.reason).toBe('ContainerCreating');
+    expect(pending.status.containerStatuses[0].state.waiting.reason).toBe('PodInitializing');
+    expect(pending.status.conditions.find((c: { type: string }) => c.type === 'Initialized')).toMatchObject({
+      status: 'False',
+      reason: 'ContainersNotInitialized',
+    });
+    await settle(30_000);
+    const done = await get('job-like');
+    expect(done.status.phase).toBe('Succeeded');
+    expect(done.status.initContainerStatuses[0].state.terminated).toMatchObject({ exitCode: 0, reason: 'Completed' });
+    expect(done.status.containerStatuses[0].state.terminated).toMatchObject({ exitCode: 0, reason: 'Completed' });
+  });
+
+  it('deletes a pod promptly when its container exits on SIGTERM', async () => {
+    const before = clock.now().getTime();
+    await resources.delete(admin(), pods, 'default', 'web', { dryRun: false });
+    await settle(0);
+    await expect(get('web')).rejects.toMatchObject({ code: 404 });
+    expect(clock.now().getTime()).toBe(before);
+    const killing = (await eventsOf('web')).find((e) => e.reason === 'Killing');
+    expect(killing!.message).toBe('Stopping container nginx');
+  });
+
+  it('marks a stopped node Unknown, taints it, evicts its pods after 300 s and replaces them elsewhere', async () => {
+    for (const name of ['crashy', 'unready', 'unlive', 'badimage', 'job-like'])
+      await resources.delete(admin(), pods, 'default', name, { dryRun: false, gracePeriodSeconds: 0 });
+    await resources.create(
+      admin(),
+      deployments,
+      'default',
+      {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'spread', namespace: 'default' },
+        spec: {
+          replicas: 3,
+          selector: { matchLabels: { app: 'spread' } },
+          template: { metadata: { labels: { app: 'spread' } }, spec: { containers: [{ name: 'nginx', image: 'nginx' }] } },
+        },
+      },
+      { dryRun: false },
+    );
+    await settle(10_000);
+    const placed = (await resources.list(admin(), pods, 'default', {})).items;
+    const victim = placed[0].spec.nodeName as string;
+    const evicted = placed.filter((p) => p.spec.nodeName === victim).map((p) => p.metadata.name);
+    // get hands out the store's own object: change a copy.
+    const node = structuredClone(await resources.get(admin(), nodes, undefined, victim));
+    node.metadata.annotations = { ...node.metadata.annotations, 'kubetime.io/simulated-state': 'stopped' };
+    await resources.update(admin(), nodes, undefined, victim, node, { dryRun: false });
+    const stoppedAt = clock.now().getTime();
+
+    await settle(45_000);
+    const silent = await resources.get(admin(), nodes, undefined, victim);
+    expect(silent.status.conditions.find((c: { type: string }) => c.type === 'Ready')).toMatchObject({
+      status: 'Unknown',
+      reason: 'NodeStatusUnknown',
+      message: 'Kubelet stopped posting node status.',
+    });
+    expect(silent.spec.taints.map((t: { key: string; effect: string }) => `${t.key}:${t.effect}`)).toEqual([
+      'node.kubernetes.io/unreachable:NoSchedule',
+      'node.kubernetes.io/unreachable:NoExecute',
+    ]);
+    expect((await get(evicted[0])).metadata.deletionTimestamp).toBeUndefined();
+
+    await settle(stoppedAt + 360_000 - clock.now().getTime());
+    const now = (await resources.list(admin(), pods, 'default', {})).items;
+    for (const name of evicted) {
+      const gone = now.find((p) => p.metadata.name === name)!;
+      // The stopped kubelet cannot confirm the kill: the pod stays Terminating, as on a real cluster.
+      expect(gone.metadata.deletionTimestamp).toBeDefined();
+      expect(gone.status.conditions.find((c: { type: string }) => c.type === 'DisruptionTarget')).toMatchObject({
+        reason: 'DeletionByTaintManager',
+      });
+    }
+    const live = now.filter((p) => !p.metadata.deletionTimestamp);
+    expect(live).toHaveLength(3);
+    for (const p of live) {
+      expect(p.spec.nodeName).not.toBe(victim);
+      expect(p.status.conditions.find((c: { type: string }) => c.type === 'Ready').status).toBe('True');
+    }
+    expect((await eventsOf(evicted[0])).map((e) => e.reason)).toContain('TaintManagerEviction');
+
+    const back = structuredClone(await resources.get(admin(), nodes, undefined, victim));
+    back.metadata.annotations = { ...back.metadata.annotations, 'kubetime.io/simulated-state': 'running' };
+    await resources.update(admin(), nodes, undefined, victim, back, { dryRun: false });
+    await settle(5_000);
+    const ready = await resources.get(admin(), nodes, undefined, victim);
+    expect(ready.status.conditions.find((c: { type: string }) => c.type === 'Ready').status).toBe('True');
+    expect(ready.spec.taints).toBeUndefined();
+    const after = (await resources.list(admin(), pods, 'default', {})).items;
+    expect(after.filter((p) => evicted.includes(p.metadata.name))).toHaveLength(0);
+  });
+});
+
+describe('cordon, uncordon and drain with the real kubectl (seed 003)', () => {
+  let server: TestServer & { database: TestDatabase };
+
+  const kubectl = async (...args: string[]) => {
+    const r = await server.kubectl(args);
+    if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed: ${r.stderr}`);
+    return r.stdout;
+  };
+
+  beforeAll(async () => {
+    server = await startServer({ env: { KUBETIME_CONTROLLERS: 'on' } });
+  });
+
+  afterAll(async () => {
+    if (server) await stopServer(server);
+  });
+
+  it('cordons, uncordons and drains a node; its pods move elsewhere', async () => {
+    await kubectl('create', 'deployment', 'nginx', '--image=nginx', '--replicas=5');
+    expect(await kubectl('rollout', 'status', 'deployment/nginx', '--timeout=20s')).toContain('successfully rolled out');
+
+    expect(await kubectl('cordon', 'node-2')).toContain('node/node-2 cordoned');
+    expect(await kubectl('get', 'nodes', '--no-headers')).toMatch(/node-2\s+Ready,SchedulingDisabled/);
+    expect(await kubectl('uncordon', 'node-2')).toContain('node/node-2 uncordoned');
+    expect(await kubectl('get', 'nodes', '--no-headers')).toMatch(/node-2\s+Ready\s/);
+
+    const onNode3 = (await kubectl('get', 'pods', '--field-selector=spec.nodeName=node-3', '-o', 'name')).trim();
+    const drained = await server.kubectl(['drain', 'node-3', '--ignore-daemonsets', '--timeout=20s']);
+    expect(drained.code).toBe(0);
+    const output = drained.stdout + drained.stderr;
+    expect(output).toContain('node/node-3 cordoned');
+    for (const name of onNode3.split('\n').filter(Boolean)) expect(output).toContain(`${name} evicted`);
+    expect(output).toContain('node/node-3 drained');
+    expect(await kubectl('rollout', 'status', 'deployment/nginx', '--timeout=20s')).toContain('successfully rolled out');
+    const wide = await kubectl('get', 'pods', '-o', 'wide', '--no-headers');
+    expect(wide).not.toContain('node-3');
+    expect(wide.trim().split('\n')).toHaveLength(5);
+  });
+});
