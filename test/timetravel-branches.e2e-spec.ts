@@ -1,3 +1,6 @@
+import { execFile } from 'child_process';
+import { resolve } from 'path';
+import { promisify } from 'util';
 import { RpcCallError, RpcClient } from '../apps/cli/src/client';
 import { startServer, stopServer, TestServer } from './support/server';
 import type { TestDatabase } from './support/database';
@@ -10,6 +13,8 @@ import type { TestDatabase } from './support/database';
  * PodScheduled=False/Unschedulable: that is the failure the scheduler reproduces whatever the kubelet
  * does with the image, and the breakpoint stops on it.
  */
+const run = promisify(execFile);
+const CLI = resolve(__dirname, '../bin/kubetime.js');
 const UNSCHEDULABLE = '$.status.conditions[*].reason == "Unschedulable"';
 const BAD_PATCH = JSON.stringify([
   { op: 'replace', path: '/spec/template/spec/containers/0/image', value: 'nginx:bad' },
@@ -237,6 +242,25 @@ describe('time travel with per-branch controllers and virtual clocks', () => {
     expect(stuck.scheduling.condition).toMatchObject({ status: 'False', reason: 'Unschedulable' });
     expect(stuck.scheduling.events[0]).toMatchObject({ reason: 'FailedScheduling', message: expect.stringMatching(/^0\/3 nodes are available/) });
   });
+
+  it('does the same from the CLI: a virtual branch, clock advance and run-until, explain, reexecute', async () => {
+    const cli = async (args: string[]) =>
+      (await run(process.execPath, [CLI, ...args], { env: { ...process.env, KUBECONFIG: server.kubeconfig }, timeout: 60_000 })).stdout;
+    expect(await cli(['branch', 'create', 'cli', '--from', String(good), '--clock', 'virtual'])).toContain('clock virtual');
+    await ok(['--server', `${server.url}/branches/cli`, 'scale', 'deployment/web', '--replicas=3']);
+    expect(await cli(['clock', 'run-until', 'cli', '--kind', 'Deployment', '--where', '$.status.readyReplicas == 3'])).toMatch(
+      /^held after [\d.]+ s at revision \d+/,
+    );
+    expect(await cli(['clock', 'advance', 'cli', '60'])).toMatch(/events, head \d+/);
+    const [pod] = (await rpc.call('state.get', { branch: 'cli', filter: { kind: 'Pod' } })).items;
+    const why = await cli(['explain', `pod/${pod.metadata.name}`, '--branch', 'cli']);
+    expect(why).toContain('(controller)');
+    expect(why).toMatch(/bound to node-\d/);
+    const report = await cli(['reexecute', '--from', String(good), '--to', String(fixed), '--target', 'cli-re']);
+    expect(report).toMatch(/cli-re: 2\/2 user writes replayed/);
+    expect(report).toMatch(/fingerprint [0-9a-f]{64}/);
+    for (const name of ['cli', 'cli-re']) await rpc.call('branch.delete', { name });
+  }, 60_000);
 
   it('deletes a branch with its controllers and compacts with a recorded trace', async () => {
     await rpc.call('branch.delete', { name: 'until' });

@@ -15,12 +15,18 @@ Usage: kubetime [--kubeconfig FILE] [--context NAME] [-o json] COMMAND
   history [--branch B] [--from R] [--to R] [FILTER] [--limit N]     events, newest last
   show KIND/NAME [-n NS] [--branch B] [--at R|TIME] [--reveal]        an object as it was
   diff A B [--ignore LIST] [FILTER]                                   A, B: [branch@]revision, [branch@]time or branch
-  branch create NAME [--from [branch@]R|TIME]
+  branch create NAME [--from [branch@]R|TIME] [--clock wall|virtual]
   branch list
   branch reset NAME --to R|TIME
   branch delete NAME
   replay [--branch B] [--from R] [--to R] [--speed X|max] [--break PREDICATE]... [--break-on KIND/NAME]... [FILTER]
                                                                       keys when interactive: space pause/resume, n step, b step back, q quit
+  clock advance BRANCH SECONDS                                         move a virtual-clock branch forward
+  clock run-until BRANCH [FILTER] [--max-seconds N]                   ... until an event matches (default 600 s)
+  reexecute --from R --to R --target NAME [--branch B] [FILTER]       user writes of B (from, to] onto a new virtual branch;
+                                                                      FILTER narrows the divergence report
+  explain KIND/NAME [-n NS] [--branch B] [--at R|TIME]                the cause chain and, for a Pod, the scheduler's decision
+  compact --revision R [--branch B]                                   forget superseded versions at or below R (recorded)
   kubeconfig --branch NAME [--revision R] [--name CONTEXT] [--use]    writes a context for /branches/NAME[/revisions/R]/
   snapshot save FILE [--format native|etcd] [--branch B] [--revision R] [--history]
                                                                       --history (etcd): also the events above the compaction point
@@ -61,6 +67,9 @@ const OPTIONS: ParseArgsConfig['options'] = {
   'allow-unimported': { type: 'boolean' },
   'bump-revision': { type: 'string' },
   'mark-compacted': { type: 'boolean' },
+  clock: { type: 'string' },
+  target: { type: 'string' },
+  'max-seconds': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 };
 
@@ -104,6 +113,14 @@ async function main(argv: string[]): Promise<number> {
         return await replay(rpc, flags, defaultBranch, out);
       case 'snapshot':
         return await snapshot(rpc, args, flags, defaultBranch, out);
+      case 'clock':
+        return await clock(rpc, args, flags, out);
+      case 'reexecute':
+        return await reexecute(rpc, flags, defaultBranch, out);
+      case 'explain':
+        return await explain(rpc, args, flags, defaultBranch, out);
+      case 'compact':
+        return await compact(rpc, flags, defaultBranch, out);
       default:
         throw new UsageError(`unknown command "${command}"`);
     }
@@ -280,7 +297,9 @@ async function branch(
     case 'create': {
       if (!name) throw new UsageError('branch create needs a NAME');
       const from = str(flags.from) ? parsePoint(str(flags.from)!, defaultBranch) : { branch: defaultBranch };
-      const result = await rpc.call('branch.create', { name, from });
+      const clockKind = str(flags.clock) ?? 'wall';
+      if (clockKind !== 'wall' && clockKind !== 'virtual') throw new UsageError('--clock must be wall or virtual');
+      const result = await rpc.call('branch.create', { name, from, clock: clockKind });
       return out.json ? out.write(result) : out.line(`created ${describe(result)}`);
     }
     case 'reset': {
@@ -300,6 +319,96 @@ async function branch(
     default:
       throw new UsageError('branch needs create, list, reset or delete');
   }
+}
+
+async function clock(rpc: RpcClient, args: string[], flags: Flags, out: Output): Promise<number> {
+  const [sub, branchName, secondsText] = args;
+  if (sub === 'advance') {
+    const seconds = Number(secondsText);
+    if (!branchName || !(seconds >= 0)) throw new UsageError('clock advance needs BRANCH and SECONDS');
+    const result = await rpc.call('clock.advance', { branch: branchName, seconds });
+    if (out.json) return out.write(result);
+    return out.line(`${branchName}: ${result.from} -> ${result.time}, ${result.events} events, head ${result.revision}`);
+  }
+  if (sub === 'run-until') {
+    if (!branchName) throw new UsageError('clock run-until needs BRANCH and a FILTER');
+    const maxSeconds = str(flags['max-seconds']) === undefined ? undefined : Number(flags['max-seconds']);
+    if (maxSeconds !== undefined && !(maxSeconds >= 0)) throw new UsageError('--max-seconds must be a number');
+    const predicate = filterFrom(flags);
+    if (!Object.keys(predicate).length) throw new UsageError('clock run-until needs a FILTER (e.g. --where)');
+    const result = await rpc.call('clock.runUntil', { branch: branchName, predicate, maxSeconds });
+    if (out.json) return out.write(result);
+    if (!result.held) {
+      process.stderr.write(`${result.message}\n`);
+      return 1;
+    }
+    const e = result.event;
+    return out.line(
+      `held after ${result.elapsedSeconds} s at revision ${result.revision} (${result.time})` +
+        (e ? `: ${e.type} ${e.kind} ${e.namespace ? `${e.namespace}/` : ''}${e.name} by ${e.actor}` : ': already true'),
+    );
+  }
+  throw new UsageError('clock needs advance or run-until');
+}
+
+async function reexecute(rpc: RpcClient, flags: Flags, branch: string, out: Output): Promise<number> {
+  const from = int(flags.from, '--from');
+  const to = int(flags.to, '--to');
+  const target = str(flags.target);
+  if (from === undefined || to === undefined || !target) throw new UsageError('reexecute needs --from R --to R --target NAME');
+  out.progress(`re-executing ${branch} (${from}, ${to}] onto ${target} ...`);
+  const result = await rpc.call('replay.reexecute', { source: { branch, from, to }, target, filter: filterFrom(flags) });
+  out.progressDone();
+  if (out.json) return out.write(result);
+  out.line(
+    `${target}: ${result.replayed}/${result.userWrites} user writes replayed, ${result.events} events ` +
+      `(recorded ${result.recordedEvents}), virtual ${result.clock.start} -> ${result.clock.end}, ${result.wallMs} ms`,
+  );
+  for (const s of result.skipped) out.line(`  skipped revision ${s.revision}: ${s.reason}`);
+  out.line(`${result.identicalObjects} objects identical, ${result.divergences.length} diverge${result.divergencesTruncated ? ' (list truncated)' : ''}`);
+  const describe = (e: any) => (e ? `${e.type} by ${e.actor} at ${e.revision}` : 'nothing');
+  for (const d of result.divergences) {
+    out.line(`~ ${d.kind} ${d.namespace ? `${d.namespace}/` : ''}${d.name} from event #${d.index + 1}: recorded ${describe(d.recorded)}, now ${describe(d.reexecuted)}`);
+    for (const op of d.patch ?? []) out.line(`    ${op.op} ${op.path}${'value' in op ? ` ${JSON.stringify(op.value)}` : ''}`);
+  }
+  return out.line(`fingerprint ${result.fingerprint}`);
+}
+
+async function explain(rpc: RpcClient, args: string[], flags: Flags, branch: string, out: Output): Promise<number> {
+  const [target] = args;
+  const slash = target?.indexOf('/') ?? -1;
+  if (!target || slash <= 0) throw new UsageError('explain needs KIND/NAME');
+  const at = str(flags.at);
+  const point = at ? parsePoint(at, branch) : { branch };
+  const result = await rpc.call('explain', {
+    ...point,
+    kind: target.slice(0, slash),
+    name: target.slice(slash + 1),
+    // As kubectl does; the server ignores a namespace for cluster-scoped kinds.
+    namespace: str(flags.namespace) ?? 'default',
+  });
+  if (out.json) return out.write(result);
+  const step = (l: any) =>
+    `${l.revision}  ${l.type} ${l.kind} ${l.namespace ? `${l.namespace}/` : ''}${l.name} by ${l.actor}${l.actorKind === 'controller' ? ' (controller)' : ''}`;
+  out.line(`${result.kind} ${result.namespace ? `${result.namespace}/` : ''}${result.name} at ${result.branch}@${result.revision}${result.exists ? '' : ' (deleted)'}`);
+  out.line('created by:');
+  for (const l of result.createdBy) out.line(`  <- ${step(l)}`);
+  out.line('last changed by:');
+  for (const l of result.lastChangedBy) out.line(`  <- ${step(l)}`);
+  if (result.scheduling) {
+    const s = result.scheduling;
+    out.line(`scheduling: ${s.node ? `bound to ${s.node}` : 'not bound'}${s.condition?.message ? ` (${s.condition.message})` : ''}`);
+    for (const e of s.events) out.line(`  ${e.type} ${e.reason} x${e.count}: ${e.message}`);
+  }
+  return 0;
+}
+
+async function compact(rpc: RpcClient, flags: Flags, branch: string, out: Output): Promise<number> {
+  const revision = int(flags.revision, '--revision');
+  if (revision === undefined) throw new UsageError('compact needs --revision R');
+  const result = await rpc.call('retention.compact', { branch, revision });
+  if (out.json) return out.write(result);
+  return out.line(`compacted ${branch} at ${result.compactRevision}: ${result.deletedEvents} superseded events deleted`);
 }
 
 async function replay(rpc: RpcClient, flags: Flags, branch: string, out: Output): Promise<number> {
