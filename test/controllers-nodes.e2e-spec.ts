@@ -223,7 +223,7 @@ describe('kubelet behaviour and node lifecycle (real PostgreSQL, virtual clock)'
     await settle(10_000);
     const placed = (await resources.list(admin(), pods, 'default', {})).items;
     const victim = placed[0].spec.nodeName as string;
-    const evicted = placed.filter((p) => p.spec.nodeName === victim).map((p) => p.metadata.name);
+    const evicted = placed.filter((p) => p.spec.nodeName === victim).map((p) => p.metadata.name!);
     // get hands out the store's own object: change a copy.
     const node = structuredClone(await resources.get(admin(), nodes, undefined, victim));
     node.metadata.annotations = { ...node.metadata.annotations, 'kubetime.io/simulated-state': 'stopped' };
@@ -269,7 +269,7 @@ describe('kubelet behaviour and node lifecycle (real PostgreSQL, virtual clock)'
     expect(ready.status.conditions.find((c: { type: string }) => c.type === 'Ready').status).toBe('True');
     expect(ready.spec.taints).toBeUndefined();
     const after = (await resources.list(admin(), pods, 'default', {})).items;
-    expect(after.filter((p) => evicted.includes(p.metadata.name))).toHaveLength(0);
+    expect(after.filter((p) => evicted.includes(p.metadata.name!))).toHaveLength(0);
   });
 });
 
