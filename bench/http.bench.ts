@@ -108,6 +108,8 @@ export async function runHttp(etcdAt32?: { rate: number; p50: number; p99: numbe
       DATABASE_URL: db.url,
       KUBETIME_DATA_DIR: dataDir,
       LOG_LEVEL: 'warn',
+      // The write path alone: simulated nodes and controllers would share the two cores.
+      KUBETIME_CONTROLLERS: 'off',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
