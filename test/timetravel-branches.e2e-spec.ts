@@ -206,6 +206,35 @@ describe('time travel with per-branch controllers and virtual clocks', () => {
     expect((await rpcError(rpc.call('clock.advance', { branch: 'drill', seconds: -1 }))).code).toBe(-32602);
   }, 60_000);
 
+  it('replays a bad image on a virtual branch to the first ErrImagePull, and breaks there', async () => {
+    const pullFailed = '$.status.containerStatuses[*].state.waiting.reason == "ErrImagePull"';
+    await rpc.call('branch.create', { name: 'pull', from: { revision: good }, clock: 'virtual' });
+    await rpc.call('clock.advance', { branch: 'pull', seconds: 0 });
+    const before = await head('pull');
+    await ok(['--server', `${server.url}/branches/pull`, 'set', 'image', 'deployment/web', 'nginx=nginx:bad']);
+    const held = await rpc.call('clock.runUntil', { branch: 'pull', predicate: { kind: 'Pod', where: pullFailed }, maxSeconds: 300 });
+    expect(held).toMatchObject({ held: true, event: { kind: 'Pod' } });
+
+    const paused = new Promise<any>((resolve) => {
+      const off = rpc.on('replay.paused', (p) => {
+        off();
+        resolve(p);
+      });
+    });
+    const replay = await rpc.call('replay.start', {
+      branch: 'pull',
+      from: before,
+      speed: 'max',
+      filter: { kind: 'Deployment' },
+      breakpoints: [{ kind: 'Pod', where: pullFailed }],
+    });
+    const hit = await paused;
+    expect(hit).toMatchObject({ subscription: replay.subscription, reason: 'breakpoint', position: held.revision });
+    expect(hit.event.object.spec.containers[0].image).toBe('nginx:bad');
+    await rpc.call('replay.stop', { subscription: replay.subscription });
+    await rpc.call('branch.delete', { name: 'pull' });
+  });
+
   it('re-executes the recorded user writes twice with identical histories and reports divergence', async () => {
     const first = await rpc.call('replay.reexecute', { source: { from: good, to: fixed }, target: 're1' });
     const second = await rpc.call('replay.reexecute', { source: { from: good, to: fixed }, target: 're2' });
