@@ -14,6 +14,11 @@ const T = {
   events: findResourceType('', 'v1', 'events')!,
   jobs: findResourceType('batch', 'v1', 'jobs')!,
   cronjobs: findResourceType('batch', 'v1', 'cronjobs')!,
+  statefulsets: findResourceType('apps', 'v1', 'statefulsets')!,
+  daemonsets: findResourceType('apps', 'v1', 'daemonsets')!,
+  controllerrevisions: findResourceType('apps', 'v1', 'controllerrevisions')!,
+  persistentvolumeclaims: findResourceType('', 'v1', 'persistentvolumeclaims')!,
+  nodes: findResourceType('', 'v1', 'nodes')!,
 };
 
 const START = new Date('2025-03-01T12:00:00Z');
@@ -73,8 +78,9 @@ async function cluster(): Promise<Cluster> {
 
 describe('workload controllers (real PostgreSQL, virtual clock)', () => {
   let c: Cluster;
-  const get = (type: (typeof T)[keyof typeof T], namespace: string | undefined, name: string) =>
-    c.resources.get({ branch: 'main' }, type, namespace, name);
+  // A copy: what the store hands out is its own head state, which a test must not change in place.
+  const get = async (type: (typeof T)[keyof typeof T], namespace: string | undefined, name: string) =>
+    structuredClone(await c.resources.get({ branch: 'main' }, type, namespace, name));
   const list = async (type: (typeof T)[keyof typeof T], namespace = 'default') =>
     (await c.resources.list({ branch: 'main' }, type, namespace, {})).items;
   const create = (type: (typeof T)[keyof typeof T], object: KubeObject) =>
@@ -354,6 +360,118 @@ describe('workload controllers (real PostgreSQL, virtual clock)', () => {
       for (const name of ['forbid', 'replace'])
         await c.resources.delete(c.user(), T.cronjobs, 'default', name, { dryRun: false });
       await c.settle(5000);
+    });
+  });
+
+  describe('StatefulSets', () => {
+    const sts = (name: string, extra: Record<string, unknown> = {}): KubeObject => ({
+      apiVersion: 'apps/v1',
+      kind: 'StatefulSet',
+      metadata: { name, namespace: 'default' },
+      spec: {
+        replicas: 3,
+        serviceName: name,
+        selector: { matchLabels: { app: name } },
+        template: {
+          metadata: { labels: { app: name } },
+          spec: { containers: [{ name: 'db', image: 'postgres:16' }] },
+        },
+        volumeClaimTemplates: [
+          {
+            metadata: { name: 'data' },
+            spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+          },
+        ],
+        ...extra,
+      },
+    });
+    const podsOf = async (name: string) =>
+      (await list(T.pods))
+        .filter((p) => p.metadata.ownerReferences?.[0]?.name === name && p.metadata.ownerReferences[0].kind === 'StatefulSet')
+        .sort((a, b) => (a.metadata.name! < b.metadata.name! ? -1 : 1));
+
+    it('creates ordinals one at a time, each after the previous is Ready, with their claims', async () => {
+      await create(T.statefulsets, sts('db'));
+      await c.settle(1000);
+      expect((await podsOf('db')).map((p) => p.metadata.name)).toEqual(['db-0']);
+      await c.settle(120_000);
+      const pods = await podsOf('db');
+      expect(pods.map((p) => p.metadata.name)).toEqual(['db-0', 'db-1', 'db-2']);
+      const started = pods.map((p) => Date.parse(p.metadata.creationTimestamp!));
+      expect(started[0]).toBeLessThan(started[1]);
+      expect(started[1]).toBeLessThan(started[2]);
+      const set = await get(T.statefulsets, 'default', 'db');
+      const revisions = (await list(T.controllerrevisions)).filter((r) => r.metadata.ownerReferences?.[0]?.name === 'db');
+      expect(revisions).toHaveLength(1);
+      expect(revisions[0].revision).toBe(1);
+      expect(revisions[0].metadata.name).toMatch(/^db-[a-z0-9]+$/);
+      expect(revisions[0].metadata.labels).toMatchObject({ app: 'db', 'controller-revision-hash': expect.any(String) });
+      expect(revisions[0].data.spec.template.$patch).toBe('replace');
+      for (const [i, p] of pods.entries()) {
+        expect(p.metadata.labels).toMatchObject({
+          app: 'db',
+          'controller-revision-hash': revisions[0].metadata.name,
+          'statefulset.kubernetes.io/pod-name': `db-${i}`,
+          'apps.kubernetes.io/pod-index': String(i),
+        });
+        expect(p.spec).toMatchObject({ hostname: `db-${i}`, subdomain: 'db' });
+        expect(p.spec.volumes).toContainEqual({ name: 'data', persistentVolumeClaim: { claimName: `data-db-${i}` } });
+        expect(p.status.phase).toBe('Running');
+      }
+      expect((await list(T.persistentvolumeclaims)).map((c) => c.metadata.name).sort()).toEqual(['data-db-0', 'data-db-1', 'data-db-2']);
+      expect(set.status).toMatchObject({
+        observedGeneration: 1,
+        replicas: 3,
+        readyReplicas: 3,
+        currentReplicas: 3,
+        updatedReplicas: 3,
+        availableReplicas: 3,
+        currentRevision: revisions[0].metadata.name,
+        updateRevision: revisions[0].metadata.name,
+        collisionCount: 0,
+      });
+    });
+
+    it('rolls a new template from the highest ordinal down, honouring the partition', async () => {
+      const set = await get(T.statefulsets, 'default', 'db');
+      set.spec.template.spec.containers[0].image = 'postgres:17';
+      set.spec.updateStrategy = { type: 'RollingUpdate', rollingUpdate: { partition: 2 } };
+      await c.resources.update(c.user(), T.statefulsets, 'default', 'db', set, { dryRun: false });
+      await c.settle(120_000);
+      let pods = await podsOf('db');
+      expect(pods.map((p) => p.spec.containers[0].image)).toEqual(['postgres:16', 'postgres:16', 'postgres:17']);
+      let status = (await get(T.statefulsets, 'default', 'db')).status;
+      expect(status.updatedReplicas).toBe(1);
+      expect(status.currentRevision).not.toBe(status.updateRevision);
+
+      const again = await get(T.statefulsets, 'default', 'db');
+      again.spec.updateStrategy = { type: 'RollingUpdate', rollingUpdate: { partition: 0 } };
+      await c.resources.update(c.user(), T.statefulsets, 'default', 'db', again, { dryRun: false });
+      await c.settle(120_000);
+      pods = await podsOf('db');
+      expect(pods.map((p) => p.spec.containers[0].image)).toEqual(['postgres:17', 'postgres:17', 'postgres:17']);
+      status = (await get(T.statefulsets, 'default', 'db')).status;
+      expect(status).toMatchObject({ replicas: 3, readyReplicas: 3, updatedReplicas: 3, currentReplicas: 3 });
+      expect(status.currentRevision).toBe(status.updateRevision);
+      const revisions = (await list(T.controllerrevisions)).filter((r) => r.metadata.ownerReferences?.[0]?.name === 'db');
+      expect(revisions.map((r) => r.revision).sort()).toEqual([1, 2]);
+      const deletes = (await list(T.events))
+        .filter((e) => e.involvedObject.name === 'db' && e.reason === 'SuccessfulDelete')
+        .sort((a, b) => Number(a.metadata.resourceVersion) - Number(b.metadata.resourceVersion))
+        .map((e) => e.message);
+      expect(deletes).toEqual([
+        'delete Pod db-2 in StatefulSet db successful',
+        'delete Pod db-1 in StatefulSet db successful',
+        'delete Pod db-0 in StatefulSet db successful',
+      ]);
+    });
+
+    it('scales down from the highest ordinal and keeps the claims', async () => {
+      await c.resources.patch(c.user(), T.statefulsets, 'default', 'db', 'application/merge-patch+json', { spec: { replicas: 1 } }, { dryRun: false, force: false });
+      await c.settle(120_000);
+      expect((await podsOf('db')).map((p) => p.metadata.name)).toEqual(['db-0']);
+      expect(await list(T.persistentvolumeclaims)).toHaveLength(3);
+      expect((await get(T.statefulsets, 'default', 'db')).status).toMatchObject({ replicas: 1, readyReplicas: 1 });
     });
   });
 });

@@ -16,6 +16,7 @@ import { DEFAULT_NODE_POOL, NodePoolController, NodePoolOptions } from './contro
 import { ReplicaSetController } from './controllers/replicaset';
 import { SchedulerController } from './controllers/scheduler';
 import { ServiceAccountsController } from './controllers/serviceaccounts';
+import { StatefulSetController } from './controllers/statefulset';
 import { Clock, WallClock } from './runtime/clock';
 import { ControllerManager } from './runtime/manager';
 
@@ -63,6 +64,7 @@ export function startControllers(options: ControllersOptions): Promise<Controlle
       new EndpointsController(),
       new JobController(clock),
       new CronJobController(),
+      new StatefulSetController(),
     ],
   });
 }

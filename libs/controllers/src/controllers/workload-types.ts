@@ -16,4 +16,8 @@ export const WORKLOAD_TYPES = {
   endpointslices: type('discovery.k8s.io', 'v1', 'endpointslices'),
   jobs: type('batch', 'v1', 'jobs'),
   cronjobs: type('batch', 'v1', 'cronjobs'),
+  statefulsets: type('apps', 'v1', 'statefulsets'),
+  daemonsets: type('apps', 'v1', 'daemonsets'),
+  controllerrevisions: type('apps', 'v1', 'controllerrevisions'),
+  persistentvolumeclaims: type('', 'v1', 'persistentvolumeclaims'),
 };
