@@ -81,12 +81,13 @@ export function historySql(head: BranchHead, after: number, upTo: number, params
   return `SELECT ${RAW_COLUMNS} FROM events WHERE ${lineageClause(head, after, upTo, params)} ORDER BY revision`;
 }
 
-const FETCH = 500;
+const FETCH = 1000;
 
 /**
  * Runs queries inside one read-only REPEATABLE READ transaction and yields their rows through a
- * server-side cursor, a page at a time, so bodies never pile up in memory and every query sees the
- * same committed state.
+ * server-side cursor, a page at a time, so bodies never pile up in memory (two pages at most) and every
+ * query sees the same committed state. The next page is asked for before the current one is handed
+ * out, so PostgreSQL and the network work while the consumer encodes.
  */
 export async function* streamRows(
   pool: Pool,
@@ -98,10 +99,17 @@ export async function* streamRows(
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     for (const [i, q] of queries.entries()) {
       await client.query(`DECLARE rows_${i} NO SCROLL CURSOR FOR ${q.sql}`, q.params);
+      const fetch = () => {
+        const page = client.query<RawRow>(`FETCH ${FETCH} FROM rows_${i}`);
+        // Awaited on the next pass; if the consumer stops first, its failure must not go unhandled.
+        page.catch(() => undefined);
+        return page;
+      };
       // Bounded: each FETCH returns at most FETCH rows and the cursor ends with an empty page.
-      for (;;) {
-        const { rows } = await client.query<RawRow>(`FETCH ${FETCH} FROM rows_${i}`);
+      for (let next = fetch(); ; ) {
+        const { rows } = await next;
         if (!rows.length) break;
+        next = fetch();
         yield* rows;
       }
       await client.query(`CLOSE rows_${i}`);
