@@ -271,6 +271,96 @@ describe('kubelet behaviour and node lifecycle (real PostgreSQL, virtual clock)'
     const after = (await resources.list(admin(), pods, 'default', {})).items;
     expect(after.filter((p) => evicted.includes(p.metadata.name!))).toHaveLength(0);
   });
+
+  it('scores PreferNoSchedule taints, preferred node affinity and pod anti-affinity, and records why', async () => {
+    const label = async (name: string, change: (node: KubeObject) => void) => {
+      const node = structuredClone(await resources.get(admin(), nodes, undefined, name));
+      change(node);
+      await resources.update(admin(), nodes, undefined, name, node, { dryRun: false });
+    };
+    await label('node-1', (n) => (n.metadata.labels = { ...n.metadata.labels, disk: 'ssd' }));
+    await label('node-2', (n) => (n.metadata.labels = { ...n.metadata.labels, disk: 'ssd' }));
+    await label('node-2', (n) => (n.spec.taints = [{ key: 'spot', value: 'true', effect: 'PreferNoSchedule' }]));
+    const preferSsd = {
+      nodeAffinity: {
+        preferredDuringSchedulingIgnoredDuringExecution: [
+          { weight: 50, preference: { matchExpressions: [{ key: 'disk', operator: 'In', values: ['ssd'] }] } },
+        ],
+      },
+    };
+    await create(pod('picky', { affinity: preferSsd, containers: [{ name: 'app', image: 'nginx' }] }));
+    await settle(0);
+    const picky = await get('picky');
+    expect(picky.spec.nodeName).toBe('node-1');
+    const decision = JSON.parse(picky.metadata.annotations!['kubetime.io/scheduling-decision']);
+    expect(decision.node).toBe('node-1');
+    const byNode = Object.fromEntries(decision.nodes.map((n: { node: string }) => [n.node, n]));
+    expect(byNode['node-1'].scores).toMatchObject({ NodeAffinity: 100, TaintToleration: 100 });
+    expect(byNode['node-2'].scores).toMatchObject({ NodeAffinity: 100, TaintToleration: 0 });
+    expect(byNode['node-3'].scores).toMatchObject({ NodeAffinity: 0, TaintToleration: 100 });
+    expect(byNode['node-1'].filters).toEqual({
+      NodeUnschedulable: 'Success',
+      TaintToleration: 'Success',
+      NodeAffinity: 'Success',
+      NodeResourcesFit: 'Success',
+      InterPodAffinity: 'Success',
+    });
+
+    const solo = (name: string): KubeObject => ({
+      ...pod(name, {
+        affinity: {
+          podAntiAffinity: {
+            requiredDuringSchedulingIgnoredDuringExecution: [
+              { labelSelector: { matchLabels: { app: 'solo' } }, topologyKey: 'kubernetes.io/hostname' },
+            ],
+          },
+        },
+        containers: [{ name: 'app', image: 'nginx' }],
+      }),
+      metadata: { name, namespace: 'default', labels: { app: 'solo' } },
+    });
+    for (const name of ['solo-1', 'solo-2', 'solo-3', 'solo-4']) {
+      await create(solo(name));
+      await settle(0);
+    }
+    const placed = await Promise.all(['solo-1', 'solo-2', 'solo-3'].map(async (n) => (await get(n)).spec.nodeName));
+    expect(new Set(placed).size).toBe(3);
+    const fourth = await get('solo-4');
+    expect(fourth.spec.nodeName).toBeUndefined();
+    expect(fourth.status.conditions.find((c: { type: string }) => c.type === 'PodScheduled').message).toBe(
+      "0/3 nodes are available: 3 node(s) didn't match pod anti-affinity rules." +
+        ' preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.',
+    );
+    const refused = JSON.parse(fourth.metadata.annotations!['kubetime.io/scheduling-decision']);
+    expect(refused.node).toBeNull();
+    expect(refused.nodes[0].filters.InterPodAffinity).toBe("node(s) didn't match pod anti-affinity rules");
+
+    // Required pod affinity by a zone-like key: only nodes carrying `disk` share a domain with a solo pod.
+    await create(
+      pod('follower', {
+        affinity: {
+          podAffinity: {
+            requiredDuringSchedulingIgnoredDuringExecution: [
+              { labelSelector: { matchLabels: { app: 'solo' } }, topologyKey: 'disk' },
+            ],
+          },
+        },
+        containers: [{ name: 'app', image: 'nginx' }],
+      }),
+    );
+    await settle(0);
+    const follower = await get('follower');
+    expect(['node-1', 'node-2']).toContain(follower.spec.nodeName);
+    const why = JSON.parse(follower.metadata.annotations!['kubetime.io/scheduling-decision']);
+    expect(why.nodes.find((n: { node: string }) => n.node === 'node-3').filters.InterPodAffinity).toBe(
+      "node(s) didn't match pod affinity rules",
+    );
+
+    // Freeing a node lets the waiting pod in.
+    await resources.delete(admin(), pods, 'default', 'solo-1', { dryRun: false });
+    await settle(5_000);
+    expect((await get('solo-4')).spec.nodeName).toBe(placed[0]);
+  });
 });
 
 describe('cordon, uncordon and drain with the real kubectl (seed 003)', () => {

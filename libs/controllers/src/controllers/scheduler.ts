@@ -1,4 +1,4 @@
-import { deepClone, KubeObject, rfc3339 } from '@kubetime/api-machinery';
+import { deepClone, KubeObject, LabelSelector, labelSelectorMatcher, rfc3339 } from '@kubetime/api-machinery';
 import type { CacheChange, ObjectCache } from '../runtime/cache';
 import type { Controller, ReconcileContext } from '../runtime/manager';
 import { TYPES } from '../runtime/types';
@@ -23,12 +23,30 @@ export interface Toleration {
   effect?: string;
 }
 
+/** Where every decision is recorded, on the pod: which plugin said what about each node. */
+export const DECISION_ANNOTATION = 'kubetime.io/scheduling-decision';
+
+/** Upstream's default score plugin weights (kube-scheduler v1.32 default profile). */
+const SCORE_WEIGHTS = { TaintToleration: 3, NodeAffinity: 2, InterPodAffinity: 2, NodeResourcesFit: 1 };
+
+/** One node's verdicts: each filter plugin run ('Success' or its reason), and each score plugin's 0-100 score. */
+interface NodeVerdict {
+  node: string;
+  filters: Record<string, string>;
+  scores?: Record<string, number>;
+  total?: number;
+}
+
 /**
- * The default scheduler's essentials: filter nodes (NodeUnschedulable, TaintToleration,
- * NodeAffinity with nodeSelector, NodeResourcesFit), score the rest by least allocated, bind. A pod
- * that fits nowhere gets PodScheduled=False/Unschedulable with upstream's "0/N nodes are available"
- * message and a FailedScheduling event, and is tried again when nodes or pods change.
- * Pods that name a node in spec.nodeName never reach a scheduler, as upstream.
+ * The default scheduler: filter nodes (NodeUnschedulable, TaintToleration, NodeAffinity with
+ * nodeSelector, NodeResourcesFit, InterPodAffinity), score the rest (LeastAllocated, preferred node
+ * affinity, PreferNoSchedule taints, preferred inter-pod affinity and anti-affinity, with upstream's
+ * weights), bind. Every decision is recorded on the pod in the `kubetime.io/scheduling-decision`
+ * annotation: each node's filter verdicts and normalized scores, so the time-travel API can answer
+ * "why did this Pod land there?" from the pod's history. A pod that fits nowhere gets
+ * PodScheduled=False/Unschedulable with upstream's "0/N nodes are available" message and a
+ * FailedScheduling event, and is tried again when nodes or pods change. Pods that name a node in
+ * spec.nodeName never reach a scheduler, as upstream.
  */
 export class SchedulerController implements Controller {
   readonly name = SCHEDULER;
@@ -41,8 +59,10 @@ export class SchedulerController implements Controller {
   *keysFor(change: CacheChange, cache: ObjectCache): Iterable<string> {
     if (change.resource === 'pods') {
       if (change.type !== 'DELETED' && wantsScheduling(change.object)) yield namespacedKey(change.object);
-      // Capacity freed: pods that fit nowhere may fit now.
-      if (change.type === 'DELETED' && change.object.spec?.nodeName) yield* unschedulable(cache);
+      // Capacity freed, or a pod placed that an affinity term was waiting for: try the others again.
+      const freed = change.type === 'DELETED' && change.object.spec?.nodeName;
+      const placed = change.type === 'MODIFIED' && change.object.spec?.nodeName && !change.old?.spec?.nodeName;
+      if (freed || placed) yield* unschedulable(cache);
     } else if (change.resource === 'nodes' && change.type !== 'DELETED') {
       yield* unschedulable(cache);
     }
@@ -53,32 +73,43 @@ export class SchedulerController implements Controller {
     const pod = ctx.cache.object('pods', namespace, name);
     if (!pod || !wantsScheduling(pod)) return;
     const nodes = [...ctx.cache.list('nodes')].sort((a, b) => (a.metadata.name! < b.metadata.name! ? -1 : 1));
+    const placed = ctx.cache.list('pods').filter((p) => p.spec?.nodeName && isActive(p));
     const reasons = new Map<string, number>();
-    const feasible: { node: KubeObject; score: number }[] = [];
+    const verdicts: NodeVerdict[] = [];
+    const feasible: KubeObject[] = [];
     for (const node of nodes) {
-      const failed = filterNode(pod, node, ctx.cache);
-      if (failed.length) for (const r of failed) reasons.set(r, (reasons.get(r) ?? 0) + 1);
-      else feasible.push({ node, score: leastAllocated(pod, node, ctx.cache) });
+      const filters = runFilters(pod, node, ctx.cache, placed);
+      verdicts.push({ node: node.metadata.name!, filters });
+      const failed = Object.values(filters).filter((v) => v !== 'Success');
+      if (failed.length) for (const r of failed.flatMap((f) => f.split('; '))) reasons.set(r, (reasons.get(r) ?? 0) + 1);
+      else feasible.push(node);
     }
-    if (!feasible.length) return this.markUnschedulable(pod, nodes.length, reasons, ctx);
-    const best = Math.max(...feasible.map((f) => f.score));
-    const top = feasible.filter((f) => f.score === best);
+    if (!feasible.length) return this.markUnschedulable(pod, nodes.length, reasons, verdicts, ctx);
+    const scores = scoreNodes(pod, feasible, ctx.cache, placed);
+    for (const v of verdicts) {
+      const s = scores.get(v.node);
+      if (s) Object.assign(v, s);
+    }
+    const best = Math.max(...[...scores.values()].map((s) => s.total));
+    const top = feasible.filter((n) => scores.get(n.metadata.name!)!.total === best);
     // Upstream picks among equal best scores at random; here the seeded stream does.
-    const chosen = top[ctx.random.int(top.length)].node;
-    await ctx.api.bind(pod, chosen.metadata.name!);
-    await ctx.api.event(
-      pod,
-      'Normal',
-      'Scheduled',
-      `Successfully assigned ${namespace}/${name} to ${chosen.metadata.name}`,
-      { component: SCHEDULER },
-    );
+    const chosen = top[ctx.random.int(top.length)].metadata.name!;
+    const recorded = deepClone(pod);
+    recorded.metadata.annotations = {
+      ...(pod.metadata.annotations ?? {}),
+      [DECISION_ANNOTATION]: JSON.stringify({ node: chosen, weights: SCORE_WEIGHTS, nodes: verdicts }),
+    };
+    await ctx.api.bind(recorded, chosen);
+    await ctx.api.event(pod, 'Normal', 'Scheduled', `Successfully assigned ${namespace}/${name} to ${chosen}`, {
+      component: SCHEDULER,
+    });
   }
 
   private async markUnschedulable(
     pod: KubeObject,
     total: number,
     reasons: Map<string, number>,
+    verdicts: NodeVerdict[],
     ctx: ReconcileContext,
   ): Promise<void> {
     const histogram = [...reasons].map(([reason, count]) => `${count} ${reason}`).sort();
@@ -87,10 +118,17 @@ export class SchedulerController implements Controller {
       ` preemption: 0/${total} nodes are available: ${total} Preemption is not helpful for scheduling.`;
     const current = findCondition(pod, 'PodScheduled');
     if (current?.status === 'False' && current.message === message) return;
-    const next = deepClone(pod);
-    next.status = { ...(pod.status ?? {}) };
+    // The record goes on the object (a status write keeps metadata as it is), then the condition.
+    const recorded = deepClone(pod);
+    recorded.metadata.annotations = {
+      ...(pod.metadata.annotations ?? {}),
+      [DECISION_ANNOTATION]: JSON.stringify({ node: null, nodes: verdicts }),
+    };
+    const written = await ctx.api.update(TYPES.pods, recorded);
+    const next = deepClone(written);
+    next.status = { ...(written.status ?? {}) };
     next.status.conditions = [
-      ...(pod.status?.conditions ?? []).filter((c: { type: string }) => c.type !== 'PodScheduled'),
+      ...(written.status?.conditions ?? []).filter((c: { type: string }) => c.type !== 'PodScheduled'),
       {
         type: 'PodScheduled',
         status: 'False',
@@ -120,22 +158,47 @@ function* unschedulable(cache: ObjectCache): Iterable<string> {
       yield namespacedKey(pod);
 }
 
-/** The reasons a node cannot take the pod, in filter-plugin order; empty when it can. */
-export function filterNode(pod: KubeObject, node: KubeObject, cache: ObjectCache): string[] {
-  const tolerations: Toleration[] = pod.spec?.tolerations ?? [];
-  if (
-    node.spec?.unschedulable &&
-    !tolerations.some((t) => tolerates(t, { key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' }))
-  ) {
-    return ['node(s) were unschedulable'];
+/**
+ * Every filter plugin's verdict for the node, in upstream's order, stopping at the first that
+ * fails as the framework does: 'Success', or the reasons in the scheduler's message form ('; '
+ * between several of one plugin).
+ */
+function runFilters(pod: KubeObject, node: KubeObject, cache: ObjectCache, placed: KubeObject[]): Record<string, string> {
+  const plugins: [string, () => string[]][] = [
+    ['NodeUnschedulable', () => nodeUnschedulable(pod, node)],
+    ['TaintToleration', () => untoleratedTaint(pod, node)],
+    ['NodeAffinity', () => (matchesNodeSelector(pod, node) ? [] : ["node(s) didn't match Pod's node affinity/selector"])],
+    ['NodeResourcesFit', () => resourcesFit(pod, node, cache)],
+    ['InterPodAffinity', () => interPodAffinity(pod, node, cache, placed)],
+  ];
+  const verdicts: Record<string, string> = {};
+  for (const [plugin, run] of plugins) {
+    const failed = run();
+    verdicts[plugin] = failed.length ? failed.join('; ') : 'Success';
+    if (failed.length) break;
   }
+  return verdicts;
+}
+
+function nodeUnschedulable(pod: KubeObject, node: KubeObject): string[] {
+  const tolerations: Toleration[] = pod.spec?.tolerations ?? [];
+  const tolerated = tolerations.some((t) =>
+    tolerates(t, { key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' }),
+  );
+  return node.spec?.unschedulable && !tolerated ? ['node(s) were unschedulable'] : [];
+}
+
+function untoleratedTaint(pod: KubeObject, node: KubeObject): string[] {
+  const tolerations: Toleration[] = pod.spec?.tolerations ?? [];
   const untolerated = (node.spec?.taints ?? []).find(
     (taint: Taint) =>
       (taint.effect === 'NoSchedule' || taint.effect === 'NoExecute') &&
       !tolerations.some((t) => tolerates(t, taint)),
   );
-  if (untolerated) return [`node(s) had untolerated taint {${untolerated.key}: ${untolerated.value ?? ''}}`];
-  if (!matchesNodeSelector(pod, node)) return ["node(s) didn't match Pod's node affinity/selector"];
+  return untolerated ? [`node(s) had untolerated taint {${untolerated.key}: ${untolerated.value ?? ''}}`] : [];
+}
+
+function resourcesFit(pod: KubeObject, node: KubeObject, cache: ObjectCache): string[] {
   const pods = cache.podsOn(node.metadata.name!).filter(isActive);
   const allocatable = node.status?.allocatable ?? {};
   const used = pods
@@ -152,6 +215,144 @@ export function filterNode(pod: KubeObject, node: KubeObject, cache: ObjectCache
   if (wanted.memory && used.memory + wanted.memory > quantity(allocatable.memory))
     reasons.push('Insufficient memory');
   return reasons;
+}
+
+interface PodAffinityTerm {
+  labelSelector?: LabelSelector;
+  namespaces?: string[];
+  namespaceSelector?: LabelSelector;
+  topologyKey: string;
+}
+
+interface WeightedPodAffinityTerm {
+  weight: number;
+  podAffinityTerm: PodAffinityTerm;
+}
+
+/** Whether `candidate` is a pod the term (written in `owner`'s spec) selects. */
+function termSelects(term: PodAffinityTerm, owner: KubeObject, candidate: KubeObject): boolean {
+  // namespaceSelector {} selects every namespace; other namespace selectors need Namespace labels,
+  // which this scheduler does not read, so they fall back to the listed namespaces.
+  const everywhere = term.namespaceSelector && !Object.keys(term.namespaceSelector).length;
+  const namespaces = term.namespaces?.length ? term.namespaces : [owner.metadata.namespace];
+  if (!everywhere && !namespaces.includes(candidate.metadata.namespace)) return false;
+  return labelSelectorMatcher(term.labelSelector)(candidate.metadata.labels);
+}
+
+/** Whether two nodes are in the same topology domain (both carry topologyKey, with one value). */
+function sameDomain(cache: ObjectCache, node: KubeObject, other: string, key: string): boolean {
+  const value = node.metadata.labels?.[key];
+  return value !== undefined && cache.object('nodes', undefined, other)?.metadata.labels?.[key] === value;
+}
+
+/** InterPodAffinity's filter, in upstream's order: the pod's required affinity, its anti-affinity, existing pods' anti-affinity. */
+function interPodAffinity(pod: KubeObject, node: KubeObject, cache: ObjectCache, placed: KubeObject[]): string[] {
+  const affinity: PodAffinityTerm[] = pod.spec?.affinity?.podAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? [];
+  for (const term of affinity) {
+    const selected = placed.filter((p) => termSelects(term, pod, p));
+    // The first pod of a group that selects itself may go anywhere, or it could never start.
+    if (!selected.length && termSelects(term, pod, pod) && node.metadata.labels?.[term.topologyKey] !== undefined)
+      continue;
+    if (!selected.some((p) => sameDomain(cache, node, p.spec.nodeName, term.topologyKey)))
+      return ["node(s) didn't match pod affinity rules"];
+  }
+  const anti: PodAffinityTerm[] = pod.spec?.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? [];
+  for (const term of anti) {
+    if (placed.some((p) => termSelects(term, pod, p) && sameDomain(cache, node, p.spec.nodeName, term.topologyKey)))
+      return ["node(s) didn't match pod anti-affinity rules"];
+  }
+  for (const existing of placed) {
+    const terms: PodAffinityTerm[] =
+      existing.spec?.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? [];
+    if (terms.some((t) => termSelects(t, existing, pod) && sameDomain(cache, node, existing.spec.nodeName, t.topologyKey)))
+      return ["node(s) didn't satisfy existing pods anti-affinity rules"];
+  }
+  return [];
+}
+
+/**
+ * The score plugins over the feasible nodes, each normalized to 0-100 as upstream's NormalizeScore
+ * does, and the weighted total.
+ */
+function scoreNodes(
+  pod: KubeObject,
+  nodes: KubeObject[],
+  cache: ObjectCache,
+  placed: KubeObject[],
+): Map<string, { scores: Record<string, number>; total: number }> {
+  const raw = nodes.map((node) => ({
+    node,
+    fit: leastAllocated(pod, node, cache),
+    affinity: preferredNodeAffinity(pod, node),
+    taints: preferNoScheduleCount(pod, node),
+    pods: preferredPodAffinity(pod, node, cache, placed),
+  }));
+  const maxAffinity = Math.max(0, ...raw.map((r) => r.affinity));
+  const maxTaints = Math.max(0, ...raw.map((r) => r.taints));
+  const minPods = Math.min(...raw.map((r) => r.pods));
+  const maxPods = Math.max(...raw.map((r) => r.pods));
+  const result = new Map<string, { scores: Record<string, number>; total: number }>();
+  for (const r of raw) {
+    const scores = {
+      NodeResourcesFit: r.fit,
+      NodeAffinity: maxAffinity ? Math.floor((r.affinity * 100) / maxAffinity) : 0,
+      TaintToleration: maxTaints ? 100 - Math.floor((r.taints * 100) / maxTaints) : 100,
+      InterPodAffinity: maxPods > minPods ? Math.floor(((r.pods - minPods) * 100) / (maxPods - minPods)) : 0,
+    };
+    const total = (Object.keys(scores) as (keyof typeof scores)[]).reduce(
+      (sum, plugin) => sum + scores[plugin] * SCORE_WEIGHTS[plugin],
+      0,
+    );
+    result.set(r.node.metadata.name!, { scores, total });
+  }
+  return result;
+}
+
+/** The summed weights of the preferredDuringScheduling node affinity terms the node matches. */
+function preferredNodeAffinity(pod: KubeObject, node: KubeObject): number {
+  const labels: Record<string, string> = node.metadata.labels ?? {};
+  const terms: { weight: number; preference: { matchExpressions?: Requirement[]; matchFields?: Requirement[] } }[] =
+    pod.spec?.affinity?.nodeAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? [];
+  let sum = 0;
+  for (const t of terms) {
+    const expressions = t.preference?.matchExpressions ?? [];
+    const fields = t.preference?.matchFields ?? [];
+    if (!expressions.length && !fields.length) continue;
+    if (
+      expressions.every((r) => requirementHolds(r, labels)) &&
+      fields.every((r) => requirementHolds(r, { 'metadata.name': node.metadata.name! }))
+    )
+      sum += t.weight;
+  }
+  return sum;
+}
+
+/** PreferNoSchedule taints the pod does not tolerate: fewer is better. */
+function preferNoScheduleCount(pod: KubeObject, node: KubeObject): number {
+  const tolerations: Toleration[] = (pod.spec?.tolerations ?? []).filter(
+    (t: Toleration) => !t.effect || t.effect === 'PreferNoSchedule',
+  );
+  return (node.spec?.taints ?? []).filter(
+    (taint: Taint) => taint.effect === 'PreferNoSchedule' && !tolerations.some((t) => tolerates(t, taint)),
+  ).length;
+}
+
+/** Preferred affinity weights for each selected pod in the node's domain, minus anti-affinity ones. */
+function preferredPodAffinity(pod: KubeObject, node: KubeObject, cache: ObjectCache, placed: KubeObject[]): number {
+  const sum = (terms: WeightedPodAffinityTerm[]) =>
+    terms.reduce(
+      (total, { weight, podAffinityTerm: term }) =>
+        total +
+        weight *
+          placed.filter((p) => termSelects(term, pod, p) && sameDomain(cache, node, p.spec.nodeName, term.topologyKey))
+            .length,
+      0,
+    );
+  const affinity = pod.spec?.affinity;
+  return (
+    sum(affinity?.podAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? []) -
+    sum(affinity?.podAntiAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? [])
+  );
 }
 
 export function tolerates(t: Toleration, taint: Taint): boolean {
