@@ -64,30 +64,33 @@ export class HistoryReader {
     const checkpoint = await this.nearestCheckpoint(segments);
     const end = prefixEnd(prefix);
     const latest = new Map<string, EventRow>();
-    if (checkpoint) {
-      const { rows } = await this.pool.query<EventRow>(
-        // MATERIALIZED keeps the key range out of the join: pushed down, it turns each reference's
-        // primary-key probe into a scan of the key index over the whole range.
-        `WITH referenced AS MATERIALIZED (
-           SELECT ${EVENT_COLUMNS.replace(/(\w+)/g, 'e.$1')}
-             FROM checkpoints c
-             CROSS JOIN LATERAL unnest(c.ref_branches, c.ref_revisions) AS r(branch_id, revision)
-             JOIN events e ON e.branch_id = r.branch_id AND e.revision = r.revision
-            WHERE c.branch_id = $1 AND c.revision = $2)
-         SELECT * FROM referenced WHERE key >= $3 AND key < $4`,
-        [checkpoint.branchId, checkpoint.revision, prefix, end],
-      );
-      for (const row of rows) latest.set(row.key, row);
-    }
-    for (const s of clip(lineage, checkpoint?.revision ?? 0, revision)) {
-      const { rows } = await this.pool.query<EventRow>(
+    // The checkpoint's references and the events since it are independent reads: run them together.
+    const checkpointRows = checkpoint
+      ? this.pool.query<EventRow>(
+          // MATERIALIZED keeps the key range out of the join: pushed down, it turns each reference's
+          // primary-key probe into a scan of the key index over the whole range.
+          `WITH referenced AS MATERIALIZED (
+             SELECT ${EVENT_COLUMNS.replace(/(\w+)/g, 'e.$1')}
+               FROM checkpoints c
+               CROSS JOIN LATERAL unnest(c.ref_branches, c.ref_revisions) AS r(branch_id, revision)
+               JOIN events e ON e.branch_id = r.branch_id AND e.revision = r.revision
+              WHERE c.branch_id = $1 AND c.revision = $2)
+           SELECT * FROM referenced WHERE key >= $3 AND key < $4`,
+          [checkpoint.branchId, checkpoint.revision, prefix, end],
+        )
+      : Promise.resolve({ rows: [] as EventRow[] });
+    const deltaRows = clip(lineage, checkpoint?.revision ?? 0, revision).map((s) =>
+      this.pool.query<EventRow>(
         `SELECT DISTINCT ON (key) ${EVENT_COLUMNS} FROM events
           WHERE branch_id = $1 AND revision > $2 AND revision <= $3 AND key >= $4 AND key < $5
           ORDER BY key, revision DESC`,
         [s.branchId, s.after, s.upTo, prefix, end],
-      );
-      for (const row of rows) latest.set(row.key, row);
-    }
+      ),
+    );
+    for (const row of (await checkpointRows).rows) latest.set(row.key, row);
+    // Segments are in revision order, so a later one's version of a key replaces an earlier one's.
+    for (const result of await Promise.all(deltaRows))
+      for (const row of result.rows) latest.set(row.key, row);
     const live: StoredEvent[] = [];
     for (const row of latest.values()) {
       if (row.type !== 'DELETED') live.push(eventFromRow(row, this.bodies));
