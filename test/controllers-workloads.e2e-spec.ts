@@ -474,4 +474,95 @@ describe('workload controllers (real PostgreSQL, virtual clock)', () => {
       expect((await get(T.statefulsets, 'default', 'db')).status).toMatchObject({ replicas: 1, readyReplicas: 1 });
     });
   });
+
+  describe('DaemonSets', () => {
+    const podsOf = async (name: string) =>
+      (await list(T.pods, 'kube-system')).filter(
+        (p) => p.metadata.ownerReferences?.[0]?.name === name && !p.metadata.deletionTimestamp,
+      );
+    const statusOf = async () => (await get(T.daemonsets, 'kube-system', 'agent')).status;
+
+    it('runs one pod on every node, pinned by node affinity, with the full status', async () => {
+      await create(T.daemonsets, {
+        apiVersion: 'apps/v1',
+        kind: 'DaemonSet',
+        metadata: { name: 'agent', namespace: 'kube-system' },
+        spec: {
+          selector: { matchLabels: { app: 'agent' } },
+          template: {
+            metadata: { labels: { app: 'agent' } },
+            spec: { containers: [{ name: 'agent', image: 'fluentd:1.16' }] },
+          },
+        },
+      });
+      await c.settle(120_000);
+      const pods = await podsOf('agent');
+      expect(pods.map((p) => p.spec.nodeName).sort()).toEqual(['node-1', 'node-2', 'node-3']);
+      const revisions = (await list(T.controllerrevisions, 'kube-system')).filter((r) => r.metadata.ownerReferences?.[0]?.name === 'agent');
+      expect(revisions).toHaveLength(1);
+      for (const p of pods) {
+        expect(p.metadata.name).toMatch(/^agent-[bcdfghjklmnpqrstvwxz2456789]{5}$/);
+        expect(p.metadata.labels).toMatchObject({
+          app: 'agent',
+          'controller-revision-hash': revisions[0].metadata.labels?.['controller-revision-hash'],
+          'pod-template-generation': '1',
+        });
+        expect(p.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms).toEqual([
+          { matchFields: [{ key: 'metadata.name', operator: 'In', values: [p.spec.nodeName] }] },
+        ]);
+        expect(p.spec.tolerations).toContainEqual({ key: 'node.kubernetes.io/unschedulable', operator: 'Exists', effect: 'NoSchedule' });
+        expect(p.status.phase).toBe('Running');
+      }
+      expect(await statusOf()).toEqual({
+        currentNumberScheduled: 3,
+        numberMisscheduled: 0,
+        desiredNumberScheduled: 3,
+        numberReady: 3,
+        observedGeneration: 1,
+        updatedNumberScheduled: 3,
+        numberAvailable: 3,
+      });
+    });
+
+    it('rolls a new template out node by node within maxUnavailable', async () => {
+      await c.resources.patch(
+        c.user(),
+        T.daemonsets,
+        'kube-system',
+        'agent',
+        'application/strategic-merge-patch+json',
+        { spec: { template: { spec: { containers: [{ name: 'agent', image: 'fluentd:1.17' }] } } } },
+        { dryRun: false, force: false },
+      );
+      await c.settle(120_000);
+      const pods = await podsOf('agent');
+      expect(pods).toHaveLength(3);
+      expect(pods.every((p) => p.spec.containers[0].image === 'fluentd:1.17' && p.metadata.labels?.['pod-template-generation'] === '2')).toBe(true);
+      expect(await statusOf()).toMatchObject({ desiredNumberScheduled: 3, updatedNumberScheduled: 3, numberAvailable: 3, observedGeneration: 2 });
+      const revisions = (await list(T.controllerrevisions, 'kube-system')).filter((r) => r.metadata.ownerReferences?.[0]?.name === 'agent');
+      expect(revisions.map((r) => r.revision).sort()).toEqual([1, 2]);
+      // maxUnavailable 1: never more than one node without a running agent. Each delete is followed by its replacement's create.
+      const reasons = (await list(T.events, 'kube-system'))
+        .filter((e) => e.involvedObject.name === 'agent' && e.reason.startsWith('Successful'))
+        .sort((a, b) => Number(a.metadata.resourceVersion) - Number(b.metadata.resourceVersion))
+        .map((e) => e.reason)
+        .slice(3);
+      expect(reasons).toEqual(['SuccessfulDelete', 'SuccessfulCreate', 'SuccessfulDelete', 'SuccessfulCreate', 'SuccessfulDelete', 'SuccessfulCreate']);
+    });
+
+    it('leaves nodes whose taints it does not tolerate, and goes when the node selector stops matching', async () => {
+      const node = await get(T.nodes, undefined, 'node-3');
+      node.spec.taints = [{ key: 'dedicated', value: 'db', effect: 'NoExecute' }];
+      await c.resources.update(c.user(), T.nodes, undefined, 'node-3', node, { dryRun: false });
+      await c.settle(120_000);
+      expect((await podsOf('agent')).map((p) => p.spec.nodeName).sort()).toEqual(['node-1', 'node-2']);
+      expect(await statusOf()).toMatchObject({ desiredNumberScheduled: 2, currentNumberScheduled: 2, numberMisscheduled: 0 });
+
+      await c.resources.patch(c.user(), T.daemonsets, 'kube-system', 'agent', 'application/strategic-merge-patch+json',
+        { spec: { template: { spec: { nodeSelector: { 'kubernetes.io/hostname': 'node-1' } } } } }, { dryRun: false, force: false });
+      await c.settle(120_000);
+      expect((await podsOf('agent')).map((p) => p.spec.nodeName)).toEqual(['node-1']);
+      expect(await statusOf()).toMatchObject({ desiredNumberScheduled: 1, currentNumberScheduled: 1, numberReady: 1 });
+    });
+  });
 });

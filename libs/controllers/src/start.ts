@@ -1,6 +1,7 @@
 import type { ResourceStore } from '@kubetime/apiserver';
 import type { EventStore } from '@kubetime/event-store';
 import { CronJobController } from './controllers/cronjob';
+import { DaemonSetController } from './controllers/daemonset';
 import { DeploymentController } from './controllers/deployment';
 import { EndpointsController } from './controllers/endpoints';
 import { GarbageCollector } from './controllers/garbage-collector';
@@ -65,6 +66,7 @@ export function startControllers(options: ControllersOptions): Promise<Controlle
       new JobController(clock),
       new CronJobController(),
       new StatefulSetController(),
+      new DaemonSetController(),
     ],
   });
 }
