@@ -209,7 +209,6 @@ export class KubeletController implements Controller {
     else if (initialized && statuses.some((s) => s.state.running || s.state.terminated || s.lastState.terminated))
       phase = 'Running';
 
-    // Readiness: a container is ready from its first passing probe (initialDelaySeconds after start).
     for (const [index, s] of statuses.entries()) {
       const spec = mains[index];
       const timing = probeTiming(spec.readinessProbe);
@@ -225,8 +224,10 @@ export class KubeletController implements Controller {
       }
       const firstProbe = startedAt + timing.initialDelayMs;
       if (behaviour.readiness === 'pass') {
-        s.ready = now >= firstProbe;
-        if (!s.ready) due = Math.min(due ?? firstProbe, firstProbe);
+        // Ready after successThreshold passing probes in a row, the first at initialDelaySeconds.
+        const readyAt = firstProbe + (timing.successThreshold - 1) * timing.periodMs;
+        s.ready = now >= readyAt;
+        if (!s.ready) due = Math.min(due ?? readyAt, readyAt);
         continue;
       }
       s.ready = false;
