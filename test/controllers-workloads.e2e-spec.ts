@@ -3,6 +3,7 @@ import { bootstrapCluster, RequestContext, ResourceStore } from '@kubetime/apise
 import { createPool, EventStore, migrate } from '@kubetime/event-store';
 import { ControllerManager, startControllers, VirtualClock } from '../libs/controllers/src';
 import { createTestDatabase, TestDatabase } from './support/database';
+import { startServer, stopServer, TestServer } from './support/server';
 
 const T = {
   namespaces: findResourceType('', 'v1', 'namespaces')!,
@@ -564,5 +565,139 @@ describe('workload controllers (real PostgreSQL, virtual clock)', () => {
       expect((await podsOf('agent')).map((p) => p.spec.nodeName)).toEqual(['node-1']);
       expect(await statusOf()).toMatchObject({ desiredNumberScheduled: 1, currentNumberScheduled: 1, numberReady: 1 });
     });
+  });
+});
+
+/**
+ * The real kubectl against a spawned server, the controllers running beside it on the same database
+ * (wall clock), as test/controllers-kubectl.e2e-spec.ts does.
+ */
+describe('workload controllers with the real kubectl', () => {
+  let server: TestServer & { database: TestDatabase };
+  let store: EventStore;
+  let pool: ReturnType<typeof createPool>;
+  let controllers: ControllerManager;
+
+  const kubectl = async (...args: string[]) => {
+    const r = await server.kubectl(args);
+    if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed: ${r.stderr}`);
+    return r.stdout;
+  };
+  const apply = async (manifest: string) => {
+    const r = await server.kubectl(['apply', '-f', '-'], manifest);
+    if (r.code !== 0) throw new Error(`kubectl apply failed: ${r.stderr}`);
+  };
+
+  beforeAll(async () => {
+    server = await startServer();
+    pool = createPool(server.databaseUrl, { max: 4 });
+    store = await EventStore.open({ pool, url: server.databaseUrl });
+    controllers = await startControllers({
+      events: store,
+      resources: new ResourceStore(store),
+      nodes: { leaseRenewIntervalMs: 0 },
+      kubelet: { startDelayMs: 100, maxGracePeriodMs: 200 },
+    });
+  });
+
+  afterAll(async () => {
+    await controllers?.stop();
+    await store?.close();
+    await pool?.end();
+    if (server) await stopServer(server);
+  });
+
+  it('get endpoints follows readiness (seed 002)', async () => {
+    await apply(`apiVersion: v1
+kind: Service
+metadata:
+  name: svc-readiness
+spec:
+  selector:
+    app: readiness
+  ports:
+  - port: 8080
+    targetPort: 8080
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: pod-readiness-exec1
+  labels:
+    app: readiness
+spec:
+  containers:
+  - name: readiness
+    image: kubetm/app
+    ports:
+    - containerPort: 8080
+    readinessProbe:
+      exec:
+        command: ["cat", "/readiness/ready.txt"]
+      initialDelaySeconds: 1
+  terminationGracePeriodSeconds: 0
+`);
+    await kubectl('wait', '--for=jsonpath={.status.phase}=Running', 'pod/pod-readiness-exec1', '--timeout=20s');
+    const before = await kubectl('get', 'endpoints', 'svc-readiness', '-o', 'jsonpath={.subsets[0].notReadyAddresses[0].ip}');
+    expect(before).toMatch(/^10\.244\.\d+\.\d+$/);
+    await kubectl('wait', '--for=condition=Ready', 'pod/pod-readiness-exec1', '--timeout=20s');
+    for (let i = 0; i < 50; i++) {
+      if ((await kubectl('get', 'endpoints', 'svc-readiness', '--no-headers')).includes(`${before}:8080`)) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(await kubectl('get', 'endpoints', 'svc-readiness', '--no-headers')).toMatch(
+      new RegExp(`^svc-readiness\\s+${before.replace(/\./g, '\\.')}:8080\\s`),
+    );
+  });
+
+  it('rollout status, history and undo for a StatefulSet; rollout status for a DaemonSet', async () => {
+    const sts = (image: string) => `apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: web
+spec:
+  replicas: 2
+  serviceName: web
+  selector:
+    matchLabels:
+      app: web
+  template:
+    metadata:
+      labels:
+        app: web
+    spec:
+      containers:
+      - name: nginx
+        image: ${image}
+`;
+    await apply(sts('nginx:1.25'));
+    expect(await kubectl('rollout', 'status', 'sts/web', '--timeout=30s')).toContain('partitioned roll out complete: 2 new pods have been updated...');
+    await kubectl('set', 'image', 'sts/web', 'nginx=nginx:1.26');
+    expect(await kubectl('rollout', 'status', 'sts/web', '--timeout=30s')).toContain('partitioned roll out complete');
+    expect(await kubectl('rollout', 'history', 'sts/web')).toMatch(/REVISION\s+CHANGE-CAUSE\n1\s+<none>\n2\s+<none>/);
+    expect(await kubectl('rollout', 'undo', 'sts/web', '--to-revision=1')).toContain('rolled back');
+    expect(await kubectl('rollout', 'status', 'sts/web', '--timeout=30s')).toContain('partitioned roll out complete');
+    expect(await kubectl('get', 'pods', '-l', 'app=web', '-o', 'jsonpath={.items[*].spec.containers[0].image}')).toBe('nginx:1.25 nginx:1.25');
+    expect(await kubectl('rollout', 'history', 'sts/web')).toMatch(/\n2\s+<none>\n3\s+<none>/);
+
+    await apply(`apiVersion: apps/v1
+kind: DaemonSet
+metadata:
+  name: agent
+spec:
+  selector:
+    matchLabels:
+      app: agent
+  template:
+    metadata:
+      labels:
+        app: agent
+    spec:
+      containers:
+      - name: agent
+        image: fluentd:1.16
+`);
+    expect(await kubectl('rollout', 'status', 'ds/agent', '--timeout=30s')).toContain('daemon set "agent" successfully rolled out');
+    expect(await kubectl('get', 'ds', 'agent', '--no-headers')).toMatch(/^agent\s+3\s+3\s+3\s+3\s+3\s/);
   });
 });
