@@ -49,6 +49,11 @@ describeWithEtcd('etcd-format snapshots through the CLI (real server, real etcd 
     await kubectl(['-n', 'team', 'create', 'configmap', 'settings', '--from-literal=mode=fast']);
     await kubectl(['-n', 'team', 'create', 'secret', 'generic', 'db', '--from-literal=password=hunter2']);
     await kubectl(['create', 'deployment', 'web', '--image=nginx:1.25']);
+    // Big enough that the file crosses several chunks both ways (256 KiB down, 1 MiB up).
+    const blob = join(dir, 'blob.txt');
+    await writeFile(blob, 'kubetime '.repeat(100_000));
+    for (const name of ['big-1', 'big-2', 'big-3'])
+      await kubectl(['-n', 'team', 'create', 'configmap', name, `--from-file=blob=${blob}`]);
   });
 
   afterAll(async () => {
@@ -136,6 +141,7 @@ describeWithEtcd('etcd-format snapshots through the CLI (real server, real etcd 
       }
     }
     expect(JSON.parse(byKey.get('/registry/configmaps/team/settings')!.value.toString()).data).toEqual({ mode: 'fast' });
+    expect(saved.bytes).toBeGreaterThan(2 * 1024 * 1024);
     const secret = byKey.get('/registry/secrets/team/db')!;
     expect(secret.value.subarray(0, 8).toString()).toBe('k8s:enc:');
     expect(secret.value.includes(Buffer.from('hunter2'))).toBe(false);
@@ -235,7 +241,7 @@ describeWithEtcd('etcd-format snapshots through the CLI (real server, real etcd 
     expect(report.lists[0]).toBe(report.staleResourceVersion);
     expect(report.lists[1]).toBeGreaterThan(restored.bumpedTo);
     expect(report.cachedAfterRelist).toEqual(report.branchNames);
-    expect(report.branchNames).toContain('team/settings');
+    expect(report.branchNames).toEqual(expect.arrayContaining(['team/settings', 'team/big-3']));
     // What existed only after the backup left the cache with the re-list, instead of lingering.
     expect(report.deletedByRelist).toEqual(['team/after-backup']);
     expect(report.liveAdd).toBe(true);
