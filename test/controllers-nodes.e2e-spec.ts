@@ -363,6 +363,55 @@ describe('kubelet behaviour and node lifecycle (real PostgreSQL, virtual clock)'
   });
 });
 
+const INCIDENTS = `apiVersion: v1
+kind: Pod
+metadata:
+  name: crashloop
+  annotations:
+    kubetime.io/crash-after: 500ms
+spec:
+  nodeName: node-1
+  containers:
+  - name: app
+    image: nginx
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: bad-image
+spec:
+  nodeName: node-1
+  containers:
+  - name: app
+    image: nginx:bad
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: initializing
+spec:
+  nodeName: node-1
+  initContainers:
+  - name: wait
+    image: busybox
+    command: ["sh", "-c", "until nslookup db; do sleep 2; done"]
+  containers:
+  - name: app
+    image: nginx
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: one-shot
+spec:
+  nodeName: node-1
+  restartPolicy: Never
+  containers:
+  - name: job
+    image: busybox
+    command: ["sh", "-c", "echo done"]
+`;
+
 describe('cordon, uncordon and drain with the real kubectl (seed 003)', () => {
   let server: TestServer & { database: TestDatabase };
 
@@ -380,7 +429,9 @@ describe('cordon, uncordon and drain with the real kubectl (seed 003)', () => {
     if (server) await stopServer(server);
   });
 
-  it('cordons, uncordons and drains a node; its pods move elsewhere', async () => {
+  it('cordons, uncordons and drains a node; its pods move elsewhere; kubectl shows staged incidents', async () => {
+    // Incidents staged by manifest alone, pinned to node-1 so the drain of node-3 leaves them be.
+    await server.kubectl(['apply', '-f', '-'], INCIDENTS);
     await kubectl('create', 'deployment', 'nginx', '--image=nginx', '--replicas=5');
     expect(await kubectl('rollout', 'status', 'deployment/nginx', '--timeout=20s')).toContain('successfully rolled out');
 
@@ -399,6 +450,17 @@ describe('cordon, uncordon and drain with the real kubectl (seed 003)', () => {
     expect(await kubectl('rollout', 'status', 'deployment/nginx', '--timeout=20s')).toContain('successfully rolled out');
     const wide = await kubectl('get', 'pods', '-o', 'wide', '--no-headers');
     expect(wide).not.toContain('node-3');
-    expect(wide.trim().split('\n')).toHaveLength(5);
+    expect(wide.split('\n').filter((l) => l.startsWith('nginx-'))).toHaveLength(5);
+
+    const wanted = { crashloop: /CrashLoopBackOff/, 'bad-image': /ErrImagePull|ImagePullBackOff/, initializing: /Init:0\/1/, 'one-shot': /Completed/ };
+    let table = '';
+    for (let i = 0; i < 50; i++) {
+      table = await kubectl('get', 'pods', '--no-headers');
+      const rows = table.split('\n');
+      if (Object.entries(wanted).every(([name, re]) => rows.some((r) => r.startsWith(`${name} `) && re.test(r)))) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    for (const [name, re] of Object.entries(wanted))
+      expect(table.split('\n').find((r) => r.startsWith(`${name} `))).toMatch(re);
   });
 });
