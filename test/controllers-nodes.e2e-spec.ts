@@ -242,6 +242,11 @@ describe('kubelet behaviour and node lifecycle (real PostgreSQL, virtual clock)'
       'node.kubernetes.io/unreachable:NoExecute',
     ]);
     expect((await get(evicted[0])).metadata.deletionTimestamp).toBeUndefined();
+    // The nodes still running keep their Ready heartbeat fresh (every minute).
+    for (const other of (await resources.list(admin(), nodes, undefined, {})).items.filter((n) => n.metadata.name !== victim)) {
+      const heartbeat = other.status.conditions.find((c: { type: string }) => c.type === 'Ready').lastHeartbeatTime;
+      expect(clock.now().getTime() - Date.parse(heartbeat)).toBeLessThanOrEqual(60_000);
+    }
 
     await settle(stoppedAt + 360_000 - clock.now().getTime());
     const now = (await resources.list(admin(), pods, 'default', {})).items;
@@ -462,5 +467,14 @@ describe('cordon, uncordon and drain with the real kubectl (seed 003)', () => {
     }
     for (const [name, re] of Object.entries(wanted))
       expect(table.split('\n').find((r) => r.startsWith(`${name} `))).toMatch(re);
+
+    // A NoExecute taint (seed 001) moves the pods already there to the nodes left.
+    expect(await kubectl('taint', 'nodes', 'node-2', 'dedicated=infra:NoExecute')).toContain('node/node-2 tainted');
+    expect(await kubectl('rollout', 'status', 'deployment/nginx', '--timeout=20s')).toContain('successfully rolled out');
+    for (let i = 0; i < 50 && (await kubectl('get', 'pods', '-o', 'wide', '--no-headers')).includes('node-2'); i++)
+      await new Promise((r) => setTimeout(r, 200));
+    const nodesOfNginx = (await kubectl('get', 'pods', '-l', 'app=nginx', '-o', 'jsonpath={.items[*].spec.nodeName}')).split(' ');
+    expect(nodesOfNginx).toEqual(Array(5).fill('node-1'));
+    expect(await kubectl('taint', 'nodes', 'node-2', 'dedicated=infra:NoExecute-')).toContain('node/node-2 untainted');
   });
 });
