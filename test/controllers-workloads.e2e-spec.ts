@@ -268,9 +268,14 @@ describe('workload controllers (real PostgreSQL, virtual clock)', () => {
         ['FailureTarget', 'BackoffLimitExceeded'],
         ['Failed', 'BackoffLimitExceeded'],
       ]);
-      const pods = await podsOf('flaky');
+      const pods = (await podsOf('flaky')).sort(
+        (a, b) => Date.parse(a.metadata.creationTimestamp!) - Date.parse(b.metadata.creationTimestamp!),
+      );
       expect(pods).toHaveLength(2);
       expect(pods.every((p) => p.status.phase === 'Failed')).toBe(true);
+      // The replacement waits out the 10 s pod backoff after the first failure.
+      const firstFailed = Date.parse(pods[0].status.containerStatuses[0].state.terminated.finishedAt);
+      expect(Date.parse(pods[1].metadata.creationTimestamp!)).toBeGreaterThanOrEqual(firstFailed + 10_000);
       expect((await list(T.events)).some((e) => e.reason === 'BackoffLimitExceeded')).toBe(true);
     });
 

@@ -72,7 +72,7 @@ export class EndpointsController implements Controller {
     if (change.resource !== 'pods') return;
     const namespace = change.object.metadata.namespace;
     for (const svc of cache.list('services', namespace)) {
-      if (!svc.spec?.selector) continue;
+      if (!hasSelector(svc)) continue;
       const matches = labelSelectorMatcher({ matchLabels: svc.spec.selector });
       if (matches(change.object.metadata.labels) || (change.old && matches(change.old.metadata.labels)))
         yield namespacedKey(svc);
@@ -88,7 +88,7 @@ export class EndpointsController implements Controller {
       if (endpoints) await ctx.api.delete(WORKLOAD_TYPES.endpoints, endpoints);
       return;
     }
-    if (!svc.spec?.selector || svc.metadata.deletionTimestamp) return;
+    if (!hasSelector(svc) || svc.metadata.deletionTimestamp) return;
     const members = this.members(svc, ctx.cache);
     await this.writeEndpoints(svc, members, ctx);
     await this.writeSlices(svc, members, ctx);
@@ -262,6 +262,11 @@ export class EndpointsController implements Controller {
     else delete next.ports;
     await ctx.api.update(WORKLOAD_TYPES.endpointslices, next);
   }
+}
+
+/** An empty selector is no selector (the wire drops empty maps): such Services' Endpoints are the user's. */
+function hasSelector(svc: KubeObject): boolean {
+  return Object.keys(svc.spec?.selector ?? {}).length > 0;
 }
 
 /** A numeric targetPort is used as is; a name is looked up among the pod's container ports. */

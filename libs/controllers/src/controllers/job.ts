@@ -13,6 +13,9 @@ const SOURCE = { component: 'job-controller' };
 /** Held on every pod of a Job until the controller has counted it, so no finished pod goes uncounted. */
 export const JOB_TRACKING_FINALIZER = 'batch.kubernetes.io/job-tracking';
 const BURST = 500;
+/** Replacements of failed pods wait 10 s, doubling with each failure up to 10 min, as upstream. */
+const POD_BACKOFF_MS = 10_000;
+const MAX_POD_BACKOFF_MS = 600_000;
 const MAX_NAME_BASE = 58;
 
 type Outcome = 'succeeded' | 'failed';
@@ -140,7 +143,11 @@ export class JobController implements Controller {
     } else {
       const remaining = completions != null ? completions - succeeded : succeeded > 0 ? 0 : parallelism;
       const want = Math.max(0, Math.min(parallelism, remaining));
-      if (live.length < want) {
+      const retryAt = failed ? lastFailure(pods) + podBackoffMs(failed) : 0;
+      if (live.length < want && ctx.now.getTime() < retryAt) {
+        const waitMs = retryAt - ctx.now.getTime();
+        requeueAfterMs = Math.min(requeueAfterMs ?? waitMs, waitMs);
+      } else if (live.length < want) {
         created = await this.createPods(key, job, Math.min(want - live.length, BURST), ctx);
       }
       if (live.length > want) {
@@ -236,6 +243,24 @@ export class JobController implements Controller {
     next.status = status;
     return ctx.api.updateStatus(WORKLOAD_TYPES.jobs, next);
   }
+}
+
+function podBackoffMs(failures: number): number {
+  return Math.min(MAX_POD_BACKOFF_MS, POD_BACKOFF_MS * 2 ** Math.min(failures - 1, 16));
+}
+
+/** When the newest failure happened: its containers' finish, or its deletion for a pod deleted first. */
+function lastFailure(pods: KubeObject[]): number {
+  let last = 0;
+  for (const pod of pods) {
+    if (outcomeOf(pod) !== 'failed') continue;
+    const finished = (pod.status?.containerStatuses ?? []).map(
+      (c: { state?: { terminated?: { finishedAt?: string } } }) => Date.parse(c.state?.terminated?.finishedAt ?? '') || 0,
+    );
+    const at = Math.max(0, ...finished) || Date.parse(pod.metadata.deletionTimestamp ?? '') || 0;
+    last = Math.max(last, at);
+  }
+  return last;
 }
 
 async function releasePod(pod: KubeObject, ctx: ReconcileContext): Promise<void> {
