@@ -33,6 +33,7 @@ interface Cluster {
   pool: ReturnType<typeof createPool>;
   user(): RequestContext;
   settle(horizonMs?: number): Promise<void>;
+  restartControllers(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -46,26 +47,31 @@ async function cluster(): Promise<Cluster> {
   const resources = new ResourceStore(store);
   await bootstrapCluster(resources, 'main', 6443, () => clock.now());
   const errors: unknown[] = [];
-  const controllers = await startControllers({
-    events: store,
-    resources,
-    clock,
-    seed: 'workloads',
-    nodes: { leaseRenewIntervalMs: 0 },
-    kubelet: { startDelayMs: 2000, maxGracePeriodMs: 1000 },
-    onError: (_c, _k, error) => errors.push(error),
-  });
+  const start = () =>
+    startControllers({
+      events: store,
+      resources,
+      clock,
+      seed: 'workloads',
+      nodes: { leaseRenewIntervalMs: 0 },
+      kubelet: { startDelayMs: 2000, maxGracePeriodMs: 1000 },
+      onError: (_c, _k, error) => errors.push(error),
+    });
   const c: Cluster = {
     db,
     store,
     resources,
     clock,
     pool,
-    controllers,
+    controllers: await start(),
     user: () => ({ user: { username: 'admin', groups: ['system:masters'] }, branch: 'main', now: clock.now() }),
     async settle(horizonMs = 120_000) {
       await c.controllers.settle({ horizonMs });
       if (errors.length) throw errors[0];
+    },
+    async restartControllers() {
+      await c.controllers.stop();
+      c.controllers = await start();
     },
     async close() {
       await c.controllers.stop();
@@ -569,6 +575,26 @@ describe('workload controllers (real PostgreSQL, virtual clock)', () => {
       await c.settle(120_000);
       expect((await podsOf('agent')).map((p) => p.spec.nodeName)).toEqual(['node-1']);
       expect(await statusOf()).toMatchObject({ desiredNumberScheduled: 1, currentNumberScheduled: 1, numberReady: 1 });
+    });
+  });
+
+  describe('restart', () => {
+    it('resumes after a restart without repeating a write', async () => {
+      await create(T.services, {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 'db', namespace: 'default' },
+        spec: { selector: { app: 'db' }, ports: [{ port: 5432 }] },
+      });
+      await c.settle();
+      const head = (await c.store.branch()).revision;
+      await c.restartControllers();
+      await c.settle(60_000);
+      const mine = /controller$/;
+      const writes = (await c.store.events('main', head, (await c.store.branch()).revision, 10_000)).filter((e) =>
+        mine.test(e.actor.split(':').pop()!),
+      );
+      expect(writes.map((e) => `${e.actor} ${e.type} ${e.resource} ${e.name}`)).toEqual([]);
     });
   });
 });
