@@ -21,7 +21,7 @@ import { createIntent } from './payload';
 import { freePort, onPath, stopChild, versionOf } from './processes';
 
 /**
- * Figure 6: etcd-format snapshots of N ~1 KB ConfigMaps, save and restore, at two sizes so memory can be
+ * Figure 7: etcd-format snapshots of N ~1 KB ConfigMaps, save and restore, at two sizes so memory can be
  * read for flatness. Each kubetime operation runs in its own child process (this file with `worker`),
  * so its peak RSS is its own and not the loader's. References, in the same run on the same data: the
  * real `etcdctl snapshot save` from a real etcd holding the same keys and values, and the real
@@ -306,7 +306,7 @@ async function runSize(
 }
 
 export async function runEtcdSnapshot(): Promise<Figure[]> {
-  section('Figure 6: etcd-format snapshot save and restore, against etcdctl');
+  section('Figure 7: etcd-format snapshot save and restore, against etcdctl');
   const etcdBinary = onPath('etcd') && onPath('etcdctl') ? onPath('etcd') : undefined;
   if (etcdBinary) log(`  ${versionOf(etcdBinary)}; kubetime and etcd on loopback, temp dirs`);
   else
@@ -326,7 +326,7 @@ export async function runEtcdSnapshot(): Promise<Figure[]> {
         const m = r[op]!;
         const e = r[ref];
         figures.push({
-          figure: `6 etcd snapshot ${op}, ${keys / 1000}k keys`,
+          figure: `7 etcd snapshot ${op}, ${keys / 1000}k keys`,
           measured: `${fmtMs(m.ms)}, peak RSS ${fmtMb(m.rssMb)}`,
           reference: e ? `etcdctl snapshot ${op}: ${fmtMs(e.ms)}, peak RSS ${fmtMb(e.rssMb)}` : 'skipped',
           goal: 'no slower than etcdctl',
@@ -346,7 +346,7 @@ export async function runEtcdSnapshot(): Promise<Figure[]> {
         // the snapshot code does, so the total is printed beside it, not judged.
         const growth = b.growthMb! / a.growthMb!;
         figures.push({
-          figure: `6 etcd snapshot ${op} memory, ${small[0] / 1000}k -> ${large[0] / 1000}k keys`,
+          figure: `7 etcd snapshot ${op} memory, ${small[0] / 1000}k -> ${large[0] / 1000}k keys`,
           measured:
             `growth in op ${fmtMb(a.growthMb!)} -> ${fmtMb(b.growthMb!)} (x${growth.toFixed(2)} for ${times}); ` +
             `process peak ${fmtMb(a.rssMb)} -> ${fmtMb(b.rssMb)}`,
@@ -356,7 +356,7 @@ export async function runEtcdSnapshot(): Promise<Figure[]> {
         });
       }
     }
-    section('Figure 6 summary');
+    section('Figure 7 summary');
     printTable([
       ['figure', 'measured', 'reference (same run)', 'goal', 'verdict'],
       ...figures.map((f) => [f.figure, f.measured, f.reference, f.goal, f.verdict]),
