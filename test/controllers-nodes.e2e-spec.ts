@@ -439,6 +439,13 @@ describe('cordon, uncordon and drain with the real kubectl (seed 003)', () => {
     await server.kubectl(['apply', '-f', '-'], INCIDENTS);
     await kubectl('create', 'deployment', 'nginx', '--image=nginx', '--replicas=5');
     expect(await kubectl('rollout', 'status', 'deployment/nginx', '--timeout=20s')).toContain('successfully rolled out');
+    await kubectl('create', 'poddisruptionbudget', 'nginx', '--selector=app=nginx', '--min-available=2');
+    let budget = '';
+    for (let i = 0; i < 25 && !/nginx\s+2\s+N\/A\s+3\s/.test(budget); i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      budget = await kubectl('get', 'pdb', 'nginx', '--no-headers');
+    }
+    expect(budget).toMatch(/^nginx\s+2\s+N\/A\s+3\s/);
 
     expect(await kubectl('cordon', 'node-2')).toContain('node/node-2 cordoned');
     expect(await kubectl('get', 'nodes', '--no-headers')).toMatch(/node-2\s+Ready,SchedulingDisabled/);

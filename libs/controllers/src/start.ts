@@ -4,6 +4,7 @@ import { CronJobController } from './controllers/cronjob';
 import { DaemonSetController } from './controllers/daemonset';
 import { DeploymentController } from './controllers/deployment';
 import { EndpointsController } from './controllers/endpoints';
+import { DisruptionController } from './controllers/disruption';
 import { GarbageCollector } from './controllers/garbage-collector';
 import { JobController } from './controllers/job';
 import {
@@ -61,6 +62,7 @@ export function startControllers(options: ControllersOptions): Promise<Controlle
         ? [new NodeLifecycleController({ ...DEFAULT_NODE_LIFECYCLE, ...options.nodeLifecycle })]
         : []),
       new TaintEvictionController(),
+      new DisruptionController(),
       new ServiceAccountsController(),
       new EndpointsController(),
       new JobController(clock),
