@@ -665,7 +665,7 @@ spec:
     readinessProbe:
       exec:
         command: ["cat", "/readiness/ready.txt"]
-      initialDelaySeconds: 1
+      initialDelaySeconds: 3
   terminationGracePeriodSeconds: 0
 `);
     await kubectl('wait', '--for=jsonpath={.status.phase}=Running', 'pod/pod-readiness-exec1', '--timeout=20s');
