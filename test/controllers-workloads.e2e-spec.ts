@@ -147,7 +147,7 @@ describe('workload controllers (real PostgreSQL, virtual clock)', () => {
       const p1 = await get(T.pods, 'default', 'pod1');
       const pr = await get(T.pods, 'default', 'pod-readiness');
       let ep = await get(T.endpoints, 'default', 'svc-readiness');
-      expect(ep.metadata.labels).toEqual({ tier: 'web' });
+      expect(ep.metadata.labels).toEqual({ tier: 'web', 'endpoints.kubernetes.io/managed-by': 'endpoint-controller' });
       expect(ep.subsets).toEqual([
         {
           addresses: [
@@ -211,6 +211,16 @@ describe('workload controllers (real PostgreSQL, virtual clock)', () => {
       await c.settle();
       expect((await list(T.endpoints)).map((e) => e.metadata.name)).not.toContain('svc-readiness');
       expect(await list(T.endpointslices)).toHaveLength(0);
+
+      // Endpoints someone wrote by hand, with no Service, are theirs: the controller leaves them.
+      await create(T.endpoints, {
+        apiVersion: 'v1',
+        kind: 'Endpoints',
+        metadata: { name: 'external', namespace: 'default' },
+        subsets: [{ addresses: [{ ip: '185.199.110.153' }], ports: [{ port: 80 }] }],
+      });
+      await c.settle();
+      expect((await list(T.endpoints)).map((e) => e.metadata.name)).toContain('external');
     });
   });
 

@@ -9,6 +9,12 @@ import { WORKLOAD_TYPES } from './workload-types';
 const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 const MANAGED_BY_LABEL = 'endpointslice.kubernetes.io/managed-by';
 const MANAGED_BY = 'endpointslice-controller.k8s.io';
+/**
+ * Marks the Endpoints this controller writes (as upstream does from 1.33), so an Endpoints object
+ * someone made by hand is never taken for one whose Service is gone.
+ */
+const ENDPOINTS_MANAGED_BY_LABEL = 'endpoints.kubernetes.io/managed-by';
+const ENDPOINTS_MANAGED_BY = 'endpoint-controller';
 /** Upstream's default --max-endpoints-per-slice. */
 const MAX_PER_SLICE = 100;
 const MAX_NAME_BASE = 57;
@@ -83,9 +89,10 @@ export class EndpointsController implements Controller {
     const { namespace, name } = splitKey(key);
     const svc = ctx.cache.object('services', namespace, name);
     if (!svc) {
-      // The Service is gone: its Endpoints go with it (slices are owned and left to the GC).
+      // The Service is gone: the Endpoints written for it go too (slices are owned and left to the GC).
       const endpoints = ctx.cache.object('endpoints', namespace, name);
-      if (endpoints) await ctx.api.delete(WORKLOAD_TYPES.endpoints, endpoints);
+      if (endpoints?.metadata.labels?.[ENDPOINTS_MANAGED_BY_LABEL] === ENDPOINTS_MANAGED_BY)
+        await ctx.api.delete(WORKLOAD_TYPES.endpoints, endpoints);
       return;
     }
     if (!hasSelector(svc) || svc.metadata.deletionTimestamp) return;
@@ -150,7 +157,7 @@ export class EndpointsController implements Controller {
       ...(s.notReadyAddresses.length ? { notReadyAddresses: s.notReadyAddresses } : {}),
       ...(s.ports.length ? { ports: s.ports } : {}),
     }));
-    const labels = serviceLabels(svc);
+    const labels = { ...serviceLabels(svc), [ENDPOINTS_MANAGED_BY_LABEL]: ENDPOINTS_MANAGED_BY };
     const existing = ctx.cache.object('endpoints', svc.metadata.namespace, svc.metadata.name!);
     if (!existing) {
       await ctx.api.create(WORKLOAD_TYPES.endpoints, {
