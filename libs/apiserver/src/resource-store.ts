@@ -539,6 +539,7 @@ export class ResourceStore {
         expectedRevision,
         actor: ctx.user.username,
         cause: ctx.cause,
+        recordedAt: ctx.now,
         request: { verb, userAgent: ctx.userAgent, requestId: ctx.requestId },
       });
       return event.object;

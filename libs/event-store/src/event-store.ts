@@ -490,7 +490,7 @@ export class EventStore {
         actor: intent.actor,
         cause: intent.cause ?? null,
         request: intent.request ?? null,
-        recordedAt: now,
+        recordedAt: intent.recordedAt ?? now,
       };
       if (intent.stored) {
         storedForms.set(event, intent.stored);

@@ -19,6 +19,8 @@ export interface WriteIntent {
   actor: string;
   cause?: number;
   request?: RequestMetadata;
+  /** The time of the write on its branch's clock (a virtual branch's own time); default: the store's clock. */
+  recordedAt?: Date;
   /**
    * A body that arrives already in stored form (an import): `sealed` is kept as sealed, under the key
    * it names; `raw` is a value kubetime cannot decode, kept byte for byte. `object` then only carries
