@@ -201,6 +201,34 @@ describe('kubelet behaviour and node lifecycle (real PostgreSQL, virtual clock)'
     expect(killing!.message).toBe('Stopping container nginx');
   });
 
+  it('keeps a container that ignores SIGTERM until the grace period ends, then kills it', async () => {
+    await create(
+      pod(
+        'stubborn',
+        { terminationGracePeriodSeconds: 20, containers: [{ name: 'app', image: 'nginx' }] },
+        { 'kubetime.io/sigterm': 'ignore' },
+      ),
+    );
+    await settle(5_000);
+    await resources.delete(admin(), pods, 'default', 'stubborn', { dryRun: false });
+    // settle moves the clock from timer to timer, so horizons are taken from the deletion.
+    const deletedAt = clock.now().getTime();
+    await settle(0);
+    const terminating = await get('stubborn');
+    expect(terminating.metadata.deletionTimestamp).toBeDefined();
+    expect(terminating.status.containerStatuses[0].state.running).toBeDefined();
+    await settle(deletedAt + 19_000 - clock.now().getTime());
+    await expect(get('stubborn')).resolves.toBeDefined();
+    await settle(deletedAt + 21_000 - clock.now().getTime());
+    await expect(get('stubborn')).rejects.toMatchObject({ code: 404 });
+    const history = await store.events('main', 0, (await store.branch()).revision, 100_000);
+    const states = history
+      .filter((e) => e.resource === 'pods' && e.name === 'stubborn')
+      .map((e) => e.object.status?.containerStatuses?.[0]?.state?.terminated)
+      .filter(Boolean);
+    expect(states[0]).toMatchObject({ exitCode: 137, reason: 'Error' });
+  });
+
   it('marks a stopped node Unknown, taints it, evicts its pods after 300 s and replaces them elsewhere', async () => {
     for (const name of ['crashy', 'unready', 'unlive', 'badimage', 'job-like'])
       await resources.delete(admin(), pods, 'default', name, { dryRun: false, gracePeriodSeconds: 0 });
