@@ -513,3 +513,73 @@ describe('cordon, uncordon and drain with the real kubectl (seed 003)', () => {
     expect(await kubectl('taint', 'nodes', 'node-2', 'dedicated=infra:NoExecute-')).toContain('node/node-2 untainted');
   });
 });
+
+describe('determinism of kubelets, node lifecycle and scheduler', () => {
+  /** One fresh cluster fed the same writes; returns its log with uids named by first appearance. */
+  async function run(): Promise<string> {
+    const db = await createTestDatabase();
+    await migrate(db.url);
+    const pool = createPool(db.url, { max: 4 });
+    const clock = new VirtualClock(new Date('2025-03-01T12:00:00Z'));
+    const store = await EventStore.open({ pool, url: db.url, clock });
+    const resources = new ResourceStore(store);
+    const errors: unknown[] = [];
+    let controllers: ControllerManager | undefined;
+    try {
+      await bootstrapCluster(resources, 'main', 6443, () => clock.now());
+      controllers = await startControllers({
+        events: store,
+        resources,
+        clock,
+        seed: 'same-seed',
+        onError: (_c, _k, error) => errors.push(error),
+      });
+      const admin = { user: { username: 'admin', groups: ['system:masters'] }, branch: 'main', now: clock.now() };
+      await controllers.settle({ horizonMs: 0 });
+      const staged: [string, Record<string, string>, string][] = [
+        ['crashy', { 'kubetime.io/crash-after': '3s' }, 'nginx'],
+        ['unready', { 'kubetime.io/readiness': 'fail' }, 'nginx'],
+        ['pull', {}, 'nginx:bad'],
+      ];
+      for (const [name, annotations, image] of staged)
+        await resources.create(
+          admin,
+          pods,
+          'default',
+          {
+            apiVersion: 'v1',
+            kind: 'Pod',
+            metadata: { name, namespace: 'default', annotations },
+            spec: { containers: [{ name: 'c', image, readinessProbe: { tcpSocket: { port: 80 } } }] },
+          },
+          { dryRun: false },
+        );
+      await controllers.settle({ horizonMs: 30_000 });
+      const node = structuredClone(await resources.get(admin, nodes, undefined, 'node-1'));
+      node.metadata.annotations = { ...node.metadata.annotations, 'kubetime.io/simulated-state': 'stopped' };
+      await resources.update({ ...admin, now: clock.now() }, nodes, undefined, 'node-1', node, { dryRun: false });
+      await controllers.settle({ horizonMs: 400_000 });
+      if (errors.length) throw errors[0];
+      const log = await store.events('main', 0, (await store.branch()).revision, 100_000);
+      const names = new Map<string, string>();
+      const text = JSON.stringify(log.map((e) => [e.type, e.resource, e.namespace, e.name, e.actor, e.object]));
+      return text.replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, (uid) => {
+        if (!names.has(uid)) names.set(uid, `uid-${names.size}`);
+        return names.get(uid)!;
+      });
+    } finally {
+      await controllers?.stop();
+      await store.close();
+      await pool.end();
+      await db.drop();
+    }
+  }
+
+  it('writes the same log on two fresh clusters, crash loops and a stopped node included', async () => {
+    const first = await run();
+    const second = await run();
+    expect(first).toContain('TaintManagerEviction');
+    expect(first).toContain('CrashLoopBackOff');
+    expect(second).toBe(first);
+  });
+});
