@@ -295,6 +295,28 @@ describe('workload controllers (real PostgreSQL, virtual clock)', () => {
       expect((await list(T.events)).some((e) => e.reason === 'BackoffLimitExceeded')).toBe(true);
     });
 
+    it('holds a suspended Job without pods or a start time, and runs it once resumed', async () => {
+      await create(T.jobs, job('held', 'sleep 5', { suspend: true }));
+      await c.settle(60_000);
+      let j = await get(T.jobs, 'default', 'held');
+      expect(await podsOf('held')).toHaveLength(0);
+      expect(j.status.startTime).toBeUndefined();
+      expect(j.status.conditions).toEqual([
+        expect.objectContaining({ type: 'Suspended', status: 'True', reason: 'JobSuspended', message: 'Job suspended' }),
+      ]);
+      await c.resources.patch(c.user(), T.jobs, 'default', 'held', 'application/merge-patch+json', { spec: { suspend: false } }, { dryRun: false, force: false });
+      const resumed = c.clock.now();
+      await c.settle(60_000);
+      j = await get(T.jobs, 'default', 'held');
+      expect(Date.parse(j.status.startTime)).toBe(Math.floor(resumed.getTime() / 1000) * 1000);
+      expect(conditionsOf(j)).toEqual([
+        ['Suspended', 'JobResumed'],
+        ['SuccessCriteriaMet', 'CompletionsReached'],
+        ['Complete', 'CompletionsReached'],
+      ]);
+      expect(j.status.succeeded).toBe(1);
+    });
+
     it('fails a Job that outlives activeDeadlineSeconds, deleting its pods without counting them', async () => {
       await create(T.jobs, job('slow', 'sleep 600', { activeDeadlineSeconds: 30 }));
       await c.settle(120_000);

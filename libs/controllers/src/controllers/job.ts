@@ -77,7 +77,12 @@ export class JobController implements Controller {
     };
     const known = new Set([...uncounted.succeeded, ...uncounted.failed]);
     // Once the Job's fate is decided, the pods it deletes itself are not failures: they just let go.
-    const decided = !!(finished || findCondition(job, 'FailureTarget') || findCondition(job, 'SuccessCriteriaMet'));
+    const decided = !!(
+      finished ||
+      job.spec?.suspend ||
+      findCondition(job, 'FailureTarget') ||
+      findCondition(job, 'SuccessCriteriaMet')
+    );
     const dismissed: KubeObject[] = [];
     let recorded = 0;
     for (const pod of pods) {
@@ -111,11 +116,22 @@ export class JobController implements Controller {
     const parallelism: number = spec.parallelism ?? 1;
     const conditions: Condition[] = deepClone(job.status?.conditions ?? []);
     const now = rfc3339(ctx.now);
-    const startTime: string = job.status?.startTime ?? now;
+    const suspended = !!spec.suspend;
+    // A suspended Job has not started; resuming starts its clock (and its deadline) again.
+    let startTime: string | undefined = job.status?.startTime ?? (suspended ? undefined : now);
     let requeueAfterMs: number | undefined;
+    const wasSuspended = findCondition(job, 'Suspended')?.status === 'True';
+    if (!finished && suspended && !wasSuspended) {
+      setCondition(conditions, 'Suspended', 'JobSuspended', 'Job suspended', now);
+      await ctx.api.event(job, 'Normal', 'Suspended', 'Job suspended', SOURCE);
+    } else if (!finished && !suspended && wasSuspended) {
+      setCondition(conditions, 'Suspended', 'JobResumed', 'Job resumed', now, 'False');
+      startTime = now;
+      await ctx.api.event(job, 'Normal', 'Resumed', 'Job resumed', SOURCE);
+    }
 
     // The Job's fate, decided once: the target conditions come first, the final ones after the pods are gone.
-    if (!finished && !hasCondition(conditions, 'FailureTarget') && !hasCondition(conditions, 'SuccessCriteriaMet')) {
+    if (!finished && !suspended && startTime && !hasCondition(conditions, 'FailureTarget') && !hasCondition(conditions, 'SuccessCriteriaMet')) {
       const deadline = spec.activeDeadlineSeconds;
       const overdue = deadline != null && ctx.now.getTime() >= Date.parse(startTime) + deadline * 1000;
       const complete =
@@ -136,7 +152,7 @@ export class JobController implements Controller {
     let created = 0;
     // Pods deleted in this reconcile are terminating already, though the cache has not folded it yet.
     let deleted = 0;
-    if (failing || succeeding || finished) {
+    if (failing || succeeding || finished || suspended) {
       await this.deletePods(key, job, live, ctx);
       deleted = live.length;
       live = [];
@@ -171,7 +187,7 @@ export class JobController implements Controller {
     }
     const status: Record<string, unknown> = {
       ...(conditions.length ? { conditions } : {}),
-      startTime,
+      ...(startTime ? { startTime } : {}),
       ...(completionTime ? { completionTime } : {}),
       ...(live.length + created ? { active: live.length + created } : {}),
       ...(succeeded ? { succeeded } : {}),
@@ -300,9 +316,16 @@ function hasCondition(conditions: Condition[], type: string): boolean {
   return !!findConditionIn(conditions, type);
 }
 
-function setCondition(conditions: Condition[], type: string, reason: string, message: string, now: string): void {
+function setCondition(
+  conditions: Condition[],
+  type: string,
+  reason: string,
+  message: string,
+  now: string,
+  status: 'True' | 'False' = 'True',
+): void {
   const existing = conditions.find((c) => c.type === type);
-  const condition = { type, status: 'True', reason, message, lastProbeTime: now, lastTransitionTime: now };
+  const condition = { type, status, reason, message, lastProbeTime: now, lastTransitionTime: now };
   if (existing) Object.assign(existing, condition);
   else conditions.push(condition);
 }
