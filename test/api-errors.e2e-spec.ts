@@ -300,3 +300,75 @@ describe('compacted revisions answer 410 Gone', () => {
     expect(left).toEqual(['c3']);
   });
 });
+
+describe('the eviction subresource honours PodDisruptionBudgets', () => {
+  let server: TestServer & { database: TestDatabase };
+
+  beforeAll(async () => {
+    server = await startServer();
+  });
+  afterAll(async () => {
+    if (server) await stopServer(server);
+  });
+
+  it('answers 429 TooManyRequests while the budget has no pod to spare, 201 once it has', async () => {
+    const pods = '/api/v1/namespaces/default/pods';
+    const pod = (name: string) =>
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name, labels: { app: 'db' } },
+        spec: { containers: [{ name: 'c', image: 'postgres' }] },
+      });
+    const makeReady = async (name: string) => {
+      const current = (await call(server, 'GET', `${pods}/${name}`)).json();
+      current.status = { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] };
+      expect(
+        (
+          await call(server, 'PUT', `${pods}/${name}/status`, {
+            body: JSON.stringify(current),
+            contentType: 'application/json',
+          })
+        ).status,
+      ).toBe(200);
+    };
+    await call(server, 'POST', pods, { body: pod('db-0'), contentType: 'application/json' });
+    await makeReady('db-0');
+    await call(server, 'POST', '/apis/policy/v1/namespaces/default/poddisruptionbudgets', {
+      body: JSON.stringify({
+        apiVersion: 'policy/v1',
+        kind: 'PodDisruptionBudget',
+        metadata: { name: 'db' },
+        spec: { minAvailable: 1, selector: { matchLabels: { app: 'db' } } },
+      }),
+      contentType: 'application/json',
+    });
+    const eviction = JSON.stringify({
+      apiVersion: 'policy/v1',
+      kind: 'Eviction',
+      metadata: { name: 'db-0', namespace: 'default' },
+    });
+    const refused = await call(server, 'POST', `${pods}/db-0/eviction`, {
+      body: eviction,
+      contentType: 'application/json',
+    });
+    expect(refused.status).toBe(429);
+    expect(refused.json()).toMatchObject({
+      reason: 'TooManyRequests',
+      details: { causes: [{ reason: 'DisruptionBudget' }] },
+    });
+    expect((await call(server, 'GET', `${pods}/db-0`)).status).toBe(200);
+
+    await call(server, 'POST', pods, { body: pod('db-1'), contentType: 'application/json' });
+    await makeReady('db-1');
+    expect(
+      (
+        await call(server, 'POST', `${pods}/db-0/eviction`, {
+          body: eviction,
+          contentType: 'application/json',
+        })
+      ).status,
+    ).toBe(201);
+    expect((await call(server, 'GET', `${pods}/db-0`)).status).toBe(404);
+  });
+});

@@ -116,7 +116,9 @@ export class ResourceStore {
     const stored = await this.getStored(ctx, type, namespace, name, revision);
     if (!stored) throw Errors.notFound(type, name);
     if (stored.opaque) throw Errors.internal(stored.opaque.reason);
-    return view(type, stored.object);
+    // A copy: the stored object is the branch head's own, and a caller editing its answer in place
+    // must not change the head (the update would then see no change).
+    return structuredClone(view(type, stored.object));
   }
 
   async list(

@@ -1,4 +1,11 @@
-import { Errors, findResourceType, KubeObject, successStatus } from '@kubetime/api-machinery';
+import {
+  Errors,
+  findResourceType,
+  KubeObject,
+  labelSelectorMatcher,
+  StatusError,
+  successStatus,
+} from '@kubetime/api-machinery';
 import type { Authenticator, Authorizer } from './auth';
 import type { RequestContext } from './context';
 import type { ResourceRequest } from './request-info';
@@ -198,6 +205,8 @@ export async function handleReview(args: ReviewArgs): Promise<{ code: number; bo
     }
     case 'eviction': {
       const podType = findResourceType('', 'v1', 'pods')!;
+      const pod = await args.resources.get(ctx, podType, request.namespace, request.name!);
+      await checkDisruptionBudget(args, pod);
       await args.resources.delete(ctx, podType, request.namespace, request.name!, {
         dryRun: args.dryRun,
         ...(body.deleteOptions ?? {}),
@@ -207,4 +216,72 @@ export async function handleReview(args: ReviewArgs): Promise<{ code: number; bo
     default:
       throw Errors.methodNotAllowed();
   }
+}
+
+/**
+ * The eviction subresource's PodDisruptionBudget check. Pods that are finished, pending or already
+ * deleting never count against a budget; a Ready pod may go only while the budget keeps at least one
+ * healthy pod to spare, an unready one while the budget is met. Health is read from the pods at the
+ * moment of the eviction, which is never stale.
+ */
+async function checkDisruptionBudget(args: ReviewArgs, pod: KubeObject): Promise<void> {
+  const phase = pod.status?.phase;
+  if (pod.metadata.deletionTimestamp || phase === 'Succeeded' || phase === 'Failed' || phase === 'Pending')
+    return;
+  const pdbType = findResourceType('policy', 'v1', 'poddisruptionbudgets')!;
+  const budgets = (await args.resources.list(args.ctx, pdbType, pod.metadata.namespace, {})).items.filter(
+    (b) => labelSelectorMatcher(b.spec?.selector)(pod.metadata.labels),
+  );
+  if (budgets.length > 1) {
+    throw new StatusError(
+      500,
+      'InternalError',
+      'This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.',
+    );
+  }
+  if (!budgets.length) return;
+  const budget = budgets[0];
+  const { healthy, desired } = await budgetHealth(args, budget);
+  const ready = isReady(pod);
+  if (ready ? healthy - desired < 1 : healthy < desired) {
+    throw Errors.tooManyRequests("Cannot evict pod as it would violate the pod's disruption budget.", [
+      {
+        reason: 'DisruptionBudget',
+        message: `The disruption budget ${budget.metadata.name} needs ${desired} healthy pods and has ${healthy} currently`,
+      },
+    ]);
+  }
+}
+
+function isReady(pod: KubeObject): boolean {
+  return (pod.status?.conditions ?? []).some(
+    (c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True',
+  );
+}
+
+/** Healthy (Ready, not deleting, not finished) pods of a budget and how many it needs. */
+async function budgetHealth(
+  args: ReviewArgs,
+  budget: KubeObject,
+): Promise<{ healthy: number; desired: number }> {
+  const podType = findResourceType('', 'v1', 'pods')!;
+  const matches = labelSelectorMatcher(budget.spec?.selector);
+  const pods = (await args.resources.list(args.ctx, podType, budget.metadata.namespace, {})).items.filter(
+    (p) =>
+      matches(p.metadata.labels) &&
+      !p.metadata.deletionTimestamp &&
+      p.status?.phase !== 'Succeeded' &&
+      p.status?.phase !== 'Failed',
+  );
+  const healthy = pods.filter(isReady).length;
+  const expected = pods.length;
+  const count = (v: unknown) =>
+    typeof v === 'string' && v.endsWith('%')
+      ? Math.ceil((Number(v.slice(0, -1)) * expected) / 100)
+      : Number(v);
+  const desired =
+    budget.spec?.minAvailable !== undefined
+      ? count(budget.spec.minAvailable)
+      : Math.max(0, expected - count(budget.spec?.maxUnavailable ?? 0));
+  return { healthy, desired };
 }
