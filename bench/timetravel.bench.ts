@@ -36,8 +36,16 @@ class CountingSink {
 }
 
 let ids = 0;
-async function call(service: TimeTravelService, session: Session, method: string, params: Record<string, unknown>): Promise<any> {
-  const [response] = await service.handle(JSON.stringify({ jsonrpc: '2.0', id: ++ids, method, params }), session);
+async function call(
+  service: TimeTravelService,
+  session: Session,
+  method: string,
+  params: Record<string, unknown>,
+): Promise<any> {
+  const [response] = await service.handle(
+    JSON.stringify({ jsonrpc: '2.0', id: ++ids, method, params }),
+    session,
+  );
   // The gateway sends this string; its cost is part of answering.
   JSON.stringify(response);
   session.runDeferred();
@@ -55,10 +63,17 @@ export async function runTimeTravel(): Promise<Figure[]> {
     await migrate(db.url);
     log('  bulk-loading the history of figure 4...');
     const built = await buildHistory(db.url);
-    log(`  history built in ${(built.ms / 1000).toFixed(1)} s, head ${built.head} (${built.head - 1} events)`);
+    log(
+      `  history built in ${(built.ms / 1000).toFixed(1)} s, head ${built.head} (${built.head - 1} events)`,
+    );
     store = await EventStore.open({ pool, url: db.url });
     const resources = new ResourceStore(store);
-    const service = new TimeTravelService({ events: store, resources, authorizer: new Authorizer(store), pepper: randomBytes(32) });
+    const service = new TimeTravelService({
+      events: store,
+      resources,
+      authorizer: new Authorizer(store),
+      pepper: randomBytes(32),
+    });
     const sink = new CountingSink();
     const session = service.openSession(ADMIN, sink);
     const head = built.head;
@@ -90,7 +105,9 @@ export async function runTimeTravel(): Promise<Figure[]> {
     for (let i = 0; i < 5; i++) {
       const from = 20_000 + Math.floor((i * (head - DIFF_SPAN - 30_000)) / 5);
       const t = now();
-      changed = (await call(service, session, 'diff', { from: { revision: from }, to: { revision: from + DIFF_SPAN } })).changed.length;
+      changed = (
+        await call(service, session, 'diff', { from: { revision: from }, to: { revision: from + DIFF_SPAN } })
+      ).changed.length;
       diff.add(now() - t);
     }
 
@@ -115,18 +132,66 @@ export async function runTimeTravel(): Promise<Figure[]> {
     printTable([
       ['measure', 'samples', 'p50', 'max', 'notes'],
       ['branch.create near revision 1,000', '20', fmtMs(e50), fmtMs(early.max()), 'fork over 1M events'],
-      [`branch.create near the head (${head})`, '20', fmtMs(l50), fmtMs(late.max()), 'flat: same cost at either end'],
+      [
+        `branch.create near the head (${head})`,
+        '20',
+        fmtMs(l50),
+        fmtMs(late.max()),
+        'flat: same cost at either end',
+      ],
       ['state.get at a past revision', '20', fmtMs(s50), fmtMs(s99), `${objects} objects, JSON encoded`],
-      [`diff of revisions ${DIFF_SPAN.toLocaleString('en-US')} apart`, '5', fmtMs(d50), fmtMs(diff.max()), `${changed} changed objects with patches`],
-      ['replay.start speed max', '1', fmtMs(replayMs), '-', `${sink.count} events, ${fmtRate(replayRate)}, ${Math.round(sink.bytes / 2 ** 20)} MiB`],
+      [
+        `diff of revisions ${DIFF_SPAN.toLocaleString('en-US')} apart`,
+        '5',
+        fmtMs(d50),
+        fmtMs(diff.max()),
+        `${changed} changed objects with patches`,
+      ],
+      [
+        'replay.start speed max',
+        '1',
+        fmtMs(replayMs),
+        '-',
+        `${sink.count} events, ${fmtRate(replayRate)}, ${Math.round(sink.bytes / 2 ** 20)} MiB`,
+      ],
       ['replay.reexecute', '1', fmtMs(reexec.ms), '-', reexec.note],
     ]);
     return [
-      { figure: '6a branch.create at 1M events (max)', measured: fmtMs(flat), reference: `p50 early ${fmtMs(e50)} / late ${fmtMs(l50)}`, goal: '< 50 ms, flat', verdict: flat < 50 ? 'met' : 'missed' },
-      { figure: '6b state.get 10k objects (p50)', measured: fmtMs(s50), reference: `p99 ${fmtMs(s99)}`, goal: '< 100 ms', verdict: s50 < 100 ? 'met' : 'missed' },
-      { figure: '6c diff 100k events apart (p50)', measured: fmtMs(d50), reference: `${changed} changed`, goal: '< 1 s', verdict: d50 < 1000 ? 'met' : 'missed' },
-      { figure: '6d replay at max speed', measured: fmtRate(replayRate), reference: `${sink.count} events`, goal: '>= 50,000/s', verdict: replayRate >= 50_000 ? 'met' : 'missed' },
-      { figure: '6e re-execution (virtual clock)', measured: fmtRate(reexec.eventsPerSecond), reference: reexec.note, goal: 'report', verdict: 'n/a' },
+      {
+        figure: '6a branch.create at 1M events (max)',
+        measured: fmtMs(flat),
+        reference: `p50 early ${fmtMs(e50)} / late ${fmtMs(l50)}`,
+        goal: '< 50 ms, flat',
+        verdict: flat < 50 ? 'met' : 'missed',
+      },
+      {
+        figure: '6b state.get 10k objects (p50)',
+        measured: fmtMs(s50),
+        reference: `p99 ${fmtMs(s99)}`,
+        goal: '< 100 ms',
+        verdict: s50 < 100 ? 'met' : 'missed',
+      },
+      {
+        figure: '6c diff 100k events apart (p50)',
+        measured: fmtMs(d50),
+        reference: `${changed} changed`,
+        goal: '< 1 s',
+        verdict: d50 < 1000 ? 'met' : 'missed',
+      },
+      {
+        figure: '6d replay at max speed',
+        measured: fmtRate(replayRate),
+        reference: `${sink.count} events`,
+        goal: '>= 50,000/s',
+        verdict: replayRate >= 50_000 ? 'met' : 'missed',
+      },
+      {
+        figure: '6e re-execution (virtual clock)',
+        measured: fmtRate(reexec.eventsPerSecond),
+        reference: reexec.note,
+        goal: 'report',
+        verdict: 'n/a',
+      },
     ];
   } finally {
     await controllers?.stopAll();
@@ -159,18 +224,30 @@ async function reexecution(
     spec: {
       replicas,
       selector: { matchLabels: { app: name } },
-      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image: 'nginx:1.25' }] } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: { containers: [{ name: 'app', image: 'nginx:1.25' }] },
+      },
     },
   });
   for (let i = 0; i < USER_WRITES; i++) {
     if (i % 50 === 0) {
       const name = `web-${(i / 50) % 5}`;
       const replicas = 1 + ((i / 250) % 3);
-      if (i < 250) await resources.create(ctx(), deployments, 'default', deploy(name, replicas), { dryRun: false });
-      else await resources.update(ctx(), deployments, 'default', name, deploy(name, replicas), { dryRun: false });
+      if (i < 250)
+        await resources.create(ctx(), deployments, 'default', deploy(name, replicas), { dryRun: false });
+      else
+        await resources.update(ctx(), deployments, 'default', name, deploy(name, replicas), {
+          dryRun: false,
+        });
     } else {
       const name = `cm-${i % 500}`;
-      const body: KubeObject = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'default' }, data: { i: String(i) } };
+      const body: KubeObject = {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name, namespace: 'default' },
+        data: { i: String(i) },
+      };
       if (i < 500) await resources.create(ctx(), configmaps, 'default', body, { dryRun: false });
       else await resources.update(ctx(), configmaps, 'default', name, body, { dryRun: false });
     }
@@ -186,7 +263,10 @@ async function reexecution(
   });
   const session = service.openSession(ADMIN, new CountingSink());
   const t = now();
-  const report = await call(service, session, 'replay.reexecute', { source: { branch: 'recorded', from, to }, target: 'reexecuted' });
+  const report = await call(service, session, 'replay.reexecute', {
+    source: { branch: 'recorded', from, to },
+    target: 'reexecuted',
+  });
   const ms = now() - t;
   return {
     ms,
@@ -199,7 +279,10 @@ async function reexecution(
 if (require.main === module) {
   runTimeTravel()
     .then((figures) => {
-      printTable([['figure', 'measured', 'reference', 'goal', 'verdict'], ...figures.map((f) => [f.figure, f.measured, f.reference, f.goal, f.verdict])]);
+      printTable([
+        ['figure', 'measured', 'reference', 'goal', 'verdict'],
+        ...figures.map((f) => [f.figure, f.measured, f.reference, f.goal, f.verdict]),
+      ]);
       process.exit(0);
     })
     .catch((error) => {

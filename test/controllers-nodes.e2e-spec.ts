@@ -32,13 +32,18 @@ describe('kubelet behaviour and node lifecycle (real PostgreSQL, virtual clock)'
     await controllers.settle({ horizonMs, timeoutMs: 20_000 });
     if (errors.length) throw errors[0];
   };
-  const pod = (name: string, spec: Record<string, unknown>, annotations?: Record<string, string>): KubeObject => ({
+  const pod = (
+    name: string,
+    spec: Record<string, unknown>,
+    annotations?: Record<string, string>,
+  ): KubeObject => ({
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: { name, namespace: 'default', annotations },
     spec,
   });
-  const create = (object: KubeObject) => resources.create(admin(), pods, 'default', object, { dryRun: false });
+  const create = (object: KubeObject) =>
+    resources.create(admin(), pods, 'default', object, { dryRun: false });
   const get = (name: string) => resources.get(admin(), pods, 'default', name);
   const eventsOf = async (name: string) =>
     (await resources.list({ branch: 'main' }, events, 'default', {})).items.filter(
@@ -81,7 +86,13 @@ describe('kubelet behaviour and node lifecycle (real PostgreSQL, virtual clock)'
   });
 
   it('crash-loops a container with restartCount and a doubling back-off on the clock', async () => {
-    await create(pod('crashy', { containers: [{ name: 'app', image: 'nginx:crashy' }] }, { 'kubetime.io/crash-after': '5s' }));
+    await create(
+      pod(
+        'crashy',
+        { containers: [{ name: 'app', image: 'nginx:crashy' }] },
+        { 'kubetime.io/crash-after': '5s' },
+      ),
+    );
     // pull 2 s, run 5 s, restart at once, run 5 s, back-off 10 s, run 5 s, back-off 20 s, ...
     await settle(60_000);
     const crashy = await get('crashy');
@@ -89,7 +100,9 @@ describe('kubelet behaviour and node lifecycle (real PostgreSQL, virtual clock)'
     expect(crashy.status.phase).toBe('Running');
     expect(status.restartCount).toBe(3);
     expect(status.state.waiting).toMatchObject({ reason: 'CrashLoopBackOff' });
-    expect(status.state.waiting.message).toMatch(/^back-off 40s restarting failed container=app pod=crashy_default\(/);
+    expect(status.state.waiting.message).toMatch(
+      /^back-off 40s restarting failed container=app pod=crashy_default\(/,
+    );
     expect(status.lastState.terminated).toMatchObject({ exitCode: 1, reason: 'Error' });
     const backOff = (await eventsOf('crashy')).find((e) => e.reason === 'BackOff');
     expect(backOff).toMatchObject({ type: 'Warning', count: 3 });
@@ -104,7 +117,11 @@ describe('kubelet behaviour and node lifecycle (real PostgreSQL, virtual clock)'
         'unready',
         {
           containers: [
-            { name: 'web', image: 'nginx:1.25', readinessProbe: { httpGet: { path: '/', port: 80 }, periodSeconds: 5 } },
+            {
+              name: 'web',
+              image: 'nginx:1.25',
+              readinessProbe: { httpGet: { path: '/', port: 80 }, periodSeconds: 5 },
+            },
           ],
         },
         { 'kubetime.io/readiness': 'fail' },
@@ -132,7 +149,11 @@ describe('kubelet behaviour and node lifecycle (real PostgreSQL, virtual clock)'
             {
               name: 'web',
               image: 'nginx:unlive',
-              livenessProbe: { exec: { command: ['cat', '/tmp/healthy'] }, initialDelaySeconds: 5, periodSeconds: 5 },
+              livenessProbe: {
+                exec: { command: ['cat', '/tmp/healthy'] },
+                initialDelaySeconds: 5,
+                periodSeconds: 5,
+              },
             },
           ],
         },
@@ -145,7 +166,11 @@ describe('kubelet behaviour and node lifecycle (real PostgreSQL, virtual clock)'
     expect(status.restartCount).toBe(1);
     expect(status.lastState.terminated).toMatchObject({ exitCode: 137, reason: 'Error' });
     const reasons = (await eventsOf('unlive')).map((e) => [e.reason, e.message, e.count]);
-    expect(reasons).toContainEqual(['Unhealthy', 'Liveness probe failed: command "cat /tmp/healthy" exited with 1', 1]);
+    expect(reasons).toContainEqual([
+      'Unhealthy',
+      'Liveness probe failed: command "cat /tmp/healthy" exited with 1',
+      1,
+    ]);
     expect(reasons).toContainEqual(['Killing', 'Container web failed liveness probe, will be restarted', 1]);
   });
 
@@ -187,8 +212,14 @@ describe('kubelet behaviour and node lifecycle (real PostgreSQL, virtual clock)'
     await settle(30_000);
     const done = await get('job-like');
     expect(done.status.phase).toBe('Succeeded');
-    expect(done.status.initContainerStatuses[0].state.terminated).toMatchObject({ exitCode: 0, reason: 'Completed' });
-    expect(done.status.containerStatuses[0].state.terminated).toMatchObject({ exitCode: 0, reason: 'Completed' });
+    expect(done.status.initContainerStatuses[0].state.terminated).toMatchObject({
+      exitCode: 0,
+      reason: 'Completed',
+    });
+    expect(done.status.containerStatuses[0].state.terminated).toMatchObject({
+      exitCode: 0,
+      reason: 'Completed',
+    });
   });
 
   it('deletes a pod promptly when its container exits on SIGTERM', async () => {
@@ -243,7 +274,10 @@ describe('kubelet behaviour and node lifecycle (real PostgreSQL, virtual clock)'
         spec: {
           replicas: 3,
           selector: { matchLabels: { app: 'spread' } },
-          template: { metadata: { labels: { app: 'spread' } }, spec: { containers: [{ name: 'nginx', image: 'nginx' }] } },
+          template: {
+            metadata: { labels: { app: 'spread' } },
+            spec: { containers: [{ name: 'nginx', image: 'nginx' }] },
+          },
         },
       },
       { dryRun: false },
@@ -271,8 +305,12 @@ describe('kubelet behaviour and node lifecycle (real PostgreSQL, virtual clock)'
     ]);
     expect((await get(evicted[0])).metadata.deletionTimestamp).toBeUndefined();
     // The nodes still running keep their Ready heartbeat fresh (every minute).
-    for (const other of (await resources.list(admin(), nodes, undefined, {})).items.filter((n) => n.metadata.name !== victim)) {
-      const heartbeat = other.status.conditions.find((c: { type: string }) => c.type === 'Ready').lastHeartbeatTime;
+    for (const other of (await resources.list(admin(), nodes, undefined, {})).items.filter(
+      (n) => n.metadata.name !== victim,
+    )) {
+      const heartbeat = other.status.conditions.find(
+        (c: { type: string }) => c.type === 'Ready',
+      ).lastHeartbeatTime;
       expect(clock.now().getTime() - Date.parse(heartbeat)).toBeLessThanOrEqual(60_000);
     }
 
@@ -282,7 +320,9 @@ describe('kubelet behaviour and node lifecycle (real PostgreSQL, virtual clock)'
       const gone = now.find((p) => p.metadata.name === name)!;
       // The stopped kubelet cannot confirm the kill: the pod stays Terminating, as on a real cluster.
       expect(gone.metadata.deletionTimestamp).toBeDefined();
-      expect(gone.status.conditions.find((c: { type: string }) => c.type === 'DisruptionTarget')).toMatchObject({
+      expect(
+        gone.status.conditions.find((c: { type: string }) => c.type === 'DisruptionTarget'),
+      ).toMatchObject({
         reason: 'DeletionByTaintManager',
       });
     }
@@ -313,11 +353,17 @@ describe('kubelet behaviour and node lifecycle (real PostgreSQL, virtual clock)'
     };
     await label('node-1', (n) => (n.metadata.labels = { ...n.metadata.labels, disk: 'ssd' }));
     await label('node-2', (n) => (n.metadata.labels = { ...n.metadata.labels, disk: 'ssd' }));
-    await label('node-2', (n) => (n.spec.taints = [{ key: 'spot', value: 'true', effect: 'PreferNoSchedule' }]));
+    await label(
+      'node-2',
+      (n) => (n.spec.taints = [{ key: 'spot', value: 'true', effect: 'PreferNoSchedule' }]),
+    );
     const preferSsd = {
       nodeAffinity: {
         preferredDuringSchedulingIgnoredDuringExecution: [
-          { weight: 50, preference: { matchExpressions: [{ key: 'disk', operator: 'In', values: ['ssd'] }] } },
+          {
+            weight: 50,
+            preference: { matchExpressions: [{ key: 'disk', operator: 'In', values: ['ssd'] }] },
+          },
         ],
       },
     };
@@ -356,7 +402,9 @@ describe('kubelet behaviour and node lifecycle (real PostgreSQL, virtual clock)'
       await create(solo(name));
       await settle(0);
     }
-    const placed = await Promise.all(['solo-1', 'solo-2', 'solo-3'].map(async (n) => (await get(n)).spec.nodeName));
+    const placed = await Promise.all(
+      ['solo-1', 'solo-2', 'solo-3'].map(async (n) => (await get(n)).spec.nodeName),
+    );
     expect(new Set(placed).size).toBe(3);
     const fourth = await get('solo-4');
     expect(fourth.spec.nodeName).toBeUndefined();
@@ -466,7 +514,9 @@ describe('cordon, uncordon and drain with the real kubectl (seed 003)', () => {
     // Incidents staged by manifest alone, pinned to node-1 so the drain of node-3 leaves them be.
     await server.kubectl(['apply', '-f', '-'], INCIDENTS);
     await kubectl('create', 'deployment', 'nginx', '--image=nginx', '--replicas=5');
-    expect(await kubectl('rollout', 'status', 'deployment/nginx', '--timeout=20s')).toContain('successfully rolled out');
+    expect(await kubectl('rollout', 'status', 'deployment/nginx', '--timeout=20s')).toContain(
+      'successfully rolled out',
+    );
     await kubectl('create', 'poddisruptionbudget', 'nginx', '--selector=app=nginx', '--min-available=2');
     let budget = '';
     for (let i = 0; i < 25 && !/nginx\s+2\s+N\/A\s+3\s/.test(budget); i++) {
@@ -480,37 +530,61 @@ describe('cordon, uncordon and drain with the real kubectl (seed 003)', () => {
     expect(await kubectl('uncordon', 'node-2')).toContain('node/node-2 uncordoned');
     expect(await kubectl('get', 'nodes', '--no-headers')).toMatch(/node-2\s+Ready\s/);
 
-    const onNode3 = (await kubectl('get', 'pods', '--field-selector=spec.nodeName=node-3', '-o', 'name')).trim();
+    const onNode3 = (
+      await kubectl('get', 'pods', '--field-selector=spec.nodeName=node-3', '-o', 'name')
+    ).trim();
     const drained = await server.kubectl(['drain', 'node-3', '--ignore-daemonsets', '--timeout=20s']);
     expect(drained.code).toBe(0);
     const output = drained.stdout + drained.stderr;
     expect(output).toContain('node/node-3 cordoned');
     for (const name of onNode3.split('\n').filter(Boolean)) expect(output).toContain(`${name} evicted`);
     expect(output).toContain('node/node-3 drained');
-    expect(await kubectl('rollout', 'status', 'deployment/nginx', '--timeout=20s')).toContain('successfully rolled out');
+    expect(await kubectl('rollout', 'status', 'deployment/nginx', '--timeout=20s')).toContain(
+      'successfully rolled out',
+    );
     const wide = await kubectl('get', 'pods', '-o', 'wide', '--no-headers');
     expect(wide).not.toContain('node-3');
     expect(wide.split('\n').filter((l) => l.startsWith('nginx-'))).toHaveLength(5);
 
-    const wanted = { crashloop: /CrashLoopBackOff/, 'bad-image': /ErrImagePull|ImagePullBackOff/, initializing: /Init:0\/1/, 'one-shot': /Completed/ };
+    const wanted = {
+      crashloop: /CrashLoopBackOff/,
+      'bad-image': /ErrImagePull|ImagePullBackOff/,
+      initializing: /Init:0\/1/,
+      'one-shot': /Completed/,
+    };
     let table = '';
     for (let i = 0; i < 50; i++) {
       table = await kubectl('get', 'pods', '--no-headers');
       const rows = table.split('\n');
-      if (Object.entries(wanted).every(([name, re]) => rows.some((r) => r.startsWith(`${name} `) && re.test(r)))) break;
+      if (
+        Object.entries(wanted).every(([name, re]) => rows.some((r) => r.startsWith(`${name} `) && re.test(r)))
+      )
+        break;
       await new Promise((r) => setTimeout(r, 200));
     }
     for (const [name, re] of Object.entries(wanted))
       expect(table.split('\n').find((r) => r.startsWith(`${name} `))).toMatch(re);
 
     // A NoExecute taint (seed 001) moves the pods already there to the nodes left.
-    expect(await kubectl('taint', 'nodes', 'node-2', 'dedicated=infra:NoExecute')).toContain('node/node-2 tainted');
-    expect(await kubectl('rollout', 'status', 'deployment/nginx', '--timeout=20s')).toContain('successfully rolled out');
-    for (let i = 0; i < 50 && (await kubectl('get', 'pods', '-o', 'wide', '--no-headers')).includes('node-2'); i++)
+    expect(await kubectl('taint', 'nodes', 'node-2', 'dedicated=infra:NoExecute')).toContain(
+      'node/node-2 tainted',
+    );
+    expect(await kubectl('rollout', 'status', 'deployment/nginx', '--timeout=20s')).toContain(
+      'successfully rolled out',
+    );
+    for (
+      let i = 0;
+      i < 50 && (await kubectl('get', 'pods', '-o', 'wide', '--no-headers')).includes('node-2');
+      i++
+    )
       await new Promise((r) => setTimeout(r, 200));
-    const nodesOfNginx = (await kubectl('get', 'pods', '-l', 'app=nginx', '-o', 'jsonpath={.items[*].spec.nodeName}')).split(' ');
+    const nodesOfNginx = (
+      await kubectl('get', 'pods', '-l', 'app=nginx', '-o', 'jsonpath={.items[*].spec.nodeName}')
+    ).split(' ');
     expect(nodesOfNginx).toEqual(Array(5).fill('node-1'));
-    expect(await kubectl('taint', 'nodes', 'node-2', 'dedicated=infra:NoExecute-')).toContain('node/node-2 untainted');
+    expect(await kubectl('taint', 'nodes', 'node-2', 'dedicated=infra:NoExecute-')).toContain(
+      'node/node-2 untainted',
+    );
   });
 });
 
@@ -534,7 +608,11 @@ describe('determinism of kubelets, node lifecycle and scheduler', () => {
         seed: 'same-seed',
         onError: (_c, _k, error) => errors.push(error),
       });
-      const admin = { user: { username: 'admin', groups: ['system:masters'] }, branch: 'main', now: clock.now() };
+      const admin = {
+        user: { username: 'admin', groups: ['system:masters'] },
+        branch: 'main',
+        now: clock.now(),
+      };
       await controllers.settle({ horizonMs: 0 });
       const staged: [string, Record<string, string>, string][] = [
         ['crashy', { 'kubetime.io/crash-after': '3s' }, 'nginx'],
@@ -557,12 +635,16 @@ describe('determinism of kubelets, node lifecycle and scheduler', () => {
       await controllers.settle({ horizonMs: 30_000 });
       const node = structuredClone(await resources.get(admin, nodes, undefined, 'node-1'));
       node.metadata.annotations = { ...node.metadata.annotations, 'kubetime.io/simulated-state': 'stopped' };
-      await resources.update({ ...admin, now: clock.now() }, nodes, undefined, 'node-1', node, { dryRun: false });
+      await resources.update({ ...admin, now: clock.now() }, nodes, undefined, 'node-1', node, {
+        dryRun: false,
+      });
       await controllers.settle({ horizonMs: 400_000 });
       if (errors.length) throw errors[0];
       const log = await store.events('main', 0, (await store.branch()).revision, 100_000);
       const names = new Map<string, string>();
-      const text = JSON.stringify(log.map((e) => [e.type, e.resource, e.namespace, e.name, e.actor, e.object]));
+      const text = JSON.stringify(
+        log.map((e) => [e.type, e.resource, e.namespace, e.name, e.actor, e.object]),
+      );
       return text.replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, (uid) => {
         if (!names.has(uid)) names.set(uid, `uid-${names.size}`);
         return names.get(uid)!;

@@ -64,7 +64,11 @@ async function cluster(): Promise<Cluster> {
     clock,
     pool,
     controllers: await start(),
-    user: () => ({ user: { username: 'admin', groups: ['system:masters'] }, branch: 'main', now: clock.now() }),
+    user: () => ({
+      user: { username: 'admin', groups: ['system:masters'] },
+      branch: 'main',
+      now: clock.now(),
+    }),
     async settle(horizonMs = 120_000) {
       await c.controllers.settle({ horizonMs });
       if (errors.length) throw errors[0];
@@ -128,7 +132,9 @@ describe('workload controllers (real PostgreSQL, virtual clock)', () => {
             name: 'app',
             image: 'kubetm/app',
             ports: [{ name: 'http', containerPort: 8080 }],
-            ...(readinessDelay ? { readinessProbe: { exec: { command: ['true'] }, initialDelaySeconds: readinessDelay } } : {}),
+            ...(readinessDelay
+              ? { readinessProbe: { exec: { command: ['true'] }, initialDelaySeconds: readinessDelay } }
+              : {}),
           },
         ],
       },
@@ -147,7 +153,10 @@ describe('workload controllers (real PostgreSQL, virtual clock)', () => {
       const p1 = await get(T.pods, 'default', 'pod1');
       const pr = await get(T.pods, 'default', 'pod-readiness');
       let ep = await get(T.endpoints, 'default', 'svc-readiness');
-      expect(ep.metadata.labels).toEqual({ tier: 'web', 'endpoints.kubernetes.io/managed-by': 'endpoint-controller' });
+      expect(ep.metadata.labels).toEqual({
+        tier: 'web',
+        'endpoints.kubernetes.io/managed-by': 'endpoint-controller',
+      });
       expect(ep.subsets).toEqual([
         {
           addresses: [
@@ -174,12 +183,19 @@ describe('workload controllers (real PostgreSQL, virtual clock)', () => {
         'kubernetes.io/service-name': 'svc-readiness',
         'endpointslice.kubernetes.io/managed-by': 'endpointslice-controller.k8s.io',
       });
-      expect(slices[0].metadata.ownerReferences?.[0]).toMatchObject({ kind: 'Service', name: 'svc-readiness' });
+      expect(slices[0].metadata.ownerReferences?.[0]).toMatchObject({
+        kind: 'Service',
+        name: 'svc-readiness',
+      });
       expect(slices[0].addressType).toBe('IPv4');
       expect(slices[0].ports).toEqual([{ name: 'web', port: 8080, protocol: 'TCP' }]);
       const byName = (s: KubeObject, name: string) =>
         s.endpoints.find((e: { targetRef: { name: string } }) => e.targetRef.name === name);
-      expect(byName(slices[0], 'pod-readiness').conditions).toEqual({ ready: false, serving: false, terminating: false });
+      expect(byName(slices[0], 'pod-readiness').conditions).toEqual({
+        ready: false,
+        serving: false,
+        terminating: false,
+      });
       expect(byName(slices[0], 'pod1')).toMatchObject({
         addresses: [p1.status.podIP],
         conditions: { ready: true, serving: true, terminating: false },
@@ -189,10 +205,9 @@ describe('workload controllers (real PostgreSQL, virtual clock)', () => {
       await c.settle(120_000);
       ep = await get(T.endpoints, 'default', 'svc-readiness');
       expect(ep.subsets).toHaveLength(1);
-      expect(ep.subsets[0].addresses.map((a: { targetRef: { name: string } }) => a.targetRef.name).sort()).toEqual([
-        'pod-readiness',
-        'pod1',
-      ]);
+      expect(
+        ep.subsets[0].addresses.map((a: { targetRef: { name: string } }) => a.targetRef.name).sort(),
+      ).toEqual(['pod-readiness', 'pod1']);
       expect(ep.subsets[0].notReadyAddresses).toBeUndefined();
       slices = await list(T.endpointslices);
       expect(byName(slices[0], 'pod-readiness').conditions.ready).toBe(true);
@@ -233,7 +248,10 @@ describe('workload controllers (real PostgreSQL, virtual clock)', () => {
       spec: {
         ...spec,
         template: {
-          spec: { restartPolicy: 'Never', containers: [{ name: 'work', image: 'busybox', command: ['sh', '-c', script] }] },
+          spec: {
+            restartPolicy: 'Never',
+            containers: [{ name: 'work', image: 'busybox', command: ['sh', '-c', script] }],
+          },
         },
       },
     });
@@ -269,7 +287,9 @@ describe('workload controllers (real PostgreSQL, virtual clock)', () => {
         ['SuccessCriteriaMet', 'CompletionsReached'],
         ['Complete', 'CompletionsReached'],
       ]);
-      const reasons = (await list(T.events)).filter((e) => e.involvedObject.name === 'pi').map((e) => e.reason);
+      const reasons = (await list(T.events))
+        .filter((e) => e.involvedObject.name === 'pi')
+        .map((e) => e.reason);
       expect(reasons.filter((r) => r === 'SuccessfulCreate')).toHaveLength(3);
       expect(reasons).toContain('Completed');
     });
@@ -302,9 +322,22 @@ describe('workload controllers (real PostgreSQL, virtual clock)', () => {
       expect(await podsOf('held')).toHaveLength(0);
       expect(j.status.startTime).toBeUndefined();
       expect(j.status.conditions).toEqual([
-        expect.objectContaining({ type: 'Suspended', status: 'True', reason: 'JobSuspended', message: 'Job suspended' }),
+        expect.objectContaining({
+          type: 'Suspended',
+          status: 'True',
+          reason: 'JobSuspended',
+          message: 'Job suspended',
+        }),
       ]);
-      await c.resources.patch(c.user(), T.jobs, 'default', 'held', 'application/merge-patch+json', { spec: { suspend: false } }, { dryRun: false, force: false });
+      await c.resources.patch(
+        c.user(),
+        T.jobs,
+        'default',
+        'held',
+        'application/merge-patch+json',
+        { spec: { suspend: false } },
+        { dryRun: false, force: false },
+      );
       const resumed = c.clock.now();
       await c.settle(60_000);
       j = await get(T.jobs, 'default', 'held');
@@ -342,7 +375,10 @@ describe('workload controllers (real PostgreSQL, virtual clock)', () => {
         jobTemplate: {
           spec: {
             template: {
-              spec: { restartPolicy: 'Never', containers: [{ name: 'tick', image: 'busybox', command: ['sh', '-c', script] }] },
+              spec: {
+                restartPolicy: 'Never',
+                containers: [{ name: 'tick', image: 'busybox', command: ['sh', '-c', script] }],
+              },
             },
           },
         },
@@ -365,20 +401,28 @@ describe('workload controllers (real PostgreSQL, virtual clock)', () => {
       const minutes = [1, 2, 3].map((i) => Math.floor(created / 60_000) + i);
       expect(jobs.map((j) => j.metadata.name).sort()).toEqual(minutes.slice(1).map((m) => `tick-${m}`));
       expect(jobs[0].metadata.annotations?.['batch.kubernetes.io/cronjob-scheduled-timestamp']).toBeDefined();
-      expect(jobs.every((j) => j.status.conditions?.some((x: { type: string }) => x.type === 'Complete'))).toBe(true);
+      expect(
+        jobs.every((j) => j.status.conditions?.some((x: { type: string }) => x.type === 'Complete')),
+      ).toBe(true);
       let cj = await get(T.cronjobs, 'default', 'tick');
       expect(Date.parse(cj.status.lastScheduleTime)).toBe(minutes[2] * 60_000);
       expect(Date.parse(cj.status.lastSuccessfulTime)).toBeGreaterThan(minutes[2] * 60_000);
       expect(cj.status.active).toBeUndefined();
-      const reasons = (await list(T.events)).filter((e) => e.involvedObject.name === 'tick').map((e) => e.reason);
-      expect(reasons).toEqual(expect.arrayContaining(['SuccessfulCreate', 'SawCompletedJob', 'SuccessfulDelete']));
+      const reasons = (await list(T.events))
+        .filter((e) => e.involvedObject.name === 'tick')
+        .map((e) => e.reason);
+      expect(reasons).toEqual(
+        expect.arrayContaining(['SuccessfulCreate', 'SawCompletedJob', 'SuccessfulDelete']),
+      );
 
       cj.spec.suspend = true;
       await c.resources.update(c.user(), T.cronjobs, 'default', 'tick', cj, { dryRun: false });
       await c.settle(3 * 60_000);
       cj = await get(T.cronjobs, 'default', 'tick');
       expect(Date.parse(cj.status.lastScheduleTime)).toBe(minutes[2] * 60_000);
-      expect((await jobsOf('tick')).map((j) => j.metadata.name).sort()).toEqual(minutes.slice(1).map((m) => `tick-${m}`));
+      expect((await jobsOf('tick')).map((j) => j.metadata.name).sort()).toEqual(
+        minutes.slice(1).map((m) => `tick-${m}`),
+      );
       await c.resources.delete(c.user(), T.cronjobs, 'default', 'tick', { dryRun: false });
     });
 
@@ -394,7 +438,11 @@ describe('workload controllers (real PostgreSQL, virtual clock)', () => {
       expect(forbidden.map((j) => j.metadata.name)).toEqual([`forbid-${last - 2}`]);
       const forbid = await get(T.cronjobs, 'default', 'forbid');
       expect(forbid.status.active.map((r: { name: string }) => r.name)).toEqual([`forbid-${last - 2}`]);
-      expect((await list(T.events)).some((e) => e.involvedObject.name === 'forbid' && e.reason === 'JobAlreadyActive')).toBe(true);
+      expect(
+        (await list(T.events)).some(
+          (e) => e.involvedObject.name === 'forbid' && e.reason === 'JobAlreadyActive',
+        ),
+      ).toBe(true);
 
       const replaced = (await jobsOf('replace')).filter((j) => !j.metadata.deletionTimestamp);
       expect(replaced.map((j) => j.metadata.name)).toEqual([`replace-${last}`]);
@@ -431,7 +479,11 @@ describe('workload controllers (real PostgreSQL, virtual clock)', () => {
     });
     const podsOf = async (name: string) =>
       (await list(T.pods))
-        .filter((p) => p.metadata.ownerReferences?.[0]?.name === name && p.metadata.ownerReferences[0].kind === 'StatefulSet')
+        .filter(
+          (p) =>
+            p.metadata.ownerReferences?.[0]?.name === name &&
+            p.metadata.ownerReferences[0].kind === 'StatefulSet',
+        )
         .sort((a, b) => (a.metadata.name! < b.metadata.name! ? -1 : 1));
 
     it('creates ordinals one at a time, each after the previous is Ready, with their claims', async () => {
@@ -445,11 +497,16 @@ describe('workload controllers (real PostgreSQL, virtual clock)', () => {
       expect(started[0]).toBeLessThan(started[1]);
       expect(started[1]).toBeLessThan(started[2]);
       const set = await get(T.statefulsets, 'default', 'db');
-      const revisions = (await list(T.controllerrevisions)).filter((r) => r.metadata.ownerReferences?.[0]?.name === 'db');
+      const revisions = (await list(T.controllerrevisions)).filter(
+        (r) => r.metadata.ownerReferences?.[0]?.name === 'db',
+      );
       expect(revisions).toHaveLength(1);
       expect(revisions[0].revision).toBe(1);
       expect(revisions[0].metadata.name).toMatch(/^db-[a-z0-9]+$/);
-      expect(revisions[0].metadata.labels).toMatchObject({ app: 'db', 'controller-revision-hash': expect.any(String) });
+      expect(revisions[0].metadata.labels).toMatchObject({
+        app: 'db',
+        'controller-revision-hash': expect.any(String),
+      });
       expect(revisions[0].data.spec.template.$patch).toBe('replace');
       for (const [i, p] of pods.entries()) {
         expect(p.metadata.labels).toMatchObject({
@@ -459,10 +516,17 @@ describe('workload controllers (real PostgreSQL, virtual clock)', () => {
           'apps.kubernetes.io/pod-index': String(i),
         });
         expect(p.spec).toMatchObject({ hostname: `db-${i}`, subdomain: 'db' });
-        expect(p.spec.volumes).toContainEqual({ name: 'data', persistentVolumeClaim: { claimName: `data-db-${i}` } });
+        expect(p.spec.volumes).toContainEqual({
+          name: 'data',
+          persistentVolumeClaim: { claimName: `data-db-${i}` },
+        });
         expect(p.status.phase).toBe('Running');
       }
-      expect((await list(T.persistentvolumeclaims)).map((c) => c.metadata.name).sort()).toEqual(['data-db-0', 'data-db-1', 'data-db-2']);
+      expect((await list(T.persistentvolumeclaims)).map((c) => c.metadata.name).sort()).toEqual([
+        'data-db-0',
+        'data-db-1',
+        'data-db-2',
+      ]);
       expect(set.status).toMatchObject({
         observedGeneration: 1,
         replicas: 3,
@@ -483,7 +547,11 @@ describe('workload controllers (real PostgreSQL, virtual clock)', () => {
       await c.resources.update(c.user(), T.statefulsets, 'default', 'db', set, { dryRun: false });
       await c.settle(120_000);
       let pods = await podsOf('db');
-      expect(pods.map((p) => p.spec.containers[0].image)).toEqual(['postgres:16', 'postgres:16', 'postgres:17']);
+      expect(pods.map((p) => p.spec.containers[0].image)).toEqual([
+        'postgres:16',
+        'postgres:16',
+        'postgres:17',
+      ]);
       let status = (await get(T.statefulsets, 'default', 'db')).status;
       expect(status.updatedReplicas).toBe(1);
       expect(status.currentRevision).not.toBe(status.updateRevision);
@@ -493,11 +561,17 @@ describe('workload controllers (real PostgreSQL, virtual clock)', () => {
       await c.resources.update(c.user(), T.statefulsets, 'default', 'db', again, { dryRun: false });
       await c.settle(120_000);
       pods = await podsOf('db');
-      expect(pods.map((p) => p.spec.containers[0].image)).toEqual(['postgres:17', 'postgres:17', 'postgres:17']);
+      expect(pods.map((p) => p.spec.containers[0].image)).toEqual([
+        'postgres:17',
+        'postgres:17',
+        'postgres:17',
+      ]);
       status = (await get(T.statefulsets, 'default', 'db')).status;
       expect(status).toMatchObject({ replicas: 3, readyReplicas: 3, updatedReplicas: 3, currentReplicas: 3 });
       expect(status.currentRevision).toBe(status.updateRevision);
-      const revisions = (await list(T.controllerrevisions)).filter((r) => r.metadata.ownerReferences?.[0]?.name === 'db');
+      const revisions = (await list(T.controllerrevisions)).filter(
+        (r) => r.metadata.ownerReferences?.[0]?.name === 'db',
+      );
       expect(revisions.map((r) => r.revision).sort()).toEqual([1, 2]);
       const deletes = (await list(T.events))
         .filter((e) => e.involvedObject.name === 'db' && e.reason === 'SuccessfulDelete')
@@ -511,11 +585,22 @@ describe('workload controllers (real PostgreSQL, virtual clock)', () => {
     });
 
     it('scales down from the highest ordinal and keeps the claims', async () => {
-      await c.resources.patch(c.user(), T.statefulsets, 'default', 'db', 'application/merge-patch+json', { spec: { replicas: 1 } }, { dryRun: false, force: false });
+      await c.resources.patch(
+        c.user(),
+        T.statefulsets,
+        'default',
+        'db',
+        'application/merge-patch+json',
+        { spec: { replicas: 1 } },
+        { dryRun: false, force: false },
+      );
       await c.settle(120_000);
       expect((await podsOf('db')).map((p) => p.metadata.name)).toEqual(['db-0']);
       expect(await list(T.persistentvolumeclaims)).toHaveLength(3);
-      expect((await get(T.statefulsets, 'default', 'db')).status).toMatchObject({ replicas: 1, readyReplicas: 1 });
+      expect((await get(T.statefulsets, 'default', 'db')).status).toMatchObject({
+        replicas: 1,
+        readyReplicas: 1,
+      });
     });
   });
 
@@ -542,7 +627,9 @@ describe('workload controllers (real PostgreSQL, virtual clock)', () => {
       await c.settle(120_000);
       const pods = await podsOf('agent');
       expect(pods.map((p) => p.spec.nodeName).sort()).toEqual(['node-1', 'node-2', 'node-3']);
-      const revisions = (await list(T.controllerrevisions, 'kube-system')).filter((r) => r.metadata.ownerReferences?.[0]?.name === 'agent');
+      const revisions = (await list(T.controllerrevisions, 'kube-system')).filter(
+        (r) => r.metadata.ownerReferences?.[0]?.name === 'agent',
+      );
       expect(revisions).toHaveLength(1);
       for (const p of pods) {
         expect(p.metadata.name).toMatch(/^agent-[bcdfghjklmnpqrstvwxz2456789]{5}$/);
@@ -551,10 +638,14 @@ describe('workload controllers (real PostgreSQL, virtual clock)', () => {
           'controller-revision-hash': revisions[0].metadata.labels?.['controller-revision-hash'],
           'pod-template-generation': '1',
         });
-        expect(p.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms).toEqual([
-          { matchFields: [{ key: 'metadata.name', operator: 'In', values: [p.spec.nodeName] }] },
-        ]);
-        expect(p.spec.tolerations).toContainEqual({ key: 'node.kubernetes.io/unschedulable', operator: 'Exists', effect: 'NoSchedule' });
+        expect(
+          p.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms,
+        ).toEqual([{ matchFields: [{ key: 'metadata.name', operator: 'In', values: [p.spec.nodeName] }] }]);
+        expect(p.spec.tolerations).toContainEqual({
+          key: 'node.kubernetes.io/unschedulable',
+          operator: 'Exists',
+          effect: 'NoSchedule',
+        });
         expect(p.status.phase).toBe('Running');
       }
       expect(await statusOf()).toEqual({
@@ -581,9 +672,22 @@ describe('workload controllers (real PostgreSQL, virtual clock)', () => {
       await c.settle(120_000);
       const pods = await podsOf('agent');
       expect(pods).toHaveLength(3);
-      expect(pods.every((p) => p.spec.containers[0].image === 'fluentd:1.17' && p.metadata.labels?.['pod-template-generation'] === '2')).toBe(true);
-      expect(await statusOf()).toMatchObject({ desiredNumberScheduled: 3, updatedNumberScheduled: 3, numberAvailable: 3, observedGeneration: 2 });
-      const revisions = (await list(T.controllerrevisions, 'kube-system')).filter((r) => r.metadata.ownerReferences?.[0]?.name === 'agent');
+      expect(
+        pods.every(
+          (p) =>
+            p.spec.containers[0].image === 'fluentd:1.17' &&
+            p.metadata.labels?.['pod-template-generation'] === '2',
+        ),
+      ).toBe(true);
+      expect(await statusOf()).toMatchObject({
+        desiredNumberScheduled: 3,
+        updatedNumberScheduled: 3,
+        numberAvailable: 3,
+        observedGeneration: 2,
+      });
+      const revisions = (await list(T.controllerrevisions, 'kube-system')).filter(
+        (r) => r.metadata.ownerReferences?.[0]?.name === 'agent',
+      );
       expect(revisions.map((r) => r.revision).sort()).toEqual([1, 2]);
       // maxUnavailable 1: never more than one node without a running agent. Each delete is followed by its replacement's create.
       const reasons = (await list(T.events, 'kube-system'))
@@ -591,7 +695,14 @@ describe('workload controllers (real PostgreSQL, virtual clock)', () => {
         .sort((a, b) => Number(a.metadata.resourceVersion) - Number(b.metadata.resourceVersion))
         .map((e) => e.reason)
         .slice(3);
-      expect(reasons).toEqual(['SuccessfulDelete', 'SuccessfulCreate', 'SuccessfulDelete', 'SuccessfulCreate', 'SuccessfulDelete', 'SuccessfulCreate']);
+      expect(reasons).toEqual([
+        'SuccessfulDelete',
+        'SuccessfulCreate',
+        'SuccessfulDelete',
+        'SuccessfulCreate',
+        'SuccessfulDelete',
+        'SuccessfulCreate',
+      ]);
     });
 
     it('leaves nodes whose taints it does not tolerate, and goes when the node selector stops matching', async () => {
@@ -600,13 +711,28 @@ describe('workload controllers (real PostgreSQL, virtual clock)', () => {
       await c.resources.update(c.user(), T.nodes, undefined, 'node-3', node, { dryRun: false });
       await c.settle(120_000);
       expect((await podsOf('agent')).map((p) => p.spec.nodeName).sort()).toEqual(['node-1', 'node-2']);
-      expect(await statusOf()).toMatchObject({ desiredNumberScheduled: 2, currentNumberScheduled: 2, numberMisscheduled: 0 });
+      expect(await statusOf()).toMatchObject({
+        desiredNumberScheduled: 2,
+        currentNumberScheduled: 2,
+        numberMisscheduled: 0,
+      });
 
-      await c.resources.patch(c.user(), T.daemonsets, 'kube-system', 'agent', 'application/strategic-merge-patch+json',
-        { spec: { template: { spec: { nodeSelector: { 'kubernetes.io/hostname': 'node-1' } } } } }, { dryRun: false, force: false });
+      await c.resources.patch(
+        c.user(),
+        T.daemonsets,
+        'kube-system',
+        'agent',
+        'application/strategic-merge-patch+json',
+        { spec: { template: { spec: { nodeSelector: { 'kubernetes.io/hostname': 'node-1' } } } } },
+        { dryRun: false, force: false },
+      );
       await c.settle(120_000);
       expect((await podsOf('agent')).map((p) => p.spec.nodeName)).toEqual(['node-1']);
-      expect(await statusOf()).toMatchObject({ desiredNumberScheduled: 1, currentNumberScheduled: 1, numberReady: 1 });
+      expect(await statusOf()).toMatchObject({
+        desiredNumberScheduled: 1,
+        currentNumberScheduled: 1,
+        numberReady: 1,
+      });
     });
   });
 
@@ -623,14 +749,13 @@ describe('workload controllers (real PostgreSQL, virtual clock)', () => {
       await c.restartControllers();
       await c.settle(60_000);
       const mine = /controller$/;
-      const writes = (await c.store.events('main', head, (await c.store.branch()).revision, 10_000)).filter((e) =>
-        mine.test(e.actor.split(':').pop()!),
+      const writes = (await c.store.events('main', head, (await c.store.branch()).revision, 10_000)).filter(
+        (e) => mine.test(e.actor.split(':').pop()!),
       );
       expect(writes.map((e) => `${e.actor} ${e.type} ${e.resource} ${e.name}`)).toEqual([]);
     });
   });
 });
-
 
 /** A workload of every kind, fed to a fresh cluster; returns the controllers' writes as comparable text. */
 async function workloadRun(): Promise<string[]> {
@@ -656,7 +781,12 @@ async function workloadRun(): Promise<string[]> {
       apiVersion: 'apps/v1',
       kind: 'StatefulSet',
       metadata: { name: 'web', namespace: 'default' },
-      spec: { replicas: 2, serviceName: 'web', selector: { matchLabels: { app: 'web' } }, template: template('web', 'nginx') },
+      spec: {
+        replicas: 2,
+        serviceName: 'web',
+        selector: { matchLabels: { app: 'web' } },
+        template: template('web', 'nginx'),
+      },
     });
     await create(T.daemonsets, {
       apiVersion: 'apps/v1',
@@ -703,7 +833,15 @@ describe('workload controllers are deterministic', () => {
     const first = await workloadRun();
     const second = await workloadRun();
     const kinds = new Set(first.map((line) => line.split(' ')[3]));
-    for (const kind of ['endpoints', 'endpointslices', 'statefulsets', 'daemonsets', 'jobs', 'cronjobs', 'controllerrevisions'])
+    for (const kind of [
+      'endpoints',
+      'endpointslices',
+      'statefulsets',
+      'daemonsets',
+      'jobs',
+      'cronjobs',
+      'controllerrevisions',
+    ])
       expect(kinds).toContain(kind);
     expect(second).toEqual(first);
   });
@@ -778,12 +916,24 @@ spec:
       initialDelaySeconds: 3
   terminationGracePeriodSeconds: 0
 `);
-    await kubectl('wait', '--for=jsonpath={.status.phase}=Running', 'pod/pod-readiness-exec1', '--timeout=20s');
-    const before = await kubectl('get', 'endpoints', 'svc-readiness', '-o', 'jsonpath={.subsets[0].notReadyAddresses[0].ip}');
+    await kubectl(
+      'wait',
+      '--for=jsonpath={.status.phase}=Running',
+      'pod/pod-readiness-exec1',
+      '--timeout=20s',
+    );
+    const before = await kubectl(
+      'get',
+      'endpoints',
+      'svc-readiness',
+      '-o',
+      'jsonpath={.subsets[0].notReadyAddresses[0].ip}',
+    );
     expect(before).toMatch(/^10\.244\.\d+\.\d+$/);
     await kubectl('wait', '--for=condition=Ready', 'pod/pod-readiness-exec1', '--timeout=20s');
     for (let i = 0; i < 50; i++) {
-      if ((await kubectl('get', 'endpoints', 'svc-readiness', '--no-headers')).includes(`${before}:8080`)) break;
+      if ((await kubectl('get', 'endpoints', 'svc-readiness', '--no-headers')).includes(`${before}:8080`))
+        break;
       await new Promise((r) => setTimeout(r, 100));
     }
     expect(await kubectl('get', 'endpoints', 'svc-readiness', '--no-headers')).toMatch(
@@ -812,13 +962,23 @@ spec:
         image: ${image}
 `;
     await apply(sts('nginx:1.25'));
-    expect(await kubectl('rollout', 'status', 'sts/web', '--timeout=30s')).toContain('partitioned roll out complete: 2 new pods have been updated...');
+    expect(await kubectl('rollout', 'status', 'sts/web', '--timeout=30s')).toContain(
+      'partitioned roll out complete: 2 new pods have been updated...',
+    );
     await kubectl('set', 'image', 'sts/web', 'nginx=nginx:1.26');
-    expect(await kubectl('rollout', 'status', 'sts/web', '--timeout=30s')).toContain('partitioned roll out complete');
-    expect(await kubectl('rollout', 'history', 'sts/web')).toMatch(/REVISION\s+CHANGE-CAUSE\n1\s+<none>\n2\s+<none>/);
+    expect(await kubectl('rollout', 'status', 'sts/web', '--timeout=30s')).toContain(
+      'partitioned roll out complete',
+    );
+    expect(await kubectl('rollout', 'history', 'sts/web')).toMatch(
+      /REVISION\s+CHANGE-CAUSE\n1\s+<none>\n2\s+<none>/,
+    );
     expect(await kubectl('rollout', 'undo', 'sts/web', '--to-revision=1')).toContain('rolled back');
-    expect(await kubectl('rollout', 'status', 'sts/web', '--timeout=30s')).toContain('partitioned roll out complete');
-    expect(await kubectl('get', 'pods', '-l', 'app=web', '-o', 'jsonpath={.items[*].spec.containers[0].image}')).toBe('nginx:1.25 nginx:1.25');
+    expect(await kubectl('rollout', 'status', 'sts/web', '--timeout=30s')).toContain(
+      'partitioned roll out complete',
+    );
+    expect(
+      await kubectl('get', 'pods', '-l', 'app=web', '-o', 'jsonpath={.items[*].spec.containers[0].image}'),
+    ).toBe('nginx:1.25 nginx:1.25');
     expect(await kubectl('rollout', 'history', 'sts/web')).toMatch(/\n2\s+<none>\n3\s+<none>/);
 
     await apply(`apiVersion: apps/v1
@@ -838,7 +998,9 @@ spec:
       - name: agent
         image: fluentd:1.16
 `);
-    expect(await kubectl('rollout', 'status', 'ds/agent', '--timeout=30s')).toContain('daemon set "agent" successfully rolled out');
+    expect(await kubectl('rollout', 'status', 'ds/agent', '--timeout=30s')).toContain(
+      'daemon set "agent" successfully rolled out',
+    );
     expect(await kubectl('get', 'ds', 'agent', '--no-headers')).toMatch(/^agent\s+3\s+3\s+3\s+3\s+3\s/);
   });
 });

@@ -29,7 +29,12 @@ if (!HAVE_ETCD) console.warn(SKIP_ETCD_REASON);
 const describeWithEtcd = HAVE_ETCD ? describe : describe.skip;
 
 const configMap = (namespace: string, name: string, data: Record<string, string>) =>
-  JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace, uid: `uid-${namespace}-${name}` }, data });
+  JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name, namespace, uid: `uid-${namespace}-${name}` },
+    data,
+  });
 
 describeWithEtcd('etcd-format snapshots through the CLI (real server, real etcd 3.4, real kubectl)', () => {
   let server: TestServer & { database: TestDatabase };
@@ -77,13 +82,18 @@ describeWithEtcd('etcd-format snapshots through the CLI (real server, real etcd 
       return { stdout, stderr, code: 0 };
     } catch (error) {
       const e = error as { stdout?: string; stderr?: string; code?: number };
-      return { stdout: e.stdout ?? '', stderr: e.stderr ?? '', code: typeof e.code === 'number' ? e.code : 1 };
+      return {
+        stdout: e.stdout ?? '',
+        stderr: e.stderr ?? '',
+        code: typeof e.code === 'number' ? e.code : 1,
+      };
     }
   }
 
   async function ok(args: string[]): Promise<string> {
     const result = await cli(args);
-    if (result.code !== 0) throw new Error(`kubetime ${args.join(' ')} failed (${result.code}): ${result.stderr}`);
+    if (result.code !== 0)
+      throw new Error(`kubetime ${args.join(' ')} failed (${result.code}): ${result.stderr}`);
     return result.stdout;
   }
 
@@ -92,7 +102,9 @@ describeWithEtcd('etcd-format snapshots through the CLI (real server, real etcd 
   }
 
   async function mainHead(): Promise<number> {
-    const main = JSON.parse(await ok(['branch', 'list', '-o', 'json'])).items.find((b: { name: string }) => b.name === 'main');
+    const main = JSON.parse(await ok(['branch', 'list', '-o', 'json'])).items.find(
+      (b: { name: string }) => b.name === 'main',
+    );
     return main.headRevision;
   }
 
@@ -101,9 +113,14 @@ describeWithEtcd('etcd-format snapshots through the CLI (real server, real etcd 
     ours.file = join(dir, 'ours.db');
     ours.savedAt = head;
     expect(await ok(['snapshot', 'save', ours.file, '--format', 'etcd'])).toMatch(
-      new RegExp(`^saved main@${head} as an etcd snapshot to .*: \\d+ revision keys, compacted at ${head} \\(\\d+ bytes\\)$`, 'm'),
+      new RegExp(
+        `^saved main@${head} as an etcd snapshot to .*: \\d+ revision keys, compacted at ${head} \\(\\d+ bytes\\)$`,
+        'm',
+      ),
     );
-    const saved = JSON.parse(await ok(['snapshot', 'save', join(dir, 'again.db'), '--format', 'etcd', '-o', 'json']));
+    const saved = JSON.parse(
+      await ok(['snapshot', 'save', join(dir, 'again.db'), '--format', 'etcd', '-o', 'json']),
+    );
     expect(saved).toMatchObject({ format: 'etcd', branch: 'main', revision: head, compactRevision: head });
 
     const status = JSON.parse(await etcdctl(['snapshot', 'status', ours.file, '-w', 'json']));
@@ -115,8 +132,17 @@ describeWithEtcd('etcd-format snapshots through the CLI (real server, real etcd 
     const dataDir = join(dir, 'from-kubetime-data');
     // No --skip-hash-check: the sha256 trailer must be right after the trip through the API.
     await etcdctl([
-      'snapshot', 'restore', ours.file, '--name', member.name, '--data-dir', dataDir,
-      '--initial-cluster', `${member.name}=${member.peerUrl}`, '--initial-advertise-peer-urls', member.peerUrl,
+      'snapshot',
+      'restore',
+      ours.file,
+      '--name',
+      member.name,
+      '--data-dir',
+      dataDir,
+      '--initial-cluster',
+      `${member.name}=${member.peerUrl}`,
+      '--initial-advertise-peer-urls',
+      member.peerUrl,
     ]);
     const etcd = await startEtcd(dataDir, member, join(dir, 'from-kubetime.log'));
     running.push(etcd);
@@ -140,13 +166,17 @@ describeWithEtcd('etcd-format snapshots through the CLI (real server, real etcd 
         expect(kv!.modRevision).toBe(Number(o.metadata.resourceVersion));
       }
     }
-    expect(JSON.parse(byKey.get('/registry/configmaps/team/settings')!.value.toString()).data).toEqual({ mode: 'fast' });
+    expect(JSON.parse(byKey.get('/registry/configmaps/team/settings')!.value.toString()).data).toEqual({
+      mode: 'fast',
+    });
     expect(saved.bytes).toBeGreaterThan(2 * 1024 * 1024);
     const secret = byKey.get('/registry/secrets/team/db')!;
     expect(secret.value.subarray(0, 8).toString()).toBe('k8s:enc:');
     expect(secret.value.includes(Buffer.from('hunter2'))).toBe(false);
     // New writes in the restored etcd continue above our revision.
-    const put = JSON.parse(await etcdctl(['put', '/registry/configmaps/team/new', '{}', '-w', 'json'], etcd.endpoint));
+    const put = JSON.parse(
+      await etcdctl(['put', '/registry/configmaps/team/new', '{}', '-w', 'json'], etcd.endpoint),
+    );
     expect(Number(put.header.revision)).toBe(head + 1);
   });
 
@@ -159,7 +189,10 @@ describeWithEtcd('etcd-format snapshots through the CLI (real server, real etcd 
       source = await startEtcd(join(dir, 'source-data'), member, join(dir, 'source.log'));
       running.push(source);
       const put = (key: string, value: string) => etcdctl(['put', key, '--', value], source.endpoint);
-      await put('/registry/namespaces/ops', JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'ops', uid: 'ns-ops' } }));
+      await put(
+        '/registry/namespaces/ops',
+        JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'ops', uid: 'ns-ops' } }),
+      );
       await put('/registry/configmaps/ops/a', configMap('ops', 'a', { v: '1' }));
       await put('/registry/configmaps/ops/b', configMap('ops', 'b', { v: '1' }));
       await put('/registry/configmaps/ops/a', configMap('ops', 'a', { v: '2' }));
@@ -183,13 +216,28 @@ describeWithEtcd('etcd-format snapshots through the CLI (real server, real etcd 
     });
 
     it('restores into a branch whose state, through kubectl, equals etcdctl get --prefix /registry', async () => {
-      const out = await ok(['snapshot', 'restore', file, '--format', 'etcd', '--branch', 'from-etcd', '--allow-unimported']);
-      expect(out).toMatch(/^restored etcd snapshot at revision \d+ \(compacted at 0, sha256 verified\) as branch from-etcd: 7 events, 4 keys, head \d+$/m);
-      expect(out).toContain('2 key(s) not restored as objects (values under /registry/ are kept as their raw bytes):');
+      const out = await ok([
+        'snapshot',
+        'restore',
+        file,
+        '--format',
+        'etcd',
+        '--branch',
+        'from-etcd',
+        '--allow-unimported',
+      ]);
+      expect(out).toMatch(
+        /^restored etcd snapshot at revision \d+ \(compacted at 0, sha256 verified\) as branch from-etcd: 7 events, 4 keys, head \d+$/m,
+      );
+      expect(out).toContain(
+        '2 key(s) not restored as objects (values under /registry/ are kept as their raw bytes):',
+      );
       expect(out).toMatch(/^ {2}compact_rev_key @\d+: outside \/registry\/: not Kubernetes state$/m);
       expect(out).toMatch(/^ {2}\/registry\/widgets\/ops\/odd @\d+: /m);
 
-      const expected = (await getPrefix(source.endpoint, '/registry')).kvs.filter((kv) => kv.key !== '/registry/widgets/ops/odd');
+      const expected = (await getPrefix(source.endpoint, '/registry')).kvs.filter(
+        (kv) => kv.key !== '/registry/widgets/ops/odd',
+      );
       const onBranch = ['--server', `${server.url}/branches/from-etcd`];
       const listed = [
         ...JSON.parse(await kubectl([...onBranch, 'get', 'namespaces', '-o', 'json'])).items,
@@ -200,14 +248,16 @@ describeWithEtcd('etcd-format snapshots through the CLI (real server, real etcd 
         return { ...o, metadata };
       };
       const keyOf = (o: any) =>
-        o.kind === 'Namespace' ? `/registry/namespaces/${o.metadata.name}` : `/registry/configmaps/${o.metadata.namespace}/${o.metadata.name}`;
+        o.kind === 'Namespace'
+          ? `/registry/namespaces/${o.metadata.name}`
+          : `/registry/configmaps/${o.metadata.namespace}/${o.metadata.name}`;
       expect(Object.fromEntries(listed.map((o) => [keyOf(o), withoutRv(o)]))).toEqual(
         Object.fromEntries(expected.map((kv) => [kv.key, JSON.parse(kv.value.toString())])),
       );
     });
   });
 
-  it('refuses a truncated file with the reader\'s precise message, exit code 1, and writes nothing', async () => {
+  it("refuses a truncated file with the reader's precise message, exit code 1, and writes nothing", async () => {
     const bytes = await readFile(ours.file);
     const truncated = join(dir, 'truncated.db');
     await writeFile(truncated, bytes.subarray(0, Math.floor(bytes.length / 2)));
@@ -221,20 +271,39 @@ describeWithEtcd('etcd-format snapshots through the CLI (real server, real etcd 
     // main moves on after the backup, as the live cluster would have.
     await kubectl(['-n', 'team', 'create', 'configmap', 'after-backup']);
     const restored = JSON.parse(
-      await ok(['snapshot', 'restore', ours.file, '--format', 'etcd', '--branch', 'safe', '--bump-revision', '1000', '--mark-compacted', '-o', 'json']),
+      await ok([
+        'snapshot',
+        'restore',
+        ours.file,
+        '--format',
+        'etcd',
+        '--branch',
+        'safe',
+        '--bump-revision',
+        '1000',
+        '--mark-compacted',
+        '-o',
+        'json',
+      ]),
     );
     const head = await mainHead();
     expect(restored.bumpedTo).toBe(head + 1000);
     expect(restored.revision).toBeGreaterThan(restored.bumpedTo);
 
-    const { stdout } = await run(process.execPath, [join(__dirname, 'client-node/etcd-restore-safety.mjs'), kubeconfig, 'safe'], {
-      timeout: 60_000,
-      env: { ...process.env, NODE_EXTRA_CA_CERTS: '' },
-    });
+    const { stdout } = await run(
+      process.execPath,
+      [join(__dirname, 'client-node/etcd-restore-safety.mjs'), kubeconfig, 'safe'],
+      {
+        timeout: 60_000,
+        env: { ...process.env, NODE_EXTRA_CA_CERTS: '' },
+      },
+    );
     const report = JSON.parse(stdout.trim().split('\n').pop()!);
     expect(report.staleResourceVersion).toBeLessThan(restored.bumpedTo);
     // The watch from the stale resourceVersion is refused as too old, as the bumped etcd would.
-    const gone = report.staleWatch.doneStatus === 410 || report.staleWatch.seen.some((e: any) => e.phase === 'ERROR' && e.code === 410);
+    const gone =
+      report.staleWatch.doneStatus === 410 ||
+      report.staleWatch.seen.some((e: any) => e.phase === 'ERROR' && e.code === 410);
     expect(gone).toBe(true);
     // So the informer re-listed, from the branch, above the floor.
     expect(report.lists).toHaveLength(2);

@@ -39,11 +39,17 @@ describeWithEtcd('etcd v3 endpoint (real etcdctl, real server, real PostgreSQL)'
     server = await startServer();
     pool = createPool(server.databaseUrl, { max: 4 });
     // The server's own encryption configuration, so this process can load Secrets it sealed.
-    store = await EventStore.open({ pool, url: server.databaseUrl, bodies: await loadEncryptionConfig({ dataDir: server.dataDir }) });
+    store = await EventStore.open({
+      pool,
+      url: server.databaseUrl,
+      bodies: await loadEncryptionConfig({ dataDir: server.dataDir }),
+    });
     endpoint = await startEtcdEndpoint({ store, host: '127.0.0.1', port: 0 });
     url = `127.0.0.1:${endpoint.port}`;
     expect((await server.kubectl(['run', 'first', '--image=nginx'])).code).toBe(0);
-    expect((await server.kubectl(['create', 'secret', 'generic', 's', '--from-literal=password=hunter2'])).code).toBe(0);
+    expect(
+      (await server.kubectl(['create', 'secret', 'generic', 's', '--from-literal=password=hunter2'])).code,
+    ).toBe(0);
   });
 
   afterAll(async () => {
@@ -65,14 +71,18 @@ describeWithEtcd('etcd v3 endpoint (real etcdctl, real server, real PostgreSQL)'
   });
 
   it('serves ranges: prefix, keys-only, limit, at a revision', async () => {
-    const keys = (await etcdctl(['get', '/registry/pods', '--prefix', '--keys-only'], url)).split('\n').filter(Boolean);
+    const keys = (await etcdctl(['get', '/registry/pods', '--prefix', '--keys-only'], url))
+      .split('\n')
+      .filter(Boolean);
     expect(keys).toEqual(['/registry/pods/default/first']);
     const all = await getPrefix(url, '/registry');
     expect(all.revision).toBe((await store.branch()).revision);
     expect(all.kvs.map((kv) => kv.key)).toContain('/registry/namespaces/default');
     const secret = all.kvs.find((kv) => kv.key === '/registry/secrets/default/s')!;
     expect(secret.value.subarray(0, 18).toString()).toBe('k8s:enc:aesgcm:v1:');
-    const limited = JSON.parse(await etcdctl(['get', '/registry', '--prefix', '--limit=2', '-w', 'json'], url));
+    const limited = JSON.parse(
+      await etcdctl(['get', '/registry', '--prefix', '--limit=2', '-w', 'json'], url),
+    );
     expect(limited.kvs).toHaveLength(2);
     expect(limited.more).toBe(true);
     const pod = all.kvs.find((kv) => kv.key === '/registry/pods/default/first')!;
@@ -111,7 +121,9 @@ describeWithEtcd('etcd v3 endpoint (real etcdctl, real server, real PostgreSQL)'
     const client = new Etcd3({ hosts: `http://${url}` });
     try {
       // etcdctl 3.4 has no --count-only; the client's count() is a count-only Range.
-      expect(await client.getAll().prefix('/registry/').count()).toBe((await getPrefix(url, '/registry/')).kvs.length);
+      expect(await client.getAll().prefix('/registry/').count()).toBe(
+        (await getPrefix(url, '/registry/')).kvs.length,
+      );
       const pods = await client.getAll().prefix('/registry/pods/').keys();
       expect(pods.sort()).toEqual(['/registry/pods/default/first', '/registry/pods/default/watched']);
       const watcher = await client.watch().prefix('/registry/configmaps/').withPreviousKV().create();
@@ -139,15 +151,26 @@ describeWithEtcd('etcd v3 endpoint (real etcdctl, real server, real PostgreSQL)'
     const member = await newMember('from-kubetime');
     const dataDir = join(dir, 'restored');
     await etcdctl([
-      'snapshot', 'restore', file, '--name', member.name, '--data-dir', dataDir,
-      '--initial-cluster', `${member.name}=${member.peerUrl}`, '--initial-advertise-peer-urls', member.peerUrl,
+      'snapshot',
+      'restore',
+      file,
+      '--name',
+      member.name,
+      '--data-dir',
+      dataDir,
+      '--initial-cluster',
+      `${member.name}=${member.peerUrl}`,
+      '--initial-advertise-peer-urls',
+      member.peerUrl,
     ]);
     const etcd = await startEtcd(dataDir, member, join(dir, 'restored.log'));
     running.push(etcd);
     const restored = await getPrefix(etcd.endpoint, '/registry');
     expect(restored.revision).toBe(served.revision);
     expect(restored.kvs).toEqual(served.kvs);
-    expect(await etcdctl(['get', '/registry/pods', '--prefix', '--keys-only'], etcd.endpoint)).toContain('/registry/pods/default/watched');
+    expect(await etcdctl(['get', '/registry/pods', '--prefix', '--keys-only'], etcd.endpoint)).toContain(
+      '/registry/pods/default/watched',
+    );
   });
 
   it('needs the token when one is set', async () => {
@@ -156,7 +179,10 @@ describeWithEtcd('etcd v3 endpoint (real etcdctl, real server, real PostgreSQL)'
     try {
       const denied = await etcdctl(['get', '/registry/pods', '--prefix', '--keys-only'], at).catch((e) => e);
       expect(String(denied.stderr ?? denied.message)).toContain('invalid auth token');
-      const keys = await etcdctl(['--user', 'kubetime:sesame', 'get', '/registry/pods', '--prefix', '--keys-only'], at);
+      const keys = await etcdctl(
+        ['--user', 'kubetime:sesame', 'get', '/registry/pods', '--prefix', '--keys-only'],
+        at,
+      );
       expect(keys).toContain('/registry/pods/default/first');
     } finally {
       await guarded.close();

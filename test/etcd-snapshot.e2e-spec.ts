@@ -69,11 +69,26 @@ describeWithEtcd('etcd snapshots of the event log (real etcd 3.4, real PostgreSQ
     const bodies = await loadEncryptionConfig({ dataDir: dir });
     store = await EventStore.open({ pool, url: db.url, bodies });
     await store.append('main', write('ADDED', 'namespaces', 'Namespace', 'default', {}));
-    const a = await store.append('main', write('ADDED', 'configmaps', 'ConfigMap', 'a', { data: { v: '1' } }));
-    const b = await store.append('main', write('ADDED', 'configmaps', 'ConfigMap', 'b', { data: { v: '1' } }));
-    await store.append('main', write('ADDED', 'secrets', 'Secret', 's', { data: { password: 'aHVudGVyMg==' } }));
-    await store.append('main', write('MODIFIED', 'configmaps', 'ConfigMap', 'a', { data: { v: '2' } }, a.revision));
-    await store.append('main', write('DELETED', 'configmaps', 'ConfigMap', 'b', { data: { v: '1' } }, b.revision));
+    const a = await store.append(
+      'main',
+      write('ADDED', 'configmaps', 'ConfigMap', 'a', { data: { v: '1' } }),
+    );
+    const b = await store.append(
+      'main',
+      write('ADDED', 'configmaps', 'ConfigMap', 'b', { data: { v: '1' } }),
+    );
+    await store.append(
+      'main',
+      write('ADDED', 'secrets', 'Secret', 's', { data: { password: 'aHVudGVyMg==' } }),
+    );
+    await store.append(
+      'main',
+      write('MODIFIED', 'configmaps', 'ConfigMap', 'a', { data: { v: '2' } }, a.revision),
+    );
+    await store.append(
+      'main',
+      write('DELETED', 'configmaps', 'ConfigMap', 'b', { data: { v: '1' } }, b.revision),
+    );
   });
 
   afterAll(async () => {
@@ -89,8 +104,17 @@ describeWithEtcd('etcd snapshots of the event log (real etcd 3.4, real PostgreSQ
     const dataDir = join(dir, `${name}-data`);
     // No --skip-hash-check: the file's sha256 trailer must be right.
     await etcdctl([
-      'snapshot', 'restore', file, '--name', member.name, '--data-dir', dataDir,
-      '--initial-cluster', `${member.name}=${member.peerUrl}`, '--initial-advertise-peer-urls', member.peerUrl,
+      'snapshot',
+      'restore',
+      file,
+      '--name',
+      member.name,
+      '--data-dir',
+      dataDir,
+      '--initial-cluster',
+      `${member.name}=${member.peerUrl}`,
+      '--initial-advertise-peer-urls',
+      member.peerUrl,
     ]);
     const etcd = await startEtcd(dataDir, member, join(dir, `${name}.log`));
     running.push(etcd);
@@ -135,7 +159,9 @@ describeWithEtcd('etcd snapshots of the event log (real etcd 3.4, real PostgreSQ
     expect(secret.value.subarray(0, 18).toString()).toBe('k8s:enc:aesgcm:v1:');
     expect(secret.value.includes(Buffer.from('aHVudGVyMg=='))).toBe(false);
 
-    const put = JSON.parse(await etcdctl(['put', '/registry/configmaps/default/new', '{}', '-w', 'json'], etcd.endpoint));
+    const put = JSON.parse(
+      await etcdctl(['put', '/registry/configmaps/default/new', '{}', '-w', 'json'], etcd.endpoint),
+    );
     expect(Number(put.header.revision)).toBe(head + 1);
   });
 
@@ -162,29 +188,79 @@ describeWithEtcd('etcd snapshots of the event log (real etcd 3.4, real PostgreSQ
       const member = await newMember('source');
       source = await startEtcd(join(dir, 'source-data'), member, join(dir, 'source.log'));
       running.push(source);
-      const put = (key: string, value: Buffer | string) => etcdctl(['put', key, '--', value.toString('latin1')], source.endpoint);
+      const put = (key: string, value: Buffer | string) =>
+        etcdctl(['put', key, '--', value.toString('latin1')], source.endpoint);
       // etcdctl takes values as arguments; binary values go through a file and `put` reading stdin is
       // not available in 3.4, so those use the etcd gRPC API through the etcd3 client.
       const { Etcd3 } = await import('etcd3');
       const client = new Etcd3({ hosts: source.endpoint });
       try {
-        await put('/registry/namespaces/default', JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default', uid: 'n1' } }));
-        await put('/registry/configmaps/default/old', JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'old', namespace: 'default', uid: 'c0' }, data: { v: '0' } }));
+        await put(
+          '/registry/namespaces/default',
+          JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default', uid: 'n1' } }),
+        );
+        await put(
+          '/registry/configmaps/default/old',
+          JSON.stringify({
+            apiVersion: 'v1',
+            kind: 'ConfigMap',
+            metadata: { name: 'old', namespace: 'default', uid: 'c0' },
+            data: { v: '0' },
+          }),
+        );
         await client.delete().key('/registry/configmaps/default/old');
-        await put('/registry/configmaps/default/cm', JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cm', namespace: 'default', uid: 'c1' }, data: { v: '1' } }));
-        const compactAt = Number(JSON.parse(await etcdctl(['get', 'x', '-w', 'json'], source.endpoint)).header.revision);
+        await put(
+          '/registry/configmaps/default/cm',
+          JSON.stringify({
+            apiVersion: 'v1',
+            kind: 'ConfigMap',
+            metadata: { name: 'cm', namespace: 'default', uid: 'c1' },
+            data: { v: '1' },
+          }),
+        );
+        const compactAt = Number(
+          JSON.parse(await etcdctl(['get', 'x', '-w', 'json'], source.endpoint)).header.revision,
+        );
         await etcdctl(['compaction', String(compactAt)], source.endpoint);
-        await put('/registry/configmaps/default/cm', JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cm', namespace: 'default', uid: 'c1' }, data: { v: '2' } }));
+        await put(
+          '/registry/configmaps/default/cm',
+          JSON.stringify({
+            apiVersion: 'v1',
+            kind: 'ConfigMap',
+            metadata: { name: 'cm', namespace: 'default', uid: 'c1' },
+            data: { v: '2' },
+          }),
+        );
         // Built-ins as a real kube-apiserver stores them: the k8s\0 protobuf envelope.
         await client.put('/registry/pods/default/web').value(
-          encodeKubernetesProtobuf({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web', namespace: 'default', uid: 'p1' }, spec: { containers: [{ name: 'c', image: 'nginx' }] } }),
+          encodeKubernetesProtobuf({
+            apiVersion: 'v1',
+            kind: 'Pod',
+            metadata: { name: 'web', namespace: 'default', uid: 'p1' },
+            spec: { containers: [{ name: 'c', image: 'nginx' }] },
+          }),
         );
         // A Secret sealed with the key this store is configured with (AAD = the etcd key).
         const secretKey = '/registry/secrets/default/s';
-        const plain = Buffer.from(JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 's', namespace: 'default', uid: 's1' }, data: { k: 'dg==' } }));
+        const plain = Buffer.from(
+          JSON.stringify({
+            apiVersion: 'v1',
+            kind: 'Secret',
+            metadata: { name: 's', namespace: 'default', uid: 's1' },
+            data: { k: 'dg==' },
+          }),
+        );
         await client.put(secretKey).value(store.bodies.seal('secrets', plain, secretKey));
-        await client.put('/registry/widgets.example.com/widgets/default/w').value(JSON.stringify({ apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w', namespace: 'default', uid: 'w1' } }));
-        await client.put('/registry/secrets/default/foreign').value(Buffer.from('k8s:enc:aescbc:v1:otherkey:\x01\x02\x03'));
+        await client.put('/registry/widgets.example.com/widgets/default/w').value(
+          JSON.stringify({
+            apiVersion: 'example.com/v1',
+            kind: 'Widget',
+            metadata: { name: 'w', namespace: 'default', uid: 'w1' },
+          }),
+        );
+        await client
+          .put('/registry/secrets/default/foreign')
+          .value(Buffer.from('k8s:enc:aescbc:v1:otherkey:\x01\x02\x03'));
         await client.put('/registry/things/default/odd').value(unknownValue);
         await client.put('compact_rev_key').value('5');
       } finally {
@@ -207,7 +283,11 @@ describeWithEtcd('etcd snapshots of the event log (real etcd 3.4, real PostgreSQ
     });
 
     it('restores what etcdctl get --prefix /registry shows, history included, keeping what it cannot decode as bytes', async () => {
-      const result = await restoreEtcdSnapshot(store, { path: file, branch: 'from-etcd', allowUnimported: true });
+      const result = await restoreEtcdSnapshot(store, {
+        path: file,
+        branch: 'from-etcd',
+        allowUnimported: true,
+      });
       expect(result.unimported.count).toBe(3);
       const expected = (await getPrefix(source.endpoint, '/registry')).kvs;
       const { items } = await store.list('from-etcd', '/registry/');
@@ -224,14 +304,17 @@ describeWithEtcd('etcd snapshots of the event log (real etcd 3.4, real PostgreSQ
             [kv.key],
           );
           expect(Buffer.compare(rows[0].bytes, kv.value)).toBe(0);
-        } else if (kv.key === '/registry/pods/default/web') expect(object.spec.containers[0].image).toBe('nginx');
+        } else if (kv.key === '/registry/pods/default/web')
+          expect(object.spec.containers[0].image).toBe('nginx');
         else if (kv.key === '/registry/secrets/default/s') expect(object.data).toEqual({ k: 'dg==' });
         else expect(object).toEqual(JSON.parse(kv.value.toString()));
       }
       // The file's history above its compaction point became events, each recorded as the restore.
       const events = await store.events('from-etcd', 1, result.revision, 100);
       expect(events.every((e) => e.actor === RESTORE_ACTOR)).toBe(true);
-      expect(events.filter((e) => e.key === '/registry/configmaps/default/cm').map((e) => e.object.data.v)).toEqual(['1', '2']);
+      expect(
+        events.filter((e) => e.key === '/registry/configmaps/default/cm').map((e) => e.object.data.v),
+      ).toEqual(['1', '2']);
       // Secrets are sealed again under this store's key before they reach the log.
       const { rows } = await store.pool.query(
         `SELECT sealed FROM events WHERE key = '/registry/secrets/default/s' AND branch_id = (SELECT id FROM branches WHERE name = 'from-etcd')`,
@@ -263,13 +346,19 @@ describeWithEtcd('etcd snapshots of the event log (real etcd 3.4, real PostgreSQ
     const bytes = await readFile(good);
     const cases: [string, Buffer, RegExp][] = [
       ['truncated.db', bytes.subarray(0, 4096 * 2 + 100), /./],
-      ['flipped.db', Buffer.concat([bytes.subarray(0, 5000), Buffer.from([bytes[5000] ^ 0xff]), bytes.subarray(5001)]), /sha256/],
+      [
+        'flipped.db',
+        Buffer.concat([bytes.subarray(0, 5000), Buffer.from([bytes[5000] ^ 0xff]), bytes.subarray(5001)]),
+        /sha256/,
+      ],
       ['text.db', Buffer.from('not a snapshot at all\n'.repeat(500)), /./],
     ];
     for (const [name, content, message] of cases) {
       const path = join(dir, name);
       await writeFile(path, content);
-      const err = await restoreEtcdSnapshot(store, { path, branch: `bad-${name.replace('.db', '')}` }).catch((e) => e);
+      const err = await restoreEtcdSnapshot(store, { path, branch: `bad-${name.replace('.db', '')}` }).catch(
+        (e) => e,
+      );
       expect(err).toBeInstanceOf(SnapshotFormatError);
       expect(err.message).toMatch(message);
     }

@@ -40,7 +40,9 @@ describe('time travel with per-branch controllers and virtual clocks', () => {
   async function ok(args: string[], input?: string): Promise<string> {
     const result = await server.kubectl(args, input);
     if (result.code !== 0)
-      throw new Error(`kubectl ${args.join(' ')} failed (${result.code}):\n${result.stderr}\n${result.stdout}`);
+      throw new Error(
+        `kubectl ${args.join(' ')} failed (${result.code}):\n${result.stderr}\n${result.stdout}`,
+      );
     return result.stdout;
   }
 
@@ -74,7 +76,8 @@ describe('time travel with per-branch controllers and virtual clocks', () => {
     let cursor: string | null | undefined;
     for (let page = 0; page < 50; page++) {
       const result = await rpc.call('history.events', { branch, from: after + 1, limit: 1000, cursor });
-      for (const e of result.items) out.push(`${e.type} ${e.kind} ${e.namespace}/${e.name} ${e.actor} ${stable(e.object)}`);
+      for (const e of result.items)
+        out.push(`${e.type} ${e.kind} ${e.namespace}/${e.name} ${e.actor} ${stable(e.object)}`);
       cursor = result.cursor;
       if (!cursor) break;
     }
@@ -129,7 +132,11 @@ describe('time travel with per-branch controllers and virtual clocks', () => {
       breakpoints: [{ kind: 'Pod', where: UNSCHEDULABLE }],
     });
     const hit = await paused;
-    expect(hit).toMatchObject({ subscription: replay.subscription, reason: 'breakpoint', position: first.revision });
+    expect(hit).toMatchObject({
+      subscription: replay.subscription,
+      reason: 'breakpoint',
+      position: first.revision,
+    });
     expect(hit.event.object.status.conditions).toEqual(
       expect.arrayContaining([expect.objectContaining({ type: 'PodScheduled', reason: 'Unschedulable' })]),
     );
@@ -137,7 +144,11 @@ describe('time travel with per-branch controllers and virtual clocks', () => {
   });
 
   it('forks before the bad rollout, applies a different fix with kubectl, and converges on a virtual clock', async () => {
-    const branch = await rpc.call('branch.create', { name: 'drill', from: { revision: good }, clock: 'virtual' });
+    const branch = await rpc.call('branch.create', {
+      name: 'drill',
+      from: { revision: good },
+      clock: 'virtual',
+    });
     expect(branch).toMatchObject({ name: 'drill', clock: 'virtual', forkRevision: good });
     const drill = ['--server', `${server.url}/branches/drill`];
     await rpc.call('clock.advance', { branch: 'drill', seconds: 0 });
@@ -152,8 +163,15 @@ describe('time travel with per-branch controllers and virtual clocks', () => {
     expect(advanced.events).toBeGreaterThan(10);
     expect(wallMs).toBeLessThan(5_000);
 
-    const [deployment] = (await rpc.call('state.get', { branch: 'drill', filter: { kind: 'Deployment', name: 'web' } })).items;
-    expect(deployment.status).toMatchObject({ replicas: 3, updatedReplicas: 3, readyReplicas: 3, availableReplicas: 3 });
+    const [deployment] = (
+      await rpc.call('state.get', { branch: 'drill', filter: { kind: 'Deployment', name: 'web' } })
+    ).items;
+    expect(deployment.status).toMatchObject({
+      replicas: 3,
+      updatedReplicas: 3,
+      readyReplicas: 3,
+      availableReplicas: 3,
+    });
     const pods = (await rpc.call('state.get', { branch: 'drill', filter: { kind: 'Pod' } })).items;
     expect(pods).toHaveLength(3);
     for (const pod of pods) {
@@ -164,17 +182,32 @@ describe('time travel with per-branch controllers and virtual clocks', () => {
     const mainPods = (await rpc.call('state.get', { filter: { kind: 'Pod' } })).items;
     expect(mainPods.every((p: any) => p.spec.containers[0].image === 'nginx:1.25')).toBe(true);
     // The branch's past through the plain Kubernetes API.
-    const past = await ok(['--server', `${server.url}/branches/drill/revisions/${good}`, 'get', 'pods', '-o', 'name']);
+    const past = await ok([
+      '--server',
+      `${server.url}/branches/drill/revisions/${good}`,
+      'get',
+      'pods',
+      '-o',
+      'name',
+    ]);
     expect(past.trim().split('\n')).toHaveLength(2);
   }, 60_000);
 
   it('runs a virtual branch forward the same way twice', async () => {
     const runs: string[][] = [];
     for (let run = 0; run < 2; run++) {
-      if (run === 0) await rpc.call('branch.create', { name: 'twice', from: { revision: good }, clock: 'virtual' });
+      if (run === 0)
+        await rpc.call('branch.create', { name: 'twice', from: { revision: good }, clock: 'virtual' });
       else await rpc.call('branch.reset', { name: 'twice', revision: good });
       await rpc.call('clock.advance', { branch: 'twice', seconds: 0 });
-      await ok(['--server', `${server.url}/branches/twice`, 'set', 'image', 'deployment/web', 'nginx=nginx:1.27']);
+      await ok([
+        '--server',
+        `${server.url}/branches/twice`,
+        'set',
+        'image',
+        'deployment/web',
+        'nginx=nginx:1.27',
+      ]);
       await rpc.call('clock.advance', { branch: 'twice', seconds: 300 });
       runs.push(await normalizedEvents('twice', good));
     }
@@ -211,8 +244,19 @@ describe('time travel with per-branch controllers and virtual clocks', () => {
     await rpc.call('branch.create', { name: 'pull', from: { revision: good }, clock: 'virtual' });
     await rpc.call('clock.advance', { branch: 'pull', seconds: 0 });
     const before = await head('pull');
-    await ok(['--server', `${server.url}/branches/pull`, 'set', 'image', 'deployment/web', 'nginx=nginx:bad']);
-    const held = await rpc.call('clock.runUntil', { branch: 'pull', predicate: { kind: 'Pod', where: pullFailed }, maxSeconds: 300 });
+    await ok([
+      '--server',
+      `${server.url}/branches/pull`,
+      'set',
+      'image',
+      'deployment/web',
+      'nginx=nginx:bad',
+    ]);
+    const held = await rpc.call('clock.runUntil', {
+      branch: 'pull',
+      predicate: { kind: 'Pod', where: pullFailed },
+      maxSeconds: 300,
+    });
     expect(held).toMatchObject({ held: true, event: { kind: 'Pod' } });
 
     const paused = new Promise<any>((resolve) => {
@@ -229,7 +273,11 @@ describe('time travel with per-branch controllers and virtual clocks', () => {
       breakpoints: [{ kind: 'Pod', where: pullFailed }],
     });
     const hit = await paused;
-    expect(hit).toMatchObject({ subscription: replay.subscription, reason: 'breakpoint', position: held.revision });
+    expect(hit).toMatchObject({
+      subscription: replay.subscription,
+      reason: 'breakpoint',
+      position: held.revision,
+    });
     expect(hit.event.object.spec.containers[0].image).toBe('nginx:bad');
     await rpc.call('replay.stop', { subscription: replay.subscription });
     await rpc.call('branch.delete', { name: 'pull' });
@@ -247,7 +295,8 @@ describe('time travel with per-branch controllers and virtual clocks', () => {
     // The user's own writes come back unchanged; what differs, if anything, is named per object.
     const deployment = first.divergences.find((d: any) => d.kind === 'Deployment' && d.name === 'web');
     if (deployment) expect(deployment.index).toBeGreaterThan(0);
-    for (const d of first.divergences) expect(d).toEqual(expect.objectContaining({ key: expect.any(String), index: expect.any(Number) }));
+    for (const d of first.divergences)
+      expect(d).toEqual(expect.objectContaining({ key: expect.any(String), index: expect.any(Number) }));
     // Converged like the recording: the undo's image, two pods, nothing Unschedulable.
     const pods = (await rpc.call('state.get', { branch: 're1', filter: { kind: 'Pod' } })).items;
     expect(pods.map((p: any) => p.spec.containers[0].image)).toEqual(['nginx:1.25', 'nginx:1.25']);
@@ -255,37 +304,87 @@ describe('time travel with per-branch controllers and virtual clocks', () => {
 
   it('explains a Pod: ReplicaSet controller <- Deployment controller <- the user, and the scheduler', async () => {
     const [pod] = (await rpc.call('state.get', { revision: fixed, filter: { kind: 'Pod' } })).items;
-    const why = await rpc.call('explain', { revision: fixed, kind: 'Pod', namespace: 'default', name: pod.metadata.name });
+    const why = await rpc.call('explain', {
+      revision: fixed,
+      kind: 'Pod',
+      namespace: 'default',
+      name: pod.metadata.name,
+    });
     const chain = why.createdBy.map((l: any) => [l.kind, l.actor, l.actorKind]);
-    expect(chain[0]).toEqual(['Pod', 'system:serviceaccount:kube-system:replicaset-controller', 'controller']);
-    expect(chain).toContainEqual(['ReplicaSet', 'system:serviceaccount:kube-system:deployment-controller', 'controller']);
+    expect(chain[0]).toEqual([
+      'Pod',
+      'system:serviceaccount:kube-system:replicaset-controller',
+      'controller',
+    ]);
+    expect(chain).toContainEqual([
+      'ReplicaSet',
+      'system:serviceaccount:kube-system:deployment-controller',
+      'controller',
+    ]);
     expect(chain[chain.length - 1]).toEqual(['Deployment', 'admin', 'user']);
     expect(why.scheduling.node).toMatch(/^node-/);
     expect(why.scheduling.boundAt.actor).toBe('system:kube-scheduler');
     expect(why.scheduling.events.map((e: any) => e.reason)).toContain('Scheduled');
 
     // Explained once the scheduler has also recorded why: its FailedScheduling Event follows the status write.
-    const [failed] = (await rpc.call('history.events', { from: bad, filter: { kind: 'Event', where: '$.reason == "FailedScheduling"' }, limit: 1 })).items;
-    const stuck = await rpc.call('explain', { revision: failed.revision, kind: 'Pod', namespace: 'default', name: failed.object.involvedObject.name });
+    const [failed] = (
+      await rpc.call('history.events', {
+        from: bad,
+        filter: { kind: 'Event', where: '$.reason == "FailedScheduling"' },
+        limit: 1,
+      })
+    ).items;
+    const stuck = await rpc.call('explain', {
+      revision: failed.revision,
+      kind: 'Pod',
+      namespace: 'default',
+      name: failed.object.involvedObject.name,
+    });
     expect(stuck.scheduling.node).toBeNull();
     expect(stuck.scheduling.condition).toMatchObject({ status: 'False', reason: 'Unschedulable' });
-    expect(stuck.scheduling.events[0]).toMatchObject({ reason: 'FailedScheduling', message: expect.stringMatching(/^0\/3 nodes are available/) });
+    expect(stuck.scheduling.events[0]).toMatchObject({
+      reason: 'FailedScheduling',
+      message: expect.stringMatching(/^0\/3 nodes are available/),
+    });
   });
 
   it('does the same from the CLI: a virtual branch, clock advance and run-until, explain, reexecute', async () => {
     const cli = async (args: string[]) =>
-      (await run(process.execPath, [CLI, ...args], { env: { ...process.env, KUBECONFIG: server.kubeconfig }, timeout: 60_000 })).stdout;
-    expect(await cli(['branch', 'create', 'cli', '--from', String(good), '--clock', 'virtual'])).toContain('clock virtual');
-    await ok(['--server', `${server.url}/branches/cli`, 'scale', 'deployment/web', '--replicas=3']);
-    expect(await cli(['clock', 'run-until', 'cli', '--kind', 'Deployment', '--where', '$.status.readyReplicas == 3'])).toMatch(
-      /^held after [\d.]+ s at revision \d+/,
+      (
+        await run(process.execPath, [CLI, ...args], {
+          env: { ...process.env, KUBECONFIG: server.kubeconfig },
+          timeout: 60_000,
+        })
+      ).stdout;
+    expect(await cli(['branch', 'create', 'cli', '--from', String(good), '--clock', 'virtual'])).toContain(
+      'clock virtual',
     );
+    await ok(['--server', `${server.url}/branches/cli`, 'scale', 'deployment/web', '--replicas=3']);
+    expect(
+      await cli([
+        'clock',
+        'run-until',
+        'cli',
+        '--kind',
+        'Deployment',
+        '--where',
+        '$.status.readyReplicas == 3',
+      ]),
+    ).toMatch(/^held after [\d.]+ s at revision \d+/);
     expect(await cli(['clock', 'advance', 'cli', '60'])).toMatch(/events, head \d+/);
     const [pod] = (await rpc.call('state.get', { branch: 'cli', filter: { kind: 'Pod' } })).items;
     const why = await cli(['explain', `pod/${pod.metadata.name}`, '--branch', 'cli']);
     expect(why).toContain('(controller)');
     expect(why).toMatch(/bound to node-\d/);
-    const report = await cli(['reexecute', '--from', String(good), '--to', String(fixed), '--target', 'cli-re']);
+    const report = await cli([
+      'reexecute',
+      '--from',
+      String(good),
+      '--to',
+      String(fixed),
+      '--target',
+      'cli-re',
+    ]);
     expect(report).toMatch(/cli-re: 2\/2 user writes replayed/);
     expect(report).toMatch(/fingerprint [0-9a-f]{64}/);
     for (const name of ['cli', 'cli-re']) await rpc.call('branch.delete', { name });
@@ -306,7 +405,11 @@ describe('time travel with per-branch controllers and virtual clocks', () => {
     expect(gone.code).toBe(-32005);
     expect(gone.message).toContain(`oldest available: ${leaf.forkRevision + 1}`);
     const trace = await rpc.call('retention.history', {});
-    expect(trace.items[0]).toMatchObject({ revision: leaf.forkRevision, actor: 'admin', deletedEvents: compacted.deletedEvents });
+    expect(trace.items[0]).toMatchObject({
+      revision: leaf.forkRevision,
+      actor: 'admin',
+      deletedEvents: compacted.deletedEvents,
+    });
   });
 });
 
@@ -320,7 +423,10 @@ function strip(value: unknown): unknown {
   if (!value || typeof value !== 'object') return value;
   const out: Record<string, unknown> = {};
   for (const key of Object.keys(value).sort()) {
-    if (['uid', 'resourceVersion', 'managedFields', 'creationTimestamp', 'startTime', 'startedAt'].includes(key)) continue;
+    if (
+      ['uid', 'resourceVersion', 'managedFields', 'creationTimestamp', 'startTime', 'startedAt'].includes(key)
+    )
+      continue;
     if (/Time$|Timestamp$/.test(key)) continue;
     out[key] = strip((value as Record<string, unknown>)[key]);
   }

@@ -272,7 +272,10 @@ describe('the time-travel API over wss://HOST:PORT/timetravel', () => {
     ).toBe(-32602);
     // A virtual-clock branch is created either way; without controllers (this suite runs with
     // KUBETIME_CONTROLLERS=off) nothing moves it, and clock calls say why.
-    expect(await rpc.call('branch.create', { name: 'v', clock: 'virtual' })).toMatchObject({ name: 'v', clock: 'virtual' });
+    expect(await rpc.call('branch.create', { name: 'v', clock: 'virtual' })).toMatchObject({
+      name: 'v',
+      clock: 'virtual',
+    });
     const noControllers = await rpcError(rpc.call('clock.advance', { branch: 'v', seconds: 60 }));
     expect(noControllers.code).toBe(-32007);
     expect(noControllers.message).toContain('KUBETIME_CONTROLLERS=off');

@@ -298,7 +298,8 @@ async function branch(
       if (!name) throw new UsageError('branch create needs a NAME');
       const from = str(flags.from) ? parsePoint(str(flags.from)!, defaultBranch) : { branch: defaultBranch };
       const clockKind = str(flags.clock) ?? 'wall';
-      if (clockKind !== 'wall' && clockKind !== 'virtual') throw new UsageError('--clock must be wall or virtual');
+      if (clockKind !== 'wall' && clockKind !== 'virtual')
+        throw new UsageError('--clock must be wall or virtual');
       const result = await rpc.call('branch.create', { name, from, clock: clockKind });
       return out.json ? out.write(result) : out.line(`created ${describe(result)}`);
     }
@@ -328,12 +329,15 @@ async function clock(rpc: RpcClient, args: string[], flags: Flags, out: Output):
     if (!branchName || !(seconds >= 0)) throw new UsageError('clock advance needs BRANCH and SECONDS');
     const result = await rpc.call('clock.advance', { branch: branchName, seconds });
     if (out.json) return out.write(result);
-    return out.line(`${branchName}: ${result.from} -> ${result.time}, ${result.events} events, head ${result.revision}`);
+    return out.line(
+      `${branchName}: ${result.from} -> ${result.time}, ${result.events} events, head ${result.revision}`,
+    );
   }
   if (sub === 'run-until') {
     if (!branchName) throw new UsageError('clock run-until needs BRANCH and a FILTER');
     const maxSeconds = str(flags['max-seconds']) === undefined ? undefined : Number(flags['max-seconds']);
-    if (maxSeconds !== undefined && !(maxSeconds >= 0)) throw new UsageError('--max-seconds must be a number');
+    if (maxSeconds !== undefined && !(maxSeconds >= 0))
+      throw new UsageError('--max-seconds must be a number');
     const predicate = filterFrom(flags);
     if (!Object.keys(predicate).length) throw new UsageError('clock run-until needs a FILTER (e.g. --where)');
     const result = await rpc.call('clock.runUntil', { branch: branchName, predicate, maxSeconds });
@@ -345,7 +349,9 @@ async function clock(rpc: RpcClient, args: string[], flags: Flags, out: Output):
     const e = result.event;
     return out.line(
       `held after ${result.elapsedSeconds} s at revision ${result.revision} (${result.time})` +
-        (e ? `: ${e.type} ${e.kind} ${e.namespace ? `${e.namespace}/` : ''}${e.name} by ${e.actor}` : ': already true'),
+        (e
+          ? `: ${e.type} ${e.kind} ${e.namespace ? `${e.namespace}/` : ''}${e.name} by ${e.actor}`
+          : ': already true'),
     );
   }
   throw new UsageError('clock needs advance or run-until');
@@ -355,9 +361,14 @@ async function reexecute(rpc: RpcClient, flags: Flags, branch: string, out: Outp
   const from = int(flags.from, '--from');
   const to = int(flags.to, '--to');
   const target = str(flags.target);
-  if (from === undefined || to === undefined || !target) throw new UsageError('reexecute needs --from R --to R --target NAME');
+  if (from === undefined || to === undefined || !target)
+    throw new UsageError('reexecute needs --from R --to R --target NAME');
   out.progress(`re-executing ${branch} (${from}, ${to}] onto ${target} ...`);
-  const result = await rpc.call('replay.reexecute', { source: { branch, from, to }, target, filter: filterFrom(flags) });
+  const result = await rpc.call('replay.reexecute', {
+    source: { branch, from, to },
+    target,
+    filter: filterFrom(flags),
+  });
   out.progressDone();
   if (out.json) return out.write(result);
   out.line(
@@ -365,16 +376,27 @@ async function reexecute(rpc: RpcClient, flags: Flags, branch: string, out: Outp
       `(recorded ${result.recordedEvents}), virtual ${result.clock.start} -> ${result.clock.end}, ${result.wallMs} ms`,
   );
   for (const s of result.skipped) out.line(`  skipped revision ${s.revision}: ${s.reason}`);
-  out.line(`${result.identicalObjects} objects identical, ${result.divergences.length} diverge${result.divergencesTruncated ? ' (list truncated)' : ''}`);
+  out.line(
+    `${result.identicalObjects} objects identical, ${result.divergences.length} diverge${result.divergencesTruncated ? ' (list truncated)' : ''}`,
+  );
   const describe = (e: any) => (e ? `${e.type} by ${e.actor} at ${e.revision}` : 'nothing');
   for (const d of result.divergences) {
-    out.line(`~ ${d.kind} ${d.namespace ? `${d.namespace}/` : ''}${d.name} from event #${d.index + 1}: recorded ${describe(d.recorded)}, now ${describe(d.reexecuted)}`);
-    for (const op of d.patch ?? []) out.line(`    ${op.op} ${op.path}${'value' in op ? ` ${JSON.stringify(op.value)}` : ''}`);
+    out.line(
+      `~ ${d.kind} ${d.namespace ? `${d.namespace}/` : ''}${d.name} from event #${d.index + 1}: recorded ${describe(d.recorded)}, now ${describe(d.reexecuted)}`,
+    );
+    for (const op of d.patch ?? [])
+      out.line(`    ${op.op} ${op.path}${'value' in op ? ` ${JSON.stringify(op.value)}` : ''}`);
   }
   return out.line(`fingerprint ${result.fingerprint}`);
 }
 
-async function explain(rpc: RpcClient, args: string[], flags: Flags, branch: string, out: Output): Promise<number> {
+async function explain(
+  rpc: RpcClient,
+  args: string[],
+  flags: Flags,
+  branch: string,
+  out: Output,
+): Promise<number> {
   const [target] = args;
   const slash = target?.indexOf('/') ?? -1;
   if (!target || slash <= 0) throw new UsageError('explain needs KIND/NAME');
@@ -390,14 +412,18 @@ async function explain(rpc: RpcClient, args: string[], flags: Flags, branch: str
   if (out.json) return out.write(result);
   const step = (l: any) =>
     `${l.revision}  ${l.type} ${l.kind} ${l.namespace ? `${l.namespace}/` : ''}${l.name} by ${l.actor}${l.actorKind === 'controller' ? ' (controller)' : ''}`;
-  out.line(`${result.kind} ${result.namespace ? `${result.namespace}/` : ''}${result.name} at ${result.branch}@${result.revision}${result.exists ? '' : ' (deleted)'}`);
+  out.line(
+    `${result.kind} ${result.namespace ? `${result.namespace}/` : ''}${result.name} at ${result.branch}@${result.revision}${result.exists ? '' : ' (deleted)'}`,
+  );
   out.line('created by:');
   for (const l of result.createdBy) out.line(`  <- ${step(l)}`);
   out.line('last changed by:');
   for (const l of result.lastChangedBy) out.line(`  <- ${step(l)}`);
   if (result.scheduling) {
     const s = result.scheduling;
-    out.line(`scheduling: ${s.node ? `bound to ${s.node}` : 'not bound'}${s.condition?.message ? ` (${s.condition.message})` : ''}`);
+    out.line(
+      `scheduling: ${s.node ? `bound to ${s.node}` : 'not bound'}${s.condition?.message ? ` (${s.condition.message})` : ''}`,
+    );
     for (const e of s.events) out.line(`  ${e.type} ${e.reason} x${e.count}: ${e.message}`);
   }
   return 0;
@@ -408,7 +434,9 @@ async function compact(rpc: RpcClient, flags: Flags, branch: string, out: Output
   if (revision === undefined) throw new UsageError('compact needs --revision R');
   const result = await rpc.call('retention.compact', { branch, revision });
   if (out.json) return out.write(result);
-  return out.line(`compacted ${branch} at ${result.compactRevision}: ${result.deletedEvents} superseded events deleted`);
+  return out.line(
+    `compacted ${branch} at ${result.compactRevision}: ${result.deletedEvents} superseded events deleted`,
+  );
 }
 
 async function replay(rpc: RpcClient, flags: Flags, branch: string, out: Output): Promise<number> {

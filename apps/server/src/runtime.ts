@@ -2,7 +2,13 @@ import { randomBytes } from 'crypto';
 import { readFile, writeFile } from 'fs/promises';
 import { join } from 'path';
 import { OpenApiCatalog } from '@kubetime/api-machinery';
-import { ApiServer, Authenticator, Authorizer, bootstrapCluster, runNamespaceFinalizer } from '@kubetime/apiserver';
+import {
+  ApiServer,
+  Authenticator,
+  Authorizer,
+  bootstrapCluster,
+  runNamespaceFinalizer,
+} from '@kubetime/apiserver';
 import { loadEncryptionConfig } from '@kubetime/encryption';
 import { startEtcdEndpoint } from '@kubetime/etcd-compat';
 import { ControllerManager, startControllers } from '@kubetime/controllers';
@@ -60,7 +66,10 @@ export class KubetimeRuntime {
     }
     await migrate(url);
     this.pool = createPool(url, { max: 10 });
-    const bodies = await loadEncryptionConfig({ configPath: config.encryptionConfigPath, dataDir: config.dataDir });
+    const bodies = await loadEncryptionConfig({
+      configPath: config.encryptionConfigPath,
+      dataDir: config.dataDir,
+    });
     this.events = await EventStore.open({
       pool: this.pool,
       url,
@@ -88,13 +97,17 @@ export class KubetimeRuntime {
         watchClosed: () => this.metrics.watchesOpen.dec(),
       },
     });
-    const nodes = { count: config.controllers.nodes, leaseRenewIntervalMs: config.controllers.leaseRenewIntervalMs };
+    const nodes = {
+      count: config.controllers.nodes,
+      leaseRenewIntervalMs: config.controllers.leaseRenewIntervalMs,
+    };
     if (config.controllers.enabled) {
       this.branchControllers = new BranchControllers({
         events: this.events,
         resources: this.api.resources,
         nodes,
-        onError: (branch, controller, key, error) => log.warn({ branch, controller, key, err: error }, 'reconcile failed'),
+        onError: (branch, controller, key, error) =>
+          log.warn({ branch, controller, key, err: error }, 'reconcile failed'),
       });
     }
     this.timeTravel = new TimeTravelService({
@@ -107,7 +120,9 @@ export class KubetimeRuntime {
       branchControllers: this.branchControllers,
     });
     await bootstrapCluster(this.api.resources, 'main', config.port, () => new Date());
-    this.subscriptions.push(await runNamespaceFinalizer(this.events, this.api.resources, 'main', () => new Date()));
+    this.subscriptions.push(
+      await runNamespaceFinalizer(this.events, this.api.resources, 'main', () => new Date()),
+    );
     if (config.controllers.enabled) {
       this.controllers = await startControllers({
         events: this.events,
@@ -120,7 +135,13 @@ export class KubetimeRuntime {
       await this.branchControllers?.startAll();
     }
     if (config.etcd) {
-      this.etcd = await startEtcdEndpoint({ store: this.events, host: config.etcd.host, port: config.etcd.port, token: config.etcd.token, branch: 'main' });
+      this.etcd = await startEtcdEndpoint({
+        store: this.events,
+        host: config.etcd.host,
+        port: config.etcd.port,
+        token: config.etcd.token,
+        branch: 'main',
+      });
       log.info({ host: config.etcd.host, port: this.etcd.port }, 'etcd v3 endpoint listening (read-only)');
     }
     const advertised = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
@@ -129,7 +150,10 @@ export class KubetimeRuntime {
       caPem: this.tls.caPem,
       token,
     });
-    log.info({ kubeconfig: this.kubeconfigPath, revision: (await this.events.branch()).revision }, 'kubetime is ready');
+    log.info(
+      { kubeconfig: this.kubeconfigPath, revision: (await this.events.branch()).revision },
+      'kubetime is ready',
+    );
   }
 
   /** Watches end cleanly, queued writes commit, then the database stops. */
@@ -152,7 +176,9 @@ async function persistentSecret(path: string): Promise<Buffer> {
     return Buffer.from((await readFile(path, 'utf8')).trim(), 'base64');
   } catch {
     const secret = randomBytes(32);
-    await writeFile(path, secret.toString('base64') + '\n', { mode: 0o600, flag: 'wx' }).catch(() => undefined);
+    await writeFile(path, secret.toString('base64') + '\n', { mode: 0o600, flag: 'wx' }).catch(
+      () => undefined,
+    );
     return Buffer.from((await readFile(path, 'utf8')).trim(), 'base64');
   }
 }

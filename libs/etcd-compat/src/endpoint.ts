@@ -34,10 +34,10 @@ const ETCD_VERSION = '3.4.0';
 const SNAPSHOT_CHUNK = 64 * 1024;
 
 const PERMISSION_DENIED = 'etcdserver: permission denied';
-const READ_ONLY =
-  `${PERMISSION_DENIED} (kubetime's etcd endpoint is read-only: the Kubernetes API is the only writer)`;
+const READ_ONLY = `${PERMISSION_DENIED} (kubetime's etcd endpoint is read-only: the Kubernetes API is the only writer)`;
 
-type Call = grpc.ServerUnaryCall<any, any> | grpc.ServerWritableStream<any, any> | grpc.ServerDuplexStream<any, any>;
+type Call =
+  grpc.ServerUnaryCall<any, any> | grpc.ServerWritableStream<any, any> | grpc.ServerDuplexStream<any, any>;
 
 class GrpcError extends Error {
   constructor(
@@ -94,7 +94,10 @@ export async function startEtcdEndpoint(options: EtcdEndpointOptions): Promise<E
           if (!open) authorize(call);
           return work(call.request, await store.branch(branch));
         })
-        .then((response) => callback(null, response), (error) => callback(toServiceError(error)));
+        .then(
+          (response) => callback(null, response),
+          (error) => callback(toServiceError(error)),
+        );
     };
   const refuse = () =>
     unary(async () => {
@@ -112,7 +115,10 @@ export async function startEtcdEndpoint(options: EtcdEndpointOptions): Promise<E
       if (ops.some((op: any) => op.request !== 'request_range')) {
         throw new GrpcError(grpc.status.PERMISSION_DENIED, READ_ONLY);
       }
-      throw new GrpcError(grpc.status.UNIMPLEMENTED, 'kubetime serves reads through Range, not read-only Txn');
+      throw new GrpcError(
+        grpc.status.UNIMPLEMENTED,
+        'kubetime serves reads through Range, not read-only Txn',
+      );
     }),
   });
   server.addService(pb.Watch.service, {
@@ -129,7 +135,13 @@ export async function startEtcdEndpoint(options: EtcdEndpointOptions): Promise<E
     MemberList: unary(async (_request, head) => ({
       header: header(head),
       members: [
-        { ID: ids.member, name: `kubetime-${branch}`, peerURLs: [], clientURLs: [`http://${hostPort(host, port)}`], isLearner: false },
+        {
+          ID: ids.member,
+          name: `kubetime-${branch}`,
+          peerURLs: [],
+          clientURLs: [`http://${hostPort(host, port)}`],
+          isLearner: false,
+        },
       ],
     })),
     MemberAdd: refuse(),
@@ -172,7 +184,10 @@ export async function startEtcdEndpoint(options: EtcdEndpointOptions): Promise<E
         throw new GrpcError(grpc.status.FAILED_PRECONDITION, 'etcdserver: authentication is not enabled');
       }
       if (!constantTimeEqual(String(request.password ?? ''), token)) {
-        throw new GrpcError(grpc.status.INVALID_ARGUMENT, 'etcdserver: authentication failed, invalid user ID or password');
+        throw new GrpcError(
+          grpc.status.INVALID_ARGUMENT,
+          'etcdserver: authentication failed, invalid user ID or password',
+        );
       }
       return { header: header(head), token };
     }, true),
@@ -218,13 +233,19 @@ async function range(store: EventStore, head: BranchHead, request: any, header: 
     }
   }
   const filtered = `SELECT * FROM (${live}) s${where.length ? ` WHERE ${where.join(' AND ')}` : ''}`;
-  const { rows: counted } = await store.pool.query<{ n: string }>(`SELECT count(*) AS n FROM (${filtered}) c`, params);
+  const { rows: counted } = await store.pool.query<{ n: string }>(
+    `SELECT count(*) AS n FROM (${filtered}) c`,
+    params,
+  );
   const count = Number(counted[0].n);
   if (request.count_only) return { header: header(head), kvs: [], more: false, count };
 
   const target = ['key', 'version', 'create_revision', 'revision'][request.sort_target];
   if (target === undefined) {
-    throw new GrpcError(grpc.status.UNIMPLEMENTED, 'kubetime sorts ranges by key, version, create or mod revision');
+    throw new GrpcError(
+      grpc.status.UNIMPLEMENTED,
+      'kubetime sorts ranges by key, version, create or mod revision',
+    );
   }
   const direction = request.sort_order === 2 ? 'DESC' : 'ASC';
   let sql = `${filtered} ORDER BY ${target} ${direction}, key ${direction}`;
@@ -323,7 +344,13 @@ function watch(
   function create(head: BranchHead, req: any): void {
     const id = req.watch_id > 0 ? Number(req.watch_id) : nextId++;
     if (watchers.has(id)) {
-      send({ header: header(head), watch_id: id, created: true, canceled: true, cancel_reason: 'etcdserver: duplicate watch ID' });
+      send({
+        header: header(head),
+        watch_id: id,
+        created: true,
+        canceled: true,
+        cancel_reason: 'etcdserver: duplicate watch ID',
+      });
       return;
     }
     const bounds = byteRange(req.key, req.range_end);
@@ -351,13 +378,23 @@ function watch(
               cancel_reason: 'etcdserver: mvcc: required revision has been compacted',
             });
           } else {
-            send({ header: header(head), watch_id: id, canceled: true, cancel_reason: String((error as Error).message) });
+            send({
+              header: header(head),
+              watch_id: id,
+              canceled: true,
+              cancel_reason: String((error as Error).message),
+            });
           }
         },
         complete: () => {
           // The branch was deleted: the watcher ends as etcd ends watchers it cannot serve.
           watchers.delete(id);
-          send({ header: header(head), watch_id: id, canceled: true, cancel_reason: 'etcdserver: the branch is gone' });
+          send({
+            header: header(head),
+            watch_id: id,
+            canceled: true,
+            cancel_reason: 'etcdserver: the branch is gone',
+          });
         },
       });
     watchers.set(id, subscription);
@@ -380,7 +417,14 @@ async function watchEvent(store: EventStore, head: BranchHead, e: StoredEvent, p
   const row = rows[0];
   const kv =
     e.type === 'DELETED'
-      ? { key: Buffer.from(e.key, 'utf8'), create_revision: 0, mod_revision: e.revision, version: 0, value: Buffer.alloc(0), lease: 0 }
+      ? {
+          key: Buffer.from(e.key, 'utf8'),
+          create_revision: 0,
+          mod_revision: e.revision,
+          version: 0,
+          value: Buffer.alloc(0),
+          lease: 0,
+        }
       : (keyValue(row) as { mod_revision: number });
   let prev: object | undefined;
   if (prevKv && e.prevRevision > 0) {
@@ -390,7 +434,11 @@ async function watchEvent(store: EventStore, head: BranchHead, e: StoredEvent, p
     );
     if (before[0]) prev = keyValue(before[0]);
   }
-  return { type: e.type === 'DELETED' ? 1 : 0, kv: kv as { mod_revision: number }, ...(prev ? { prev_kv: prev } : {}) };
+  return {
+    type: e.type === 'DELETED' ? 1 : 0,
+    kv: kv as { mod_revision: number },
+    ...(prev ? { prev_kv: prev } : {}),
+  };
 }
 
 /** Streams the same file `saveEtcdSnapshot` writes (state plus history above the compaction point). */

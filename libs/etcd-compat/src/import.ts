@@ -101,7 +101,10 @@ export async function restoreEtcdSnapshot(
   options: RestoreEtcdSnapshotOptions,
 ): Promise<RestoreEtcdSnapshotResult> {
   const { path, branch } = options;
-  if (options.bumpRevision !== undefined && !(Number.isSafeInteger(options.bumpRevision) && options.bumpRevision > 0)) {
+  if (
+    options.bumpRevision !== undefined &&
+    !(Number.isSafeInteger(options.bumpRevision) && options.bumpRevision > 0)
+  ) {
     throw new Error(`bumpRevision ${options.bumpRevision} must be a positive integer`);
   }
   if (options.markCompacted && options.bumpRevision === undefined) {
@@ -216,7 +219,12 @@ async function moveNewBranch(
     if (markCompacted) {
       await client.query(
         `INSERT INTO compactions (branch_id, revision, policy, actor, deleted_events) VALUES ($1, $2, $3, $4, 0)`,
-        [rows[0].id, revision, JSON.stringify({ etcdRestore: { snapshotRevision: meta.revision, bumpedTo: revision } }), RESTORE_ACTOR],
+        [
+          rows[0].id,
+          revision,
+          JSON.stringify({ etcdRestore: { snapshotRevision: meta.revision, bumpedTo: revision } }),
+          RESTORE_ACTOR,
+        ],
       );
     }
     await client.query('COMMIT');
@@ -233,7 +241,10 @@ async function moveNewBranch(
  * [<namespace>/]<name>`, group-qualified for custom resources) and the bytes as they were, sealed ones
  * still sealed under their own key.
  */
-function opaqueValue(key: string, value: Buffer): DecodedValue & { stored: NonNullable<WriteIntent['stored']> } {
+function opaqueValue(
+  key: string,
+  value: Buffer,
+): DecodedValue & { stored: NonNullable<WriteIntent['stored']> } {
   const segments = key.slice(REGISTRY.length).split('/');
   const qualified = segments.length > 3 || (segments.length === 3 && segments[0].includes('.'));
   const [group, resource, ...rest] = qualified ? segments : ['', ...segments];

@@ -106,7 +106,7 @@ export async function* streamRows(
         return page;
       };
       // Bounded: each FETCH returns at most FETCH rows and the cursor ends with an empty page.
-      for (let next = fetch(); ; ) {
+      for (let next = fetch(); ;) {
         const { rows } = await next;
         if (!rows.length) break;
         next = fetch();

@@ -32,7 +32,12 @@ export class UndecodableValue extends Error {}
 export function decodeEtcdValue(key: string, value: Buffer, bodies: BodyTransformer): DecodedValue {
   let plain = value;
   if (startsWith(value, ENCRYPTED)) {
-    const label = value.subarray(0, Math.min(value.length, 64)).toString('latin1').split(':').slice(0, 5).join(':');
+    const label = value
+      .subarray(0, Math.min(value.length, 64))
+      .toString('latin1')
+      .split(':')
+      .slice(0, 5)
+      .join(':');
     if (!bodies.describe(value).encrypted) {
       throw new UndecodableValue(`encrypted (${label}) and kubetime has no encryption configuration for it`);
     }
@@ -43,7 +48,8 @@ export function decodeEtcdValue(key: string, value: Buffer, bodies: BodyTransfor
     }
   }
   const object = parseObject(plain);
-  if (!object.apiVersion || !object.kind) throw new UndecodableValue('the object names no apiVersion and kind');
+  if (!object.apiVersion || !object.kind)
+    throw new UndecodableValue('the object names no apiVersion and kind');
   if (!object.metadata?.name) throw new UndecodableValue('the object has no metadata.name');
   const { resourceVersion: _stripped, ...metadata } = object.metadata;
   return { object: { ...object, metadata }, ...placeOf(key, object.apiVersion, object.kind) };
@@ -54,14 +60,18 @@ function parseObject(plain: Buffer): KubeObject {
     try {
       return decodeKubernetesProtobuf(plain);
     } catch (error) {
-      throw new UndecodableValue(`Kubernetes protobuf that kubetime cannot decode: ${(error as Error).message}`);
+      throw new UndecodableValue(
+        `Kubernetes protobuf that kubetime cannot decode: ${(error as Error).message}`,
+      );
     }
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(plain.toString('utf8'));
   } catch {
-    throw new UndecodableValue(`neither JSON nor Kubernetes protobuf (starts with 0x${plain.subarray(0, 8).toString('hex')})`);
+    throw new UndecodableValue(
+      `neither JSON nor Kubernetes protobuf (starts with 0x${plain.subarray(0, 8).toString('hex')})`,
+    );
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new UndecodableValue('JSON that is not an object');

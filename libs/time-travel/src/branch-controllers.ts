@@ -86,9 +86,11 @@ export class BranchControllers {
     const previous = this.locks.get(name) ?? Promise.resolve();
     const next = previous.catch(() => undefined).then(work);
     this.locks.set(name, next);
-    void next.finally(() => {
-      if (this.locks.get(name) === next) this.locks.delete(name);
-    }).catch(() => undefined);
+    void next
+      .finally(() => {
+        if (this.locks.get(name) === next) this.locks.delete(name);
+      })
+      .catch(() => undefined);
     return next;
   }
 
@@ -117,7 +119,8 @@ export class BranchControllers {
    */
   private async forkTime(info: BranchInfo): Promise<Date> {
     const revision = info.forkRevision ?? info.headRevision;
-    const [event] = revision > 0 ? await this.options.events.events(info.name, revision - 1, revision, 1) : [];
+    const [event] =
+      revision > 0 ? await this.options.events.events(info.name, revision - 1, revision, 1) : [];
     return event?.recordedAt ?? new Date('2025-01-01T00:00:00Z');
   }
 }

@@ -60,7 +60,8 @@ export class ClockMethods {
       let scanned = (await this.ctx.events.branch(branch)).revision;
       // The condition may already hold in the state as it is: answer without moving time.
       const holding = await this.holdsInState(branch, scanned, filter, redact);
-      if (holding) return { ...holding, branch, held: true, time: clock.now().toISOString(), elapsedSeconds: 0 };
+      if (holding)
+        return { ...holding, branch, held: true, time: clock.now().toISOString(), elapsedSeconds: 0 };
       for (let step = 0; step < MAX_STEPS; step++) {
         const due = clock.nextDue();
         const last = !due || due.getTime() > limit;
@@ -134,7 +135,8 @@ export class ClockMethods {
       if (!batch.length) break;
       for (const event of batch) {
         const object = redact(event.object);
-        if (filter(eventSubject(event, object))) return { event: eventView(event, object), scannedTo: event.revision };
+        if (filter(eventSubject(event, object)))
+          return { event: eventView(event, object), scannedTo: event.revision };
       }
       scanned = batch[batch.length - 1].revision;
     }
@@ -158,7 +160,8 @@ export async function advanceTo(running: RunningBranch, target: number): Promise
 /** `predicate`: a filter object as history.events takes, or a bare string as its `where`. */
 function predicateOf(params: Params): CompiledFilter {
   const value = params.value('predicate');
-  if (typeof value === 'string') return compileFilter(new Params({ where: value }, 'predicate.'), { events: true });
+  if (typeof value === 'string')
+    return compileFilter(new Params({ where: value }, 'predicate.'), { events: true });
   const object = params.optionalObject('predicate');
   if (!object) throw invalid('predicate is required (a filter object or a where-expression string)');
   return compileFilter(object, { events: true });

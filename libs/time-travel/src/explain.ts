@@ -44,7 +44,10 @@ export class ExplainMethod {
     const all = (await this.ctx.log.keyHistory(point.branch, key, MAX_VERSIONS)).filter(
       (e) => e.revision <= point.revision,
     );
-    if (!all.length) throw invalid(`${type.kind} ${namespace ? `${namespace}/` : ''}${name} did not exist at revision ${point.revision}`);
+    if (!all.length)
+      throw invalid(
+        `${type.kind} ${namespace ? `${namespace}/` : ''}${name} did not exist at revision ${point.revision}`,
+      );
     // The current incarnation: from the newest creation of the name on.
     const born = all.map((e) => e.type).lastIndexOf('ADDED');
     const versions = all.slice(Math.max(0, born));
@@ -63,7 +66,8 @@ export class ExplainMethod {
       createdBy: await this.chain(point.branch, creation),
       lastChangedBy: await this.chain(point.branch, latest),
     };
-    if (type.kind === 'Pod') result.scheduling = await this.scheduling(point.branch, point.revision, versions, redact);
+    if (type.kind === 'Pod')
+      result.scheduling = await this.scheduling(point.branch, point.revision, versions, redact);
     return result;
   }
 
@@ -90,7 +94,9 @@ export class ExplainMethod {
   ): Promise<Record<string, unknown>> {
     const bound = versions.find((e) => e.actor === SCHEDULER && e.object.spec?.nodeName);
     const latest = versions[versions.length - 1].object;
-    const condition = (latest.status?.conditions ?? []).find((c: { type?: string }) => c.type === 'PodScheduled');
+    const condition = (latest.status?.conditions ?? []).find(
+      (c: { type?: string }) => c.type === 'PodScheduled',
+    );
     const namespace = latest.metadata.namespace ?? '';
     const uid = latest.metadata.uid;
     const events = (await this.ctx.state({ branch, revision }, `/registry/events/${namespace}/`))
@@ -113,7 +119,9 @@ export class ExplainMethod {
 
 function schedulerEvent(event: KubeObject): boolean {
   const component = event.source?.component ?? event.reportingController ?? event.reportingComponent;
-  return component === 'default-scheduler' || event.reason === 'Scheduled' || event.reason === 'FailedScheduling';
+  return (
+    component === 'default-scheduler' || event.reason === 'Scheduled' || event.reason === 'FailedScheduling'
+  );
 }
 
 function link(event: StoredEvent): Link {

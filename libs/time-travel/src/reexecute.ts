@@ -40,8 +40,12 @@ export class ReexecuteMethod {
     await this.ctx.requireWrite(session, 'replay.reexecute');
     const source = params.object('source');
     const sourceBranch = source.optionalString('branch') ?? 'main';
-    const from = await this.ctx.point(new Params({ branch: sourceBranch, revision: source.value('from') }, 'source.'));
-    const to = await this.ctx.point(new Params({ branch: sourceBranch, revision: source.value('to') }, 'source.'));
+    const from = await this.ctx.point(
+      new Params({ branch: sourceBranch, revision: source.value('from') }, 'source.'),
+    );
+    const to = await this.ctx.point(
+      new Params({ branch: sourceBranch, revision: source.value('to') }, 'source.'),
+    );
     if (to.revision < from.revision) throw invalid('source.to must not be below source.from');
     if (to.revision - from.revision > MAX_RANGE_EVENTS)
       throw invalid(`a re-executed range holds at most ${MAX_RANGE_EVENTS} events; split it`);
@@ -50,12 +54,18 @@ export class ReexecuteMethod {
     const divergenceFilter = compileFilter(params.optionalObject('filter'), { events: true });
     const redact = await this.ctx.redactor(session, params, sourceBranch);
     if (!this.ctx.branchControllers)
-      throw new RpcError(RpcCodes.Unavailable, 're-execution needs controllers: the server runs with KUBETIME_CONTROLLERS=off');
+      throw new RpcError(
+        RpcCodes.Unavailable,
+        're-execution needs controllers: the server runs with KUBETIME_CONTROLLERS=off',
+      );
 
     const recorded = await this.read(sourceBranch, from.revision, to.revision);
     const userWrites = recorded.filter((e) => actorKind(e.actor, e.cause) === 'user');
     const startTime = await this.timeOf(sourceBranch, from.revision);
-    const sourceSeed = sourceBranch === 'main' ? 'kubetime' : ((await this.ctx.branchControllers.get(sourceBranch))?.seed ?? sourceBranch);
+    const sourceSeed =
+      sourceBranch === 'main'
+        ? 'kubetime'
+        : ((await this.ctx.branchControllers.get(sourceBranch))?.seed ?? sourceBranch);
 
     const info = await this.ctx.events.branches.fork(target, sourceBranch, from.revision, clock);
     const running = await this.ctx.branchControllers.start(info, { seed: sourceSeed, start: startTime });
@@ -143,8 +153,14 @@ export class ReexecuteMethod {
 /** The recorded body as a client would send it: the server assigns identity and versions again. */
 function asWritten(object: KubeObject): KubeObject {
   const copy = deepClone(object);
-  const { uid: _uid, resourceVersion: _rv, creationTimestamp: _ct, generation: _g, managedFields: _mf, ...metadata } =
-    copy.metadata;
+  const {
+    uid: _uid,
+    resourceVersion: _rv,
+    creationTimestamp: _ct,
+    generation: _g,
+    managedFields: _mf,
+    ...metadata
+  } = copy.metadata;
   copy.metadata = metadata;
   return copy;
 }
@@ -234,7 +250,13 @@ function divergences(
       reexecutedEvents: b.length,
       recorded: left ? eventView(left.event, undefined) : null,
       reexecuted: right ? eventView(right.event, undefined) : null,
-      patch: left && right ? compare(canonicalJson(redact(left.object)) as object, canonicalJson(redact(right.object)) as object) : undefined,
+      patch:
+        left && right
+          ? compare(
+              canonicalJson(redact(left.object)) as object,
+              canonicalJson(redact(right.object)) as object,
+            )
+          : undefined,
     });
   }
   return report;

@@ -27,7 +27,12 @@ export class RetentionMethods {
         keep: 'latest',
         revision,
       });
-      return { branch, compactRevision: Math.max(revision, head.compactRevision), oldestAvailable: head.compactRevision + 1, deletedEvents };
+      return {
+        branch,
+        compactRevision: Math.max(revision, head.compactRevision),
+        oldestAvailable: head.compactRevision + 1,
+        deletedEvents,
+      };
     } catch (error) {
       // A branch forked below the point still reads that history: the store refuses, and says which.
       if (error instanceof Error && error.message.includes('reads this history'))
@@ -47,7 +52,10 @@ export class RetentionMethods {
       actor: string;
       deleted_events: string | null;
       created_at: Date;
-    }>(`SELECT revision, policy, actor, deleted_events, created_at FROM compactions WHERE branch_id = $1 ORDER BY revision DESC LIMIT 1000`, [info.id]);
+    }>(
+      `SELECT revision, policy, actor, deleted_events, created_at FROM compactions WHERE branch_id = $1 ORDER BY revision DESC LIMIT 1000`,
+      [info.id],
+    );
     return {
       branch,
       compactRevision: info.compactRevision,

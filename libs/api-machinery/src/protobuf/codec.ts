@@ -35,7 +35,8 @@ export function decodeMessage(descriptor: MessageDescriptor, buffer: Buffer): Js
       const values = repeated.get(field.name) ?? [];
       if ('scalar' in field.type && isPackable(field.type.scalar) && wireType === WireType.LENGTH_DELIMITED) {
         const packed = new WireReader(reader.bytes());
-        while (!packed.done()) values.push(readScalar(descriptor, field, field.type.scalar, packed, expectedWireType(field.type)));
+        while (!packed.done())
+          values.push(readScalar(descriptor, field, field.type.scalar, packed, expectedWireType(field.type)));
       } else {
         values.push(readValue(descriptor, field, field.type, reader, wireType));
       }
@@ -81,9 +82,13 @@ export function encodeMessage(descriptor: MessageDescriptor, value: Json, path: 
     if (fieldValue === undefined || fieldValue === null) continue;
     if (field.cardinality === 'repeated') {
       if (!Array.isArray(fieldValue)) throw new EncodeError(`${fieldPath} must be a list`);
-      fieldValue.forEach((item, index) => writeValue(writer, field.number, field.type, item, `${fieldPath}[${index}]`));
+      fieldValue.forEach((item, index) =>
+        writeValue(writer, field.number, field.type, item, `${fieldPath}[${index}]`),
+      );
     } else if (field.cardinality === 'map') {
-      const entries = Object.entries(asObject(fieldValue, fieldPath)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+      const entries = Object.entries(asObject(fieldValue, fieldPath)).sort(([a], [b]) =>
+        a < b ? -1 : a > b ? 1 : 0,
+      );
       for (const [key, entryValue] of entries) {
         const entry = new WireWriter();
         entry.bytesField(1, Buffer.from(key, 'utf8'));
@@ -100,7 +105,9 @@ export function encodeMessage(descriptor: MessageDescriptor, value: Json, path: 
 function isOmitted(field: FieldDescriptor, value: Json): boolean {
   if (value === undefined || value === '') return true;
   if (field.omitZero && (value === 0 || value === false)) return true;
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).length === 0;
+  return (
+    typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).length === 0
+  );
 }
 
 function messageOf(field: FieldDescriptor): MessageDescriptor {
@@ -125,7 +132,12 @@ function expectedWireType(type: ValueType): number {
   }
 }
 
-function expectWireType(descriptor: MessageDescriptor, field: FieldDescriptor, actual: number, expected: number): void {
+function expectWireType(
+  descriptor: MessageDescriptor,
+  field: FieldDescriptor,
+  actual: number,
+  expected: number,
+): void {
   if (actual !== expected) {
     throw new WireError(
       `field ${field.number} (${field.name}) of ${descriptor.name} has wire type ${actual}, expected ${expected}`,
@@ -169,7 +181,11 @@ function readScalar(
   }
 }
 
-function decodeMapEntry(descriptor: MessageDescriptor, field: FieldDescriptor, entry: Buffer): [string, Json] {
+function decodeMapEntry(
+  descriptor: MessageDescriptor,
+  field: FieldDescriptor,
+  entry: Buffer,
+): [string, Json] {
   const reader = new WireReader(entry);
   let key = '';
   let value: Json = zeroValue(field.type);
@@ -228,7 +244,8 @@ function decodeTimestamp(buffer: Buffer, micro: boolean): string | null {
   while (!reader.done()) {
     const { fieldNumber, wireType } = reader.tag();
     if (fieldNumber === 1 && wireType === WireType.VARINT) seconds = BigInt.asIntN(64, reader.varint());
-    else if (fieldNumber === 2 && wireType === WireType.VARINT) nanos = Number(BigInt.asIntN(32, reader.varint()));
+    else if (fieldNumber === 2 && wireType === WireType.VARINT)
+      nanos = Number(BigInt.asIntN(32, reader.varint()));
     else reader.skip(wireType);
   }
   return formatTimestamp(seconds, nanos, micro);
@@ -268,7 +285,8 @@ function stringField(buffer: Buffer, wanted: number): string {
   let result = '';
   while (!reader.done()) {
     const { fieldNumber, wireType } = reader.tag();
-    if (fieldNumber === wanted && wireType === WireType.LENGTH_DELIMITED) result = reader.bytes().toString('utf8');
+    if (fieldNumber === wanted && wireType === WireType.LENGTH_DELIMITED)
+      result = reader.bytes().toString('utf8');
     else reader.skip(wireType);
   }
   return result;
@@ -279,7 +297,8 @@ function repeatedStrings(buffer: Buffer): string[] {
   const items: string[] = [];
   while (!reader.done()) {
     const { fieldNumber, wireType } = reader.tag();
-    if (fieldNumber === 1 && wireType === WireType.LENGTH_DELIMITED) items.push(reader.bytes().toString('utf8'));
+    if (fieldNumber === 1 && wireType === WireType.LENGTH_DELIMITED)
+      items.push(reader.bytes().toString('utf8'));
     else reader.skip(wireType);
   }
   return items;
@@ -293,8 +312,10 @@ function decodeIntOrString(buffer: Buffer): number | string {
   while (!reader.done()) {
     const { fieldNumber, wireType } = reader.tag();
     if (fieldNumber === 1 && wireType === WireType.VARINT) isString = reader.varint() === 1n;
-    else if (fieldNumber === 2 && wireType === WireType.VARINT) intValue = Number(BigInt.asIntN(32, reader.varint()));
-    else if (fieldNumber === 3 && wireType === WireType.LENGTH_DELIMITED) stringValue = reader.bytes().toString('utf8');
+    else if (fieldNumber === 2 && wireType === WireType.VARINT)
+      intValue = Number(BigInt.asIntN(32, reader.varint()));
+    else if (fieldNumber === 3 && wireType === WireType.LENGTH_DELIMITED)
+      stringValue = reader.bytes().toString('utf8');
     else reader.skip(wireType);
   }
   return isString ? stringValue : intValue;
@@ -382,7 +403,9 @@ function encodeSpecial(descriptor: MessageDescriptor, value: Json, path: string)
       break;
     case 'ExtraValue':
       if (!Array.isArray(value)) throw new EncodeError(`${path} must be a list of strings`);
-      value.forEach((item, index) => writer.bytesField(1, Buffer.from(expectType(item, 'string', `${path}[${index}]`), 'utf8')));
+      value.forEach((item, index) =>
+        writer.bytesField(1, Buffer.from(expectType(item, 'string', `${path}[${index}]`), 'utf8')),
+      );
       break;
   }
   return writer.finish();

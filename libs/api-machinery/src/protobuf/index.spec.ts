@@ -1,6 +1,11 @@
 import { StatusError } from '../errors';
 import type { KubeObject } from '../object';
-import { decodeKubernetesProtobuf, encodeKubernetesProtobuf, isKubernetesProtobuf, PROTOBUF_MEDIA_TYPE } from '.';
+import {
+  decodeKubernetesProtobuf,
+  encodeKubernetesProtobuf,
+  isKubernetesProtobuf,
+  PROTOBUF_MEDIA_TYPE,
+} from '.';
 import { allMessages } from './schema';
 import { WireWriter } from './wire';
 
@@ -120,7 +125,10 @@ describe('Kubernetes protobuf codec', () => {
         replicas: 0,
         revisionHistoryLimit: 10,
         progressDeadlineSeconds: 600,
-        selector: { matchLabels: { app: 'web' }, matchExpressions: [{ key: 'tier', operator: 'In', values: ['a', 'b'] }] },
+        selector: {
+          matchLabels: { app: 'web' },
+          matchExpressions: [{ key: 'tier', operator: 'In', values: ['a', 'b'] }],
+        },
         strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: 1 } },
         template: {
           metadata: { labels: { app: 'web' } },
@@ -130,14 +138,19 @@ describe('Kubernetes protobuf codec', () => {
             affinity: {
               nodeAffinity: {
                 requiredDuringSchedulingIgnoredDuringExecution: {
-                  nodeSelectorTerms: [{ matchExpressions: [{ key: 'zone', operator: 'In', values: ['z1'] }] }],
+                  nodeSelectorTerms: [
+                    { matchExpressions: [{ key: 'zone', operator: 'In', values: ['z1'] }] },
+                  ],
                 },
               },
               podAntiAffinity: {
                 preferredDuringSchedulingIgnoredDuringExecution: [
                   {
                     weight: 100,
-                    podAffinityTerm: { labelSelector: { matchLabels: { app: 'web' } }, topologyKey: 'kubernetes.io/hostname' },
+                    podAffinityTerm: {
+                      labelSelector: { matchLabels: { app: 'web' } },
+                      topologyKey: 'kubernetes.io/hostname',
+                    },
                   },
                 ],
               },
@@ -152,10 +165,16 @@ describe('Kubernetes protobuf codec', () => {
                 env: [
                   { name: 'MODE', value: 'prod' },
                   { name: 'POD', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.name' } } },
-                  { name: 'PASS', valueFrom: { secretKeyRef: { name: 'creds', key: 'password', optional: false } } },
+                  {
+                    name: 'PASS',
+                    valueFrom: { secretKeyRef: { name: 'creds', key: 'password', optional: false } },
+                  },
                 ],
                 envFrom: [{ configMapRef: { name: 'settings' } }],
-                resources: { requests: { cpu: '250m', memory: '64Mi' }, limits: { cpu: '1', memory: '128Mi' } },
+                resources: {
+                  requests: { cpu: '250m', memory: '64Mi' },
+                  limits: { cpu: '1', memory: '128Mi' },
+                },
                 livenessProbe: {
                   httpGet: { path: '/healthz', port: 'http', scheme: 'HTTP' },
                   initialDelaySeconds: 5,
@@ -172,7 +191,10 @@ describe('Kubernetes protobuf codec', () => {
               },
             ],
             volumes: [
-              { name: 'config', configMap: { name: 'settings', defaultMode: 420, items: [{ key: 'a', path: 'a.conf' }] } },
+              {
+                name: 'config',
+                configMap: { name: 'settings', defaultMode: 420, items: [{ key: 'a', path: 'a.conf' }] },
+              },
               { name: 'cache', emptyDir: { medium: 'Memory', sizeLimit: '1Gi' } },
               { name: 'creds', secret: { secretName: 'creds', optional: true } },
               { name: 'data', persistentVolumeClaim: { claimName: 'data' } },
@@ -243,7 +265,12 @@ describe('Kubernetes protobuf codec', () => {
       apiVersion: 'authorization.k8s.io/v1',
       kind: 'SubjectAccessReview',
       metadata: {},
-      spec: { user: 'jane', groups: ['dev'], extra: { scopes: ['a', 'b'] }, resourceAttributes: { verb: 'get' } },
+      spec: {
+        user: 'jane',
+        groups: ['dev'],
+        extra: { scopes: ['a', 'b'] },
+        resourceAttributes: { verb: 'get' },
+      },
       status: { allowed: true, denied: true },
     };
     expect(roundTrip(review)).toEqual(review);
@@ -259,7 +286,14 @@ describe('Kubernetes protobuf codec', () => {
       deleteOptions: { gracePeriodSeconds: 0, propagationPolicy: 'Background' },
     };
     expect(roundTrip(eviction)).toEqual(eviction);
-    const status = { apiVersion: 'v1', kind: 'Status', metadata: {}, status: 'Failure', reason: 'NotFound', code: 404 };
+    const status = {
+      apiVersion: 'v1',
+      kind: 'Status',
+      metadata: {},
+      status: 'Failure',
+      reason: 'NotFound',
+      code: 404,
+    };
     expect(roundTrip(status)).toEqual(status);
   });
 
@@ -272,19 +306,30 @@ describe('Kubernetes protobuf codec', () => {
 
     it('every truncation of a real body that cuts a field short', () => {
       // Cuts after the envelope's typeMeta (27) or after its raw field (214) still leave well-formed messages.
-      const cutsInsideAField = Array.from({ length: 214 }, (_, index) => index).filter((n) => n >= 4 && n !== 27);
+      const cutsInsideAField = Array.from({ length: 214 }, (_, index) => index).filter(
+        (n) => n >= 4 && n !== 27,
+      );
       for (const length of cutsInsideAField) {
-        expect(badRequestFor(valid.subarray(0, length)).message).toMatch(/malformed|does not name its kind|truncated/);
+        expect(badRequestFor(valid.subarray(0, length)).message).toMatch(
+          /malformed|does not name its kind|truncated/,
+        );
       }
     });
 
     it('an overlong varint', () => {
-      const overlong = Buffer.concat([Buffer.from('k8s\0', 'binary'), Buffer.from([0x28]), Buffer.alloc(11, 0xff)]);
+      const overlong = Buffer.concat([
+        Buffer.from('k8s\0', 'binary'),
+        Buffer.from([0x28]),
+        Buffer.alloc(11, 0xff),
+      ]);
       expect(badRequestFor(overlong).message).toMatch(/varint longer than 10 bytes/);
     });
 
     it('a length beyond the end of the body', () => {
-      const tooLong = Buffer.concat([Buffer.from('k8s\0', 'binary'), Buffer.from([0x12, 0xff, 0xff, 0x03, 0x00])]);
+      const tooLong = Buffer.concat([
+        Buffer.from('k8s\0', 'binary'),
+        Buffer.from([0x12, 0xff, 0xff, 0x03, 0x00]),
+      ]);
       expect(badRequestFor(tooLong).message).toMatch(/declares 65535 bytes but only 1 remain/);
     });
 
@@ -296,9 +341,15 @@ describe('Kubernetes protobuf codec', () => {
     });
 
     it('group and invalid wire types and field number zero', () => {
-      expect(badRequestFor(envelope('v1', 'Namespace', Buffer.from([0x0b]))).message).toMatch(/group wire type/);
-      expect(badRequestFor(envelope('v1', 'Namespace', Buffer.from([0x0e]))).message).toMatch(/invalid wire type 6/);
-      expect(badRequestFor(envelope('v1', 'Namespace', Buffer.from([0x00]))).message).toMatch(/invalid field number 0/);
+      expect(badRequestFor(envelope('v1', 'Namespace', Buffer.from([0x0b]))).message).toMatch(
+        /group wire type/,
+      );
+      expect(badRequestFor(envelope('v1', 'Namespace', Buffer.from([0x0e]))).message).toMatch(
+        /invalid wire type 6/,
+      );
+      expect(badRequestFor(envelope('v1', 'Namespace', Buffer.from([0x00]))).message).toMatch(
+        /invalid field number 0/,
+      );
     });
 
     it('an unknown kind or missing type information', () => {
@@ -309,12 +360,22 @@ describe('Kubernetes protobuf codec', () => {
     });
 
     it('a content encoding, a non-JSON raw extension and an impossible timestamp', () => {
-      const encoded = Buffer.concat([envelope('v1', 'Namespace', Buffer.alloc(0)), Buffer.from([0x1a, 0x04]), Buffer.from('gzip')]);
+      const encoded = Buffer.concat([
+        envelope('v1', 'Namespace', Buffer.alloc(0)),
+        Buffer.from([0x1a, 0x04]),
+        Buffer.from('gzip'),
+      ]);
       expect(badRequestFor(encoded).message).toMatch(/content encoding "gzip"/);
       const revision = Buffer.from([0x12, 0x03, 0x0a, 0x01, 0x7b]); // data.raw = "{"
-      expect(badRequestFor(envelope('apps/v1', 'ControllerRevision', revision)).message).toMatch(/does not hold JSON/);
-      const farFuture = Buffer.from([0x0a, 0x0c, 0x42, 0x0a, 0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f]);
-      expect(badRequestFor(envelope('v1', 'Namespace', farFuture)).message).toMatch(/outside the years 1-9999/);
+      expect(badRequestFor(envelope('apps/v1', 'ControllerRevision', revision)).message).toMatch(
+        /does not hold JSON/,
+      );
+      const farFuture = Buffer.from([
+        0x0a, 0x0c, 0x42, 0x0a, 0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f,
+      ]);
+      expect(badRequestFor(envelope('v1', 'Namespace', farFuture)).message).toMatch(
+        /outside the years 1-9999/,
+      );
     });
 
     it('never loops or crashes on random bytes', () => {
@@ -337,22 +398,49 @@ describe('Kubernetes protobuf codec', () => {
       expect(() => encodeKubernetesProtobuf({ apiVersion: 'v1', kind: 'Gizmo', metadata: {} })).toThrow(
         'no kind "Gizmo" is registered for version "v1"',
       );
-      const bad = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'd' }, spec: { replicas: 'two' } };
+      const bad = {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'd' },
+        spec: { replicas: 'two' },
+      };
       expect(() => encodeKubernetesProtobuf(bad)).toThrow('spec.replicas must be a number, got "two"');
       const fractional = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: {}, spec: { replicas: 1.5 } };
       expect(() => encodeKubernetesProtobuf(fractional)).toThrow('spec.replicas must be an integer');
       const badTime = { apiVersion: 'v1', kind: 'Namespace', metadata: { creationTimestamp: 'yesterday' } };
-      expect(() => encodeKubernetesProtobuf(badTime)).toThrow('metadata.creationTimestamp must be an RFC 3339 time');
-      const badList: KubeObject = { apiVersion: 'v1', kind: 'Namespace', metadata: { finalizers: 'x' as unknown as string[] } };
+      expect(() => encodeKubernetesProtobuf(badTime)).toThrow(
+        'metadata.creationTimestamp must be an RFC 3339 time',
+      );
+      const badList: KubeObject = {
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { finalizers: 'x' as unknown as string[] },
+      };
       expect(() => encodeKubernetesProtobuf(badList)).toThrow('metadata.finalizers must be a list');
-      const badPort = { apiVersion: 'v1', kind: 'Service', metadata: {}, spec: { ports: [{ targetPort: true }] } };
-      expect(() => encodeKubernetesProtobuf(badPort)).toThrow('spec.ports[0].targetPort must be an integer or a string');
+      const badPort = {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: {},
+        spec: { ports: [{ targetPort: true }] },
+      };
+      expect(() => encodeKubernetesProtobuf(badPort)).toThrow(
+        'spec.ports[0].targetPort must be an integer or a string',
+      );
     });
 
     it('writes the envelope kube-apiserver writes', () => {
-      const bytes = encodeKubernetesProtobuf({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'a' } });
+      const bytes = encodeKubernetesProtobuf({
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name: 'a' },
+      });
       expect(bytes.toString('hex')).toBe(
-        '6b387300' + '0a0f0a0276311209' + Buffer.from('Namespace').toString('hex') + '1205' + '0a030a0161' + '1a002200',
+        '6b387300' +
+          '0a0f0a0276311209' +
+          Buffer.from('Namespace').toString('hex') +
+          '1205' +
+          '0a030a0161' +
+          '1a002200',
       );
     });
   });

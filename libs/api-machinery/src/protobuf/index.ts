@@ -37,7 +37,8 @@ export function decodeKubernetesProtobuf(buf: Buffer): KubeObject {
     const body = decodeMessage(descriptor, envelope.raw);
     return { apiVersion: envelope.apiVersion, kind: envelope.kind, ...body, metadata: metadataOf(body) };
   } catch (error) {
-    if (error instanceof WireError) throw Errors.badRequest(`the protobuf body is malformed: ${error.message}`);
+    if (error instanceof WireError)
+      throw Errors.badRequest(`the protobuf body is malformed: ${error.message}`);
     throw error;
   }
 }
@@ -52,7 +53,9 @@ export function encodeKubernetesProtobuf(obj: KubeObject): Buffer {
     raw = encodeMessage(descriptor, obj, '');
   } catch (error) {
     if (error instanceof EncodeError) {
-      throw Errors.badRequest(`${kind} "${obj.metadata?.name ?? ''}" cannot be encoded as protobuf: ${error.message}`);
+      throw Errors.badRequest(
+        `${kind} "${obj.metadata?.name ?? ''}" cannot be encoded as protobuf: ${error.message}`,
+      );
     }
     throw error;
   }
@@ -80,7 +83,9 @@ function readEnvelope(buf: Buffer): Envelope {
   while (!reader.done()) {
     const { fieldNumber, wireType } = reader.tag();
     if (fieldNumber >= 1 && fieldNumber <= 4 && wireType !== WireType.LENGTH_DELIMITED) {
-      throw new WireError(`envelope field ${fieldNumber} has wire type ${wireType}, expected ${WireType.LENGTH_DELIMITED}`);
+      throw new WireError(
+        `envelope field ${fieldNumber} has wire type ${wireType}, expected ${WireType.LENGTH_DELIMITED}`,
+      );
     }
     if (fieldNumber === 1) Object.assign(envelope, readTypeMeta(reader.bytes()));
     else if (fieldNumber === 2) envelope.raw = reader.bytes();
@@ -96,7 +101,9 @@ function readTypeMeta(buf: Buffer): { apiVersion: string; kind: string } {
   while (!reader.done()) {
     const { fieldNumber, wireType } = reader.tag();
     if ((fieldNumber === 1 || fieldNumber === 2) && wireType !== WireType.LENGTH_DELIMITED) {
-      throw new WireError(`typeMeta field ${fieldNumber} has wire type ${wireType}, expected ${WireType.LENGTH_DELIMITED}`);
+      throw new WireError(
+        `typeMeta field ${fieldNumber} has wire type ${wireType}, expected ${WireType.LENGTH_DELIMITED}`,
+      );
     }
     if (fieldNumber === 1) typeMeta.apiVersion = reader.bytes().toString('utf8');
     else if (fieldNumber === 2) typeMeta.kind = reader.bytes().toString('utf8');

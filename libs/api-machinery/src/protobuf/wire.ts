@@ -39,7 +39,8 @@ export class WireReader {
       throw new WireError(`invalid field number ${value >> 3n} at offset ${at}`);
     }
     if (wireType === 3 || wireType === 4) throw new WireError(`unsupported group wire type at offset ${at}`);
-    if (wireType === 6 || wireType === 7) throw new WireError(`invalid wire type ${wireType} at offset ${at}`);
+    if (wireType === 6 || wireType === 7)
+      throw new WireError(`invalid wire type ${wireType} at offset ${at}`);
     return { fieldNumber, wireType };
   }
 
@@ -68,7 +69,9 @@ export class WireReader {
     const length = this.varint();
     const remaining = this.end - this.position;
     if (length > BigInt(remaining)) {
-      throw new WireError(`length-delimited field at offset ${at} declares ${length} bytes but only ${remaining} remain`);
+      throw new WireError(
+        `length-delimited field at offset ${at} declares ${length} bytes but only ${remaining} remain`,
+      );
     }
     return this.take(Number(length), 'length-delimited value');
   }
@@ -81,7 +84,8 @@ export class WireReader {
   }
 
   private take(length: number, what: string): Buffer {
-    if (this.position + length > this.end) throw new WireError(`truncated ${what} at offset ${this.position}`);
+    if (this.position + length > this.end)
+      throw new WireError(`truncated ${what} at offset ${this.position}`);
     const slice = this.buffer.subarray(this.position, this.position + length);
     this.position += length;
     return slice;

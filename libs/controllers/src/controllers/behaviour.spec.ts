@@ -33,12 +33,15 @@ describe('kubelet behaviour rules', () => {
     expect(behaviourOf(pod(), { name: 'c', image: 'my.registry.local/app:1' }, 0).pullError).toContain(
       'lookup my.registry.local: no such host',
     );
-    expect(behaviourOf(pod(), { name: 'c', image: 'registry.k8s.io/pause:3.9' }, 0).pullError).toBeUndefined();
+    expect(
+      behaviourOf(pod(), { name: 'c', image: 'registry.k8s.io/pause:3.9' }, 0).pullError,
+    ).toBeUndefined();
     expect(fullImageName('nginx')).toBe('docker.io/library/nginx:latest');
   });
 
   it('reads shell scripts: sleeps, exit codes, loops', () => {
-    const sh = (script: string) => behaviourOf(pod(), { name: 'c', image: 'busybox', command: ['sh', '-c', script] }, 0);
+    const sh = (script: string) =>
+      behaviourOf(pod(), { name: 'c', image: 'busybox', command: ['sh', '-c', script] }, 0);
     expect(sh('echo hi; sleep 3; exit 2')).toMatchObject({ runMs: 3000, exitCode: 2 });
     expect(sh('while true; do sleep 1; done').runMs).toBeUndefined();
     expect(sh('date')).toMatchObject({ runMs: 1000, exitCode: 0 });

@@ -53,7 +53,18 @@ const KNOWN_REGISTRIES = [
   'public.ecr.aws',
 ];
 /** Images whose default process is a shell or a one-shot tool: given a command, they run it and exit. */
-const SHELL_IMAGES = ['busybox', 'alpine', 'ubuntu', 'debian', 'centos', 'fedora', 'bash', 'perl', 'python', 'curl'];
+const SHELL_IMAGES = [
+  'busybox',
+  'alpine',
+  'ubuntu',
+  'debian',
+  'centos',
+  'fedora',
+  'bash',
+  'perl',
+  'python',
+  'curl',
+];
 /** What a shell script that finishes takes when it does not say (no `sleep N`). */
 const SCRIPT_RUN_MS = 1000;
 
@@ -121,7 +132,9 @@ function scriptBehaviour(c: ContainerSpec): { runMs?: number; exitCode: number }
   if (!script) return { runMs: 0, exitCode: 0 };
   if (/while\s+(true|:)|sleep\s+(infinity|inf)\b|tail\s+-f|until\s/.test(script)) return { exitCode: 0 };
   const exit = /\bexit\s+(\d+)/.exec(script);
-  const sleeps = [...script.matchAll(/\bsleep\s+(\d+(?:\.\d+)?[smh]?)/g)].map((m) => parseDuration(m[1]) ?? 0);
+  const sleeps = [...script.matchAll(/\bsleep\s+(\d+(?:\.\d+)?[smh]?)/g)].map(
+    (m) => parseDuration(m[1]) ?? 0,
+  );
   const runMs = sleeps.length ? sleeps.reduce((a, b) => a + b, 0) : SCRIPT_RUN_MS;
   return { runMs, exitCode: exit ? Number(exit[1]) : 0 };
 }
@@ -147,8 +160,7 @@ export function behaviourOf(pod: KubeObject, c: ContainerSpec, defaultPullMs: nu
     runMs,
     exitCode: code,
     readiness: rule(pod, 'readiness', c.name) === 'fail' ? 'fail' : 'pass',
-    livenessFailsAfterMs:
-      liveness === 'fail' ? 0 : parseDuration(rule(pod, 'liveness-fail-after', c.name)),
+    livenessFailsAfterMs: liveness === 'fail' ? 0 : parseDuration(rule(pod, 'liveness-fail-after', c.name)),
     exitsOnSigterm: rule(pod, 'sigterm', c.name) !== 'ignore',
   };
 }

@@ -57,7 +57,13 @@ export class CronJobController implements Controller {
       if (!outcome && !listed) active.push(refTo(job));
       if (outcome && listed) {
         active = active.filter((r) => r.uid !== job.metadata.uid);
-        await ctx.api.event(cj, 'Normal', 'SawCompletedJob', `Saw completed job: ${job.metadata.name}, condition: ${outcome}`, SOURCE);
+        await ctx.api.event(
+          cj,
+          'Normal',
+          'SawCompletedJob',
+          `Saw completed job: ${job.metadata.name}, condition: ${outcome}`,
+          SOURCE,
+        );
       }
       if (outcome === 'Complete') {
         const done = job.status?.completionTime;
@@ -83,14 +89,26 @@ export class CronJobController implements Controller {
         if (already) status.lastScheduleTime = rfc3339(plan.due);
         else if (policy === 'Forbid' && active.length) {
           // Upstream waits for the running Job and then starts this missed time late, if still allowed.
-          await ctx.api.event(cj, 'Normal', 'JobAlreadyActive', 'Not starting job because prior execution is running and concurrency policy is Forbid', SOURCE);
+          await ctx.api.event(
+            cj,
+            'Normal',
+            'JobAlreadyActive',
+            'Not starting job because prior execution is running and concurrency policy is Forbid',
+            SOURCE,
+          );
         } else {
           if (policy === 'Replace') {
             for (const r of active) {
               const job = jobs.find((j) => j.metadata.uid === r.uid);
               if (job) {
                 await ctx.api.delete(WORKLOAD_TYPES.jobs, job, { propagationPolicy: 'Background' });
-                await ctx.api.event(cj, 'Normal', 'SuccessfulDelete', `Deleted job ${job.metadata.name}`, SOURCE);
+                await ctx.api.event(
+                  cj,
+                  'Normal',
+                  'SuccessfulDelete',
+                  `Deleted job ${job.metadata.name}`,
+                  SOURCE,
+                );
               }
             }
             active = [];
@@ -116,14 +134,22 @@ export class CronJobController implements Controller {
    * The most recent schedule time not yet started, if it is still within startingDeadlineSeconds,
    * and how long until the next one. Computed from the schedule, not by walking every missed time.
    */
-  private plan(cj: KubeObject, status: Record<string, string>, ctx: ReconcileContext): { due?: Date; nextMs?: number } {
+  private plan(
+    cj: KubeObject,
+    status: Record<string, string>,
+    ctx: ReconcileContext,
+  ): { due?: Date; nextMs?: number } {
     const now = ctx.now.getTime();
     const tz = cj.spec?.timeZone ?? 'UTC';
     let next: Date;
     let recent: Date | undefined;
     try {
-      next = CronExpressionParser.parse(cj.spec.schedule, { currentDate: new Date(now), tz }).next().toDate();
-      recent = CronExpressionParser.parse(cj.spec.schedule, { currentDate: new Date(now + 1), tz }).prev().toDate();
+      next = CronExpressionParser.parse(cj.spec.schedule, { currentDate: new Date(now), tz })
+        .next()
+        .toDate();
+      recent = CronExpressionParser.parse(cj.spec.schedule, { currentDate: new Date(now + 1), tz })
+        .prev()
+        .toDate();
     } catch {
       // Validation admits only parseable schedules; one that is not simply never runs.
       return {};
@@ -136,7 +162,12 @@ export class CronJobController implements Controller {
     return { due: recent, nextMs };
   }
 
-  private async createJob(cj: KubeObject, name: string, scheduled: Date, ctx: ReconcileContext): Promise<KubeObject | undefined> {
+  private async createJob(
+    cj: KubeObject,
+    name: string,
+    scheduled: Date,
+    ctx: ReconcileContext,
+  ): Promise<KubeObject | undefined> {
     const template = cj.spec?.jobTemplate ?? {};
     const job: KubeObject = {
       apiVersion: 'batch/v1',
@@ -145,7 +176,10 @@ export class CronJobController implements Controller {
         name,
         namespace: cj.metadata.namespace,
         labels: deepClone(template.metadata?.labels ?? {}),
-        annotations: { ...deepClone(template.metadata?.annotations ?? {}), [SCHEDULED_ANNOTATION]: rfc3339(scheduled) },
+        annotations: {
+          ...deepClone(template.metadata?.annotations ?? {}),
+          [SCHEDULED_ANNOTATION]: rfc3339(scheduled),
+        },
         ownerReferences: [ownerRefTo(cj)],
       },
       spec: deepClone(template.spec ?? {}),
@@ -166,7 +200,10 @@ export class CronJobController implements Controller {
 
   /** Finished Jobs beyond successfulJobsHistoryLimit / failedJobsHistoryLimit go, oldest first. */
   private async trimHistory(cj: KubeObject, jobs: KubeObject[], ctx: ReconcileContext): Promise<void> {
-    const limits = { Complete: cj.spec?.successfulJobsHistoryLimit ?? 3, Failed: cj.spec?.failedJobsHistoryLimit ?? 1 };
+    const limits = {
+      Complete: cj.spec?.successfulJobsHistoryLimit ?? 3,
+      Failed: cj.spec?.failedJobsHistoryLimit ?? 1,
+    };
     for (const outcome of ['Complete', 'Failed'] as const) {
       const done = jobs
         .filter((j) => finishedAs(j) === outcome && !j.metadata.deletionTimestamp)

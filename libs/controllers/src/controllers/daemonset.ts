@@ -85,15 +85,23 @@ export class DaemonSetController implements Controller {
       byNode.get(node)!.push(pod);
     }
     const nodes = ctx.cache.list('nodes').sort((a, b) => (a.metadata.name! < b.metadata.name! ? -1 : 1));
-    const eligible = new Set(nodes.filter((n) => fits(template, n, 'NoSchedule')).map((n) => n.metadata.name!));
-    const keepRunning = new Set(nodes.filter((n) => fits(template, n, 'NoExecute')).map((n) => n.metadata.name!));
+    const eligible = new Set(
+      nodes.filter((n) => fits(template, n, 'NoSchedule')).map((n) => n.metadata.name!),
+    );
+    const keepRunning = new Set(
+      nodes.filter((n) => fits(template, n, 'NoExecute')).map((n) => n.metadata.name!),
+    );
 
     const running = new Map<string, KubeObject>();
     for (const node of nodes.map((n) => n.metadata.name!)) {
       const pods = byNode.get(node) ?? [];
       const live = pods
         .filter((p) => !p.metadata.deletionTimestamp && p.status?.phase !== 'Failed')
-        .sort((a, b) => Date.parse(a.metadata.creationTimestamp!) - Date.parse(b.metadata.creationTimestamp!) || (a.metadata.name! < b.metadata.name! ? -1 : 1));
+        .sort(
+          (a, b) =>
+            Date.parse(a.metadata.creationTimestamp!) - Date.parse(b.metadata.creationTimestamp!) ||
+            (a.metadata.name! < b.metadata.name! ? -1 : 1),
+        );
       for (const failed of pods.filter((p) => !p.metadata.deletionTimestamp && p.status?.phase === 'Failed'))
         await this.deletePod(ds, failed, ctx);
       // A pod already there stays through a NoSchedule taint; a NoExecute one or a selector change evicts it.
@@ -148,7 +156,8 @@ export class DaemonSetController implements Controller {
       desiredNumberScheduled: desired,
       numberReady: scheduled.filter(isReady).length,
       observedGeneration: ds.metadata.generation,
-      updatedNumberScheduled: scheduled.filter((p) => p.metadata.labels?.[REVISION_HASH_LABEL] === hash).length,
+      updatedNumberScheduled: scheduled.filter((p) => p.metadata.labels?.[REVISION_HASH_LABEL] === hash)
+        .length,
       numberAvailable,
       numberUnavailable: desired - numberAvailable,
       ...(revisions.collisionCount ? { collisionCount: revisions.collisionCount } : {}),
@@ -164,10 +173,17 @@ export class DaemonSetController implements Controller {
     return soonest === undefined ? undefined : { requeueAfterMs: soonest };
   }
 
-  private async createPod(ds: KubeObject, node: string, template: KubeObject, hash: string, ctx: ReconcileContext): Promise<void> {
+  private async createPod(
+    ds: KubeObject,
+    node: string,
+    template: KubeObject,
+    hash: string,
+    ctx: ReconcileContext,
+  ): Promise<void> {
     const base = `${ds.metadata.name!.slice(0, MAX_NAME_BASE)}-`;
     let podName = base + ctx.random.string(5, NAME_SUFFIX_ALPHABET);
-    while (ctx.cache.object('pods', ds.metadata.namespace, podName)) podName = base + ctx.random.string(5, NAME_SUFFIX_ALPHABET);
+    while (ctx.cache.object('pods', ds.metadata.namespace, podName))
+      podName = base + ctx.random.string(5, NAME_SUFFIX_ALPHABET);
     const spec = deepClone(template.spec ?? {});
     spec.affinity = {
       ...(spec.affinity ?? {}),
@@ -211,9 +227,11 @@ export class DaemonSetController implements Controller {
 /** The node a daemon pod is bound to, or pinned to by its node affinity while not yet bound. */
 function targetNode(pod: KubeObject): string | undefined {
   if (pod.spec?.nodeName) return pod.spec.nodeName;
-  const terms = pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
+  const terms =
+    pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
   for (const term of terms)
-    for (const f of term.matchFields ?? []) if (f.key === 'metadata.name' && f.operator === 'In') return f.values?.[0];
+    for (const f of term.matchFields ?? [])
+      if (f.key === 'metadata.name' && f.operator === 'In') return f.values?.[0];
   return undefined;
 }
 

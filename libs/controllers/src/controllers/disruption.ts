@@ -1,4 +1,10 @@
-import { deepClone, findResourceType, KubeObject, labelSelectorMatcher, rfc3339 } from '@kubetime/api-machinery';
+import {
+  deepClone,
+  findResourceType,
+  KubeObject,
+  labelSelectorMatcher,
+  rfc3339,
+} from '@kubetime/api-machinery';
 import type { CacheChange, ObjectCache } from '../runtime/cache';
 import type { Controller, ReconcileContext } from '../runtime/manager';
 import { canonicalJson, Condition, controllerRef, findCondition, namespacedKey, splitKey } from './objects';
@@ -16,7 +22,12 @@ export class DisruptionController implements Controller {
   readonly name = 'disruption-controller';
   readonly user = {
     username: 'system:serviceaccount:kube-system:disruption-controller',
-    groups: ['system:serviceaccounts', 'system:serviceaccounts:kube-system', 'system:authenticated', 'system:masters'],
+    groups: [
+      'system:serviceaccounts',
+      'system:serviceaccounts:kube-system',
+      'system:authenticated',
+      'system:masters',
+    ],
   };
 
   *startKeys(cache: ObjectCache): Iterable<string> {
@@ -24,12 +35,14 @@ export class DisruptionController implements Controller {
   }
 
   *keysFor(change: CacheChange, cache: ObjectCache): Iterable<string> {
-    if (change.resource === 'poddisruptionbudgets' && change.type !== 'DELETED') yield namespacedKey(change.object);
+    if (change.resource === 'poddisruptionbudgets' && change.type !== 'DELETED')
+      yield namespacedKey(change.object);
     if (change.resource !== 'pods') return;
     const namespace = change.object.metadata.namespace;
     for (const pdb of cache.list('poddisruptionbudgets', namespace)) {
       const selects = labelSelectorMatcher(pdb.spec?.selector);
-      if (selects(change.object.metadata.labels) || selects(change.old?.metadata.labels)) yield namespacedKey(pdb);
+      if (selects(change.object.metadata.labels) || selects(change.old?.metadata.labels))
+        yield namespacedKey(pdb);
     }
   }
 
@@ -94,7 +107,9 @@ function expectedPods(pods: KubeObject[], cache: ObjectCache): number {
 /** minAvailable, or expected minus maxUnavailable; percentages of the expected pods, rounded up. */
 function desiredHealthy(pdb: KubeObject, expected: number): number {
   const value = (v: unknown) =>
-    typeof v === 'string' && v.endsWith('%') ? Math.ceil((Number(v.slice(0, -1)) * expected) / 100) : Number(v) || 0;
+    typeof v === 'string' && v.endsWith('%')
+      ? Math.ceil((Number(v.slice(0, -1)) * expected) / 100)
+      : Number(v) || 0;
   if (pdb.spec?.minAvailable !== undefined) return value(pdb.spec.minAvailable);
   if (pdb.spec?.maxUnavailable !== undefined) return Math.max(0, expected - value(pdb.spec.maxUnavailable));
   return 0;

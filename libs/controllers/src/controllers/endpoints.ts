@@ -128,7 +128,9 @@ export class EndpointsController implements Controller {
         ports,
       });
     }
-    return members.sort((a, b) => compareIp(a.ip, b.ip) || (a.pod.metadata.uid! < b.pod.metadata.uid! ? -1 : 1));
+    return members.sort(
+      (a, b) => compareIp(a.ip, b.ip) || (a.pod.metadata.uid! < b.pod.metadata.uid! ? -1 : 1),
+    );
   }
 
   /**
@@ -137,11 +139,16 @@ export class EndpointsController implements Controller {
    */
   private async writeEndpoints(svc: KubeObject, members: Member[], ctx: ReconcileContext): Promise<void> {
     const publishNotReady = !!svc.spec.publishNotReadyAddresses;
-    const subsets = new Map<string, { ports: EndpointPort[]; addresses: unknown[]; notReadyAddresses: unknown[] }>();
+    const subsets = new Map<
+      string,
+      { ports: EndpointPort[]; addresses: unknown[]; notReadyAddresses: unknown[] }
+    >();
     for (const m of members) {
       if (m.terminating && !publishNotReady) continue;
       if (!m.ports.length && svc.spec.ports?.length) continue;
-      const ports = [...m.ports].sort((a, b) => (a.name ?? '').localeCompare(b.name ?? '') || a.port - b.port);
+      const ports = [...m.ports].sort(
+        (a, b) => (a.name ?? '').localeCompare(b.name ?? '') || a.port - b.port,
+      );
       const id = canonicalJson(ports);
       let subset = subsets.get(id);
       if (!subset) subsets.set(id, (subset = { ports, addresses: [], notReadyAddresses: [] }));
@@ -213,7 +220,11 @@ export class EndpointsController implements Controller {
           s.metadata.ownerReferences?.some((r) => r.uid === svc.metadata.uid),
       )
       .sort((a, b) => (a.metadata.name! < b.metadata.name! ? -1 : 1));
-    const labels = { ...serviceLabels(svc), [SERVICE_NAME_LABEL]: svc.metadata.name!, [MANAGED_BY_LABEL]: MANAGED_BY };
+    const labels = {
+      ...serviceLabels(svc),
+      [SERVICE_NAME_LABEL]: svc.metadata.name!,
+      [MANAGED_BY_LABEL]: MANAGED_BY,
+    };
     const unused = [...owned];
     const unplaced: typeof wanted = [];
     // First pass: a slice already carrying exactly these ports keeps them (fewest rewrites).

@@ -5,7 +5,15 @@ import { Expectations } from '../runtime/expectations';
 import type { Controller, ReconcileContext, ReconcileResult } from '../runtime/manager';
 import { NAME_SUFFIX_ALPHABET } from '../runtime/random';
 import { TYPES } from '../runtime/types';
-import { canonicalJson, Condition, controllerRef, findCondition, namespacedKey, ownerRefTo, splitKey } from './objects';
+import {
+  canonicalJson,
+  Condition,
+  controllerRef,
+  findCondition,
+  namespacedKey,
+  ownerRefTo,
+  splitKey,
+} from './objects';
 import { isReady } from './pods';
 import { WORKLOAD_TYPES } from './workload-types';
 
@@ -55,7 +63,8 @@ export class JobController implements Controller {
     if (change.type === 'ADDED') this.expectations.observeAdd(owner, change.object.metadata.name!);
     // A pod with a finalizer lingers once deleted: its deletionTimestamp is the deletion observed.
     const marked = change.object.metadata.deletionTimestamp && !change.old?.metadata.deletionTimestamp;
-    if (change.type === 'DELETED' || marked) this.expectations.observeDelete(owner, change.object.metadata.name!);
+    if (change.type === 'DELETED' || marked)
+      this.expectations.observeDelete(owner, change.object.metadata.name!);
     yield owner;
   }
 
@@ -95,7 +104,8 @@ export class JobController implements Controller {
       }
     }
     for (const pod of dismissed) await releasePod(pod, ctx);
-    if (recorded) job = await this.writeStatus(job, { ...job.status, uncountedTerminatedPods: uncounted }, ctx);
+    if (recorded)
+      job = await this.writeStatus(job, { ...job.status, uncountedTerminatedPods: uncounted }, ctx);
 
     // 2. Recorded pods release their finalizer; 3. released (or vanished) pods move into the counters.
     const byUid = new Map(pods.map((p) => [p.metadata.uid!, p]));
@@ -105,7 +115,8 @@ export class JobController implements Controller {
       if (pod && hasFinalizer(pod)) await releasePod(pod, ctx);
       released.add(uid);
     }
-    const succeeded = (job.status?.succeeded ?? 0) + uncounted.succeeded.filter((u) => released.has(u)).length;
+    const succeeded =
+      (job.status?.succeeded ?? 0) + uncounted.succeeded.filter((u) => released.has(u)).length;
     const failed = (job.status?.failed ?? 0) + uncounted.failed.filter((u) => released.has(u)).length;
     // Finished pods without the finalizer were counted when it came off (upstream's assumption too).
 
@@ -131,17 +142,40 @@ export class JobController implements Controller {
     }
 
     // The Job's fate, decided once: the target conditions come first, the final ones after the pods are gone.
-    if (!finished && !suspended && startTime && !hasCondition(conditions, 'FailureTarget') && !hasCondition(conditions, 'SuccessCriteriaMet')) {
+    if (
+      !finished &&
+      !suspended &&
+      startTime &&
+      !hasCondition(conditions, 'FailureTarget') &&
+      !hasCondition(conditions, 'SuccessCriteriaMet')
+    ) {
       const deadline = spec.activeDeadlineSeconds;
       const overdue = deadline != null && ctx.now.getTime() >= Date.parse(startTime) + deadline * 1000;
-      const complete =
-        completions != null ? succeeded >= completions : succeeded > 0 && active.length === 0;
+      const complete = completions != null ? succeeded >= completions : succeeded > 0 && active.length === 0;
       if (failed > (spec.backoffLimit ?? 6))
-        setCondition(conditions, 'FailureTarget', 'BackoffLimitExceeded', 'Job has reached the specified backoff limit', now);
+        setCondition(
+          conditions,
+          'FailureTarget',
+          'BackoffLimitExceeded',
+          'Job has reached the specified backoff limit',
+          now,
+        );
       else if (overdue)
-        setCondition(conditions, 'FailureTarget', 'DeadlineExceeded', 'Job was active longer than specified deadline', now);
+        setCondition(
+          conditions,
+          'FailureTarget',
+          'DeadlineExceeded',
+          'Job was active longer than specified deadline',
+          now,
+        );
       else if (complete)
-        setCondition(conditions, 'SuccessCriteriaMet', 'CompletionsReached', 'Reached expected number of succeeded pods', now);
+        setCondition(
+          conditions,
+          'SuccessCriteriaMet',
+          'CompletionsReached',
+          'Reached expected number of succeeded pods',
+          now,
+        );
       else if (deadline != null) requeueAfterMs = Date.parse(startTime) + deadline * 1000 - ctx.now.getTime();
     }
     const failing = findConditionIn(conditions, 'FailureTarget');
@@ -167,7 +201,9 @@ export class JobController implements Controller {
         created = await this.createPods(key, job, Math.min(want - live.length, BURST), ctx);
       }
       if (live.length > want) {
-        const extra = [...live].sort((a, b) => (a.metadata.name! < b.metadata.name! ? 1 : -1)).slice(0, live.length - want);
+        const extra = [...live]
+          .sort((a, b) => (a.metadata.name! < b.metadata.name! ? 1 : -1))
+          .slice(0, live.length - want);
         await this.deletePods(key, job, extra, ctx);
         deleted = extra.length;
         live = live.filter((p) => !extra.includes(p));
@@ -181,7 +217,13 @@ export class JobController implements Controller {
       setCondition(conditions, 'Failed', failing.reason!, failing.message!, now);
       await ctx.api.event(job, 'Warning', failing.reason!, failing.message!, SOURCE);
     } else if (!finished && settled && succeeding) {
-      setCondition(conditions, 'Complete', 'CompletionsReached', 'Reached expected number of succeeded pods', now);
+      setCondition(
+        conditions,
+        'Complete',
+        'CompletionsReached',
+        'Reached expected number of succeeded pods',
+        now,
+      );
       completionTime = now;
       await ctx.api.event(job, 'Normal', 'Completed', 'Job completed', SOURCE);
     }
@@ -207,7 +249,12 @@ export class JobController implements Controller {
     return requeueAfterMs === undefined ? undefined : { requeueAfterMs };
   }
 
-  private async createPods(key: string, job: KubeObject, count: number, ctx: ReconcileContext): Promise<number> {
+  private async createPods(
+    key: string,
+    job: KubeObject,
+    count: number,
+    ctx: ReconcileContext,
+  ): Promise<number> {
     const base = `${job.metadata.name!.slice(0, MAX_NAME_BASE)}-`;
     const template = job.spec?.template ?? {};
     for (let i = 0; i < count; i++) {
@@ -222,7 +269,9 @@ export class JobController implements Controller {
           generateName: base,
           namespace: job.metadata.namespace,
           labels: deepClone(template.metadata?.labels ?? {}),
-          ...(template.metadata?.annotations ? { annotations: deepClone(template.metadata.annotations) } : {}),
+          ...(template.metadata?.annotations
+            ? { annotations: deepClone(template.metadata.annotations) }
+            : {}),
           ownerReferences: [ownerRefTo(job)],
           finalizers: [JOB_TRACKING_FINALIZER],
         },
@@ -240,7 +289,12 @@ export class JobController implements Controller {
     return count;
   }
 
-  private async deletePods(key: string, job: KubeObject, pods: KubeObject[], ctx: ReconcileContext): Promise<void> {
+  private async deletePods(
+    key: string,
+    job: KubeObject,
+    pods: KubeObject[],
+    ctx: ReconcileContext,
+  ): Promise<void> {
     for (const pod of pods) {
       this.expectations.expectDelete(key, pod.metadata.name!);
       try {
@@ -253,7 +307,11 @@ export class JobController implements Controller {
     }
   }
 
-  private async writeStatus(job: KubeObject, status: Record<string, unknown>, ctx: ReconcileContext): Promise<KubeObject> {
+  private async writeStatus(
+    job: KubeObject,
+    status: Record<string, unknown>,
+    ctx: ReconcileContext,
+  ): Promise<KubeObject> {
     if (canonicalJson(status) === canonicalJson(job.status ?? {})) return job;
     const next = deepClone(job);
     next.status = status;
@@ -271,7 +329,8 @@ function lastFailure(pods: KubeObject[]): number {
   for (const pod of pods) {
     if (outcomeOf(pod) !== 'failed') continue;
     const finished = (pod.status?.containerStatuses ?? []).map(
-      (c: { state?: { terminated?: { finishedAt?: string } } }) => Date.parse(c.state?.terminated?.finishedAt ?? '') || 0,
+      (c: { state?: { terminated?: { finishedAt?: string } } }) =>
+        Date.parse(c.state?.terminated?.finishedAt ?? '') || 0,
     );
     const at = Math.max(0, ...finished) || Date.parse(pod.metadata.deletionTimestamp ?? '') || 0;
     last = Math.max(last, at);

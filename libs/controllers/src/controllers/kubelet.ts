@@ -116,9 +116,14 @@ export class KubeletController implements Controller {
       yield namespacedKey(change.object);
     }
     // A node started again: its kubelet catches up with everything that happened meanwhile.
-    if (change.resource === 'nodes' && change.type === 'MODIFIED' && isRunningNode(cache, change.object.metadata.name)) {
+    if (
+      change.resource === 'nodes' &&
+      change.type === 'MODIFIED' &&
+      isRunningNode(cache, change.object.metadata.name)
+    ) {
       const was = change.old?.metadata.annotations?.['kubetime.io/simulated-state'];
-      if (was === 'stopped') for (const pod of cache.podsOn(change.object.metadata.name!)) yield namespacedKey(pod);
+      if (was === 'stopped')
+        for (const pod of cache.podsOn(change.object.metadata.name!)) yield namespacedKey(pod);
     }
   }
 
@@ -200,13 +205,20 @@ export class KubeletController implements Controller {
     /** Exited for good: terminated and its restart policy does not bring it back. */
     const done = (s: ContainerStatus, init: boolean) =>
       s.state.terminated !== undefined &&
-      !env((init ? inits : mains).find((c) => c.name === s.name)!, 0, init).restarts(s.state.terminated.exitCode);
+      !env(
+        (init ? inits : mains).find((c) => c.name === s.name)!,
+        0,
+        init,
+      ).restarts(s.state.terminated.exitCode);
     let phase = 'Pending';
     if (initStatuses.some((s) => s.state.terminated && s.state.terminated.exitCode !== 0 && done(s, true)))
       phase = 'Failed';
     else if (initialized && statuses.length && statuses.every((s) => done(s, false)))
       phase = statuses.every((s) => s.state.terminated!.exitCode === 0) ? 'Succeeded' : 'Failed';
-    else if (initialized && statuses.some((s) => s.state.running || s.state.terminated || s.lastState.terminated))
+    else if (
+      initialized &&
+      statuses.some((s) => s.state.running || s.state.terminated || s.lastState.terminated)
+    )
       phase = 'Running';
 
     for (const [index, s] of statuses.entries()) {
@@ -240,7 +252,8 @@ export class KubeletController implements Controller {
       const lastProbe = firstProbe + probes * timing.periodMs;
       const message = `Readiness probe failed: ${probeFailure(spec.readinessProbe!, pod.status?.podIP)}`;
       const seen = lastEvent(ctx.cache, pod, 'Unhealthy', message);
-      if (!seen || seen.at < Math.floor(lastProbe / 1000) * 1000) events.push({ type: 'Warning', reason: 'Unhealthy', message });
+      if (!seen || seen.at < Math.floor(lastProbe / 1000) * 1000)
+        events.push({ type: 'Warning', reason: 'Unhealthy', message });
       const nextProbe = lastProbe + timing.periodMs;
       due = Math.min(due ?? nextProbe, nextProbe);
     }
@@ -264,7 +277,11 @@ export class KubeletController implements Controller {
       conditions: conditions(pod, at, {
         PodReadyToStartContainers: [finished ? 'False' : 'True'],
         Initialized: incomplete.length
-          ? ['False', 'ContainersNotInitialized', `containers with incomplete status: [${incomplete.join(' ')}]`]
+          ? [
+              'False',
+              'ContainersNotInitialized',
+              `containers with incomplete status: [${incomplete.join(' ')}]`,
+            ]
           : ['True'],
         Ready: readiness,
         ContainersReady: readiness,
@@ -277,7 +294,8 @@ export class KubeletController implements Controller {
       ...(inits.length ? { initContainerStatuses: initStatuses } : {}),
       containerStatuses: statuses,
     };
-    if (canonicalJson(next.status) !== canonicalJson(pod.status)) await ctx.api.updateStatus(TYPES.pods, next);
+    if (canonicalJson(next.status) !== canonicalJson(pod.status))
+      await ctx.api.updateStatus(TYPES.pods, next);
     const source = { component: 'kubelet', host: pod.spec.nodeName };
     for (const e of events) await ctx.api.event(pod, e.type, e.reason, e.message, source);
     if (finished || due === undefined) return;
@@ -375,7 +393,11 @@ function running(s: ContainerStatus, env: Env, at: number, restart: boolean): St
   const seconds = goDuration(env.behaviour.pullMs);
   const events: Emit[] = [];
   if (restart || env.imagePresent)
-    events.push({ type: 'Normal', reason: 'Pulled', message: `Container image "${env.spec.image}" already present on machine` });
+    events.push({
+      type: 'Normal',
+      reason: 'Pulled',
+      message: `Container image "${env.spec.image}" already present on machine`,
+    });
   else
     events.push({
       type: 'Normal',
@@ -413,7 +435,11 @@ function nextStep(s: ContainerStatus, env: Env): Step | undefined {
       events: [
         pulling
           ? { type: 'Normal', reason: 'Pulling', message: `Pulling image "${spec.image}"` }
-          : { type: 'Normal', reason: 'Pulled', message: `Container image "${spec.image}" already present on machine` },
+          : {
+              type: 'Normal',
+              reason: 'Pulled',
+              message: `Container image "${spec.image}" already present on machine`,
+            },
       ],
     };
   }
@@ -431,7 +457,10 @@ function nextStep(s: ContainerStatus, env: Env): Step | undefined {
     return {
       at: failed?.at ?? env.now,
       pause: true,
-      status: { ...s, state: { waiting: { reason: 'ImagePullBackOff', message: `Back-off pulling image "${spec.image}"` } } },
+      status: {
+        ...s,
+        state: { waiting: { reason: 'ImagePullBackOff', message: `Back-off pulling image "${spec.image}"` } },
+      },
       events: [
         { type: 'Normal', reason: 'BackOff', message: `Back-off pulling image "${spec.image}"` },
         { type: 'Warning', reason: 'Failed', message: 'Error: ImagePullBackOff' },
@@ -440,7 +469,9 @@ function nextStep(s: ContainerStatus, env: Env): Step | undefined {
   }
   if (waiting === 'ImagePullBackOff') {
     const failed = lastEvent(env.cache, pod, 'Failed', 'Error: ErrImagePull');
-    const at = (failed?.at ?? env.now) + Math.min(BACKOFF_MAX_MS, BACKOFF_INITIAL_MS * 2 ** ((failed?.count ?? 1) - 1));
+    const at =
+      (failed?.at ?? env.now) +
+      Math.min(BACKOFF_MAX_MS, BACKOFF_INITIAL_MS * 2 ** ((failed?.count ?? 1) - 1));
     const step = pullFailure(s, env, at);
     step.events.unshift({ type: 'Normal', reason: 'Pulling', message: `Pulling image "${spec.image}"` });
     return step;
@@ -520,7 +551,11 @@ function pullFailure(s: ContainerStatus, env: Env, at: number): Step {
     pause: true,
     status: { ...s, state: { waiting: { reason: 'ErrImagePull', message: behaviour.pullError } } },
     events: [
-      { type: 'Warning', reason: 'Failed', message: `Failed to pull image "${spec.image}": ${behaviour.pullError}` },
+      {
+        type: 'Warning',
+        reason: 'Failed',
+        message: `Failed to pull image "${spec.image}": ${behaviour.pullError}`,
+      },
       { type: 'Warning', reason: 'Failed', message: 'Error: ErrImagePull' },
     ],
   };

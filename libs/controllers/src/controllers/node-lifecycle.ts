@@ -20,7 +20,12 @@ const DEFAULT_TOLERATION_SECONDS = 300;
 
 const NODE_CONTROLLER = {
   username: 'system:serviceaccount:kube-system:node-controller',
-  groups: ['system:serviceaccounts', 'system:serviceaccounts:kube-system', 'system:authenticated', 'system:masters'],
+  groups: [
+    'system:serviceaccounts',
+    'system:serviceaccounts:kube-system',
+    'system:authenticated',
+    'system:masters',
+  ],
 };
 
 function readyStatus(node: KubeObject): string | undefined {
@@ -30,7 +35,12 @@ function readyStatus(node: KubeObject): string | undefined {
 /** The taints a node's Ready condition calls for, as TaintNodesByCondition and the NoExecute manager set them. */
 function conditionTaints(ready: string | undefined): { key: string; effect: string }[] {
   const key = ready === 'Unknown' ? UNREACHABLE : ready === 'False' ? NOT_READY : undefined;
-  return key ? [{ key, effect: 'NoSchedule' }, { key, effect: 'NoExecute' }] : [];
+  return key
+    ? [
+        { key, effect: 'NoSchedule' },
+        { key, effect: 'NoExecute' },
+      ]
+    : [];
 }
 
 /**
@@ -64,7 +74,10 @@ export class NodeLifecycleController implements Controller {
       const lease = ctx.cache.object('leases', NODE_LEASE_NAMESPACE, name);
       const seen = Math.max(
         Date.parse(lease?.spec?.renewTime ?? '') || 0,
-        Date.parse((findCondition(node, 'Ready') as { lastHeartbeatTime?: string } | undefined)?.lastHeartbeatTime ?? '') || 0,
+        Date.parse(
+          (findCondition(node, 'Ready') as { lastHeartbeatTime?: string } | undefined)?.lastHeartbeatTime ??
+            '',
+        ) || 0,
         Date.parse(node.metadata.creationTimestamp ?? '') || 0,
       );
       const silentFor = now - seen;
@@ -86,9 +99,15 @@ export class NodeLifecycleController implements Controller {
       lastTransitionTime: c.status === 'Unknown' ? c.lastTransitionTime : at,
     }));
     const written = await ctx.api.updateStatus(TYPES.nodes, next);
-    await ctx.api.event(node, 'Normal', 'NodeNotReady', `Node ${node.metadata.name} status is now: NodeNotReady`, {
-      component: 'node-controller',
-    });
+    await ctx.api.event(
+      node,
+      'Normal',
+      'NodeNotReady',
+      `Node ${node.metadata.name} status is now: NodeNotReady`,
+      {
+        component: 'node-controller',
+      },
+    );
     return written;
   }
 
@@ -96,7 +115,9 @@ export class NodeLifecycleController implements Controller {
     const current: Taint[] = node.spec?.taints ?? [];
     const managed = (t: Taint) => t.key === UNREACHABLE || t.key === NOT_READY;
     const wanted = conditionTaints(readyStatus(node));
-    const kept = current.filter((t) => !managed(t) || wanted.some((w) => w.key === t.key && w.effect === t.effect));
+    const kept = current.filter(
+      (t) => !managed(t) || wanted.some((w) => w.key === t.key && w.effect === t.effect),
+    );
     const added = wanted
       .filter((w) => !current.some((t) => t.key === w.key && t.effect === w.effect))
       .map((w) => (w.effect === 'NoExecute' ? { ...w, timeAdded: rfc3339(ctx.now) } : w));
@@ -154,7 +175,11 @@ export class TaintEvictionController implements Controller {
       // Several matching tolerations: the shortest tolerationSeconds wins; none set means forever.
       const seconds = defaulted
         ? DEFAULT_TOLERATION_SECONDS
-        : Math.min(...matching.map((t) => (typeof t.tolerationSeconds === 'number' ? Math.max(0, t.tolerationSeconds) : Infinity)));
+        : Math.min(
+            ...matching.map((t) =>
+              typeof t.tolerationSeconds === 'number' ? Math.max(0, t.tolerationSeconds) : Infinity,
+            ),
+          );
       const added = Date.parse(taint.timeAdded ?? '') || ctx.now.getTime();
       evictAt = Math.min(evictAt, added + seconds * 1000);
     }
@@ -175,9 +200,15 @@ export class TaintEvictionController implements Controller {
       },
     ];
     const written = await ctx.api.updateStatus(TYPES.pods, next);
-    await ctx.api.event(pod, 'Normal', 'TaintManagerEviction', `Marking for deletion Pod ${namespace}/${name}`, {
-      component: 'taint-eviction-controller',
-    });
+    await ctx.api.event(
+      pod,
+      'Normal',
+      'TaintManagerEviction',
+      `Marking for deletion Pod ${namespace}/${name}`,
+      {
+        component: 'taint-eviction-controller',
+      },
+    );
     await ctx.api.delete(TYPES.pods, written);
   }
 }

@@ -68,7 +68,8 @@ export class NodePoolController implements Controller {
       const ready = (o: KubeObject | undefined) =>
         o?.status?.conditions?.find((c: { type: string }) => c.type === 'Ready')?.status;
       // Started or stopped, or someone else (the node lifecycle controller) changed its Ready condition.
-      if (state(change.old) !== state(change.object) || ready(change.old) !== ready(change.object)) yield name;
+      if (state(change.old) !== state(change.object) || ready(change.old) !== ready(change.object))
+        yield name;
     }
     if (change.type !== 'DELETED') return;
     if (change.resource === 'nodes' && this.names.includes(name)) yield name;
@@ -108,7 +109,10 @@ export class NodePoolController implements Controller {
     if (!interval) return;
     let due = Date.parse(lease.spec?.renewTime ?? '') + interval - ctx.now.getTime();
     if (due <= 0) {
-      await ctx.api.update(TYPES.leases, { ...lease, spec: { ...lease.spec, renewTime: microTime(ctx.now) } });
+      await ctx.api.update(TYPES.leases, {
+        ...lease,
+        spec: { ...lease.spec, renewTime: microTime(ctx.now) },
+      });
       due = interval;
     }
     return { requeueAfterMs: Math.min(due, statusDue ?? due) };
@@ -120,9 +124,11 @@ export class NodePoolController implements Controller {
    * node lifecycle controller marked it Unknown). Returns when the next heartbeat is due.
    */
   private async postStatus(node: KubeObject, ctx: ReconcileContext): Promise<number | undefined> {
-    const conditions: { type: string; status: string; lastHeartbeatTime?: string }[] = node.status?.conditions ?? [];
+    const conditions: { type: string; status: string; lastHeartbeatTime?: string }[] =
+      node.status?.conditions ?? [];
     const ready = conditions.find((c) => c.type === 'Ready');
-    const healthy = ready?.status === 'True' && conditions.every((c) => c.type === 'Ready' || c.status === 'False');
+    const healthy =
+      ready?.status === 'True' && conditions.every((c) => c.type === 'Ready' || c.status === 'False');
     const every = this.options.leaseRenewIntervalMs ? this.options.statusReportIntervalMs : 0;
     const left = every ? Date.parse(ready?.lastHeartbeatTime ?? '') + every - ctx.now.getTime() : Infinity;
     if (healthy && left > 0) return Number.isFinite(left) ? left : undefined;
@@ -131,14 +137,24 @@ export class NodePoolController implements Controller {
     const fresh = this.nodeObject(node.metadata.name!, this.names.indexOf(node.metadata.name!), ctx.now);
     next.status.conditions = fresh.status.conditions.map((c: { type: string; status: string }) => {
       const current = conditions.find((o) => o.type === c.type);
-      return { ...c, lastTransitionTime: current?.status === c.status ? (current as { lastTransitionTime?: string }).lastTransitionTime : at };
+      return {
+        ...c,
+        lastTransitionTime:
+          current?.status === c.status ? (current as { lastTransitionTime?: string }).lastTransitionTime : at,
+      };
     });
     await ctx.api.updateStatus(TYPES.nodes, next);
     if (!healthy)
-      await ctx.api.event(node, 'Normal', 'NodeReady', `Node ${node.metadata.name} status is now: NodeReady`, {
-        component: 'kubelet',
-        host: node.metadata.name,
-      });
+      await ctx.api.event(
+        node,
+        'Normal',
+        'NodeReady',
+        `Node ${node.metadata.name} status is now: NodeReady`,
+        {
+          component: 'kubelet',
+          host: node.metadata.name,
+        },
+      );
     return every || undefined;
   }
 

@@ -35,7 +35,7 @@ export async function syncRevisions(owner: KubeObject, ctx: ReconcileContext): P
     .filter((r) => controllerRef(r)?.uid === owner.metadata.uid)
     .sort((a, b) => (a.revision ?? 0) - (b.revision ?? 0));
   const data = revisionData(owner);
-  const newest = all.length ? all[all.length - 1].revision ?? 0 : 0;
+  const newest = all.length ? (all[all.length - 1].revision ?? 0) : 0;
   let collisionCount: number = owner.status?.collisionCount ?? 0;
   const equal = all.filter((r) => canonicalJson(r.data) === canonicalJson(data));
   if (equal.length) {
@@ -64,7 +64,9 @@ export async function syncRevisions(owner: KubeObject, ctx: ReconcileContext): P
     });
     return { update, all: [...all, update], collisionCount };
   }
-  throw new Error(`no free ControllerRevision name for ${owner.metadata.name} after ${MAX_COLLISIONS} collisions`);
+  throw new Error(
+    `no free ControllerRevision name for ${owner.metadata.name} after ${MAX_COLLISIONS} collisions`,
+  );
 }
 
 /** Revisions beyond revisionHistoryLimit that no pod runs and that are neither current nor update go. */

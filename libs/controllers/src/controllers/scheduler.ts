@@ -61,7 +61,8 @@ export class SchedulerController implements Controller {
       if (change.type !== 'DELETED' && wantsScheduling(change.object)) yield namespacedKey(change.object);
       // Capacity freed, or a pod placed that an affinity term was waiting for: try the others again.
       const freed = change.type === 'DELETED' && change.object.spec?.nodeName;
-      const placed = change.type === 'MODIFIED' && change.object.spec?.nodeName && !change.old?.spec?.nodeName;
+      const placed =
+        change.type === 'MODIFIED' && change.object.spec?.nodeName && !change.old?.spec?.nodeName;
       if (freed || placed) yield* unschedulable(cache);
     } else if (change.resource === 'nodes' && change.type !== 'DELETED') {
       yield* unschedulable(cache);
@@ -81,7 +82,8 @@ export class SchedulerController implements Controller {
       const filters = runFilters(pod, node, ctx.cache, placed);
       verdicts.push({ node: node.metadata.name!, filters });
       const failed = Object.values(filters).filter((v) => v !== 'Success');
-      if (failed.length) for (const r of failed.flatMap((f) => f.split('; '))) reasons.set(r, (reasons.get(r) ?? 0) + 1);
+      if (failed.length)
+        for (const r of failed.flatMap((f) => f.split('; '))) reasons.set(r, (reasons.get(r) ?? 0) + 1);
       else feasible.push(node);
     }
     if (!feasible.length) return this.markUnschedulable(pod, nodes.length, reasons, verdicts, ctx);
@@ -100,9 +102,15 @@ export class SchedulerController implements Controller {
       [DECISION_ANNOTATION]: JSON.stringify({ node: chosen, weights: SCORE_WEIGHTS, nodes: verdicts }),
     };
     await ctx.api.bind(recorded, chosen);
-    await ctx.api.event(pod, 'Normal', 'Scheduled', `Successfully assigned ${namespace}/${name} to ${chosen}`, {
-      component: SCHEDULER,
-    });
+    await ctx.api.event(
+      pod,
+      'Normal',
+      'Scheduled',
+      `Successfully assigned ${namespace}/${name} to ${chosen}`,
+      {
+        component: SCHEDULER,
+      },
+    );
   }
 
   private async markUnschedulable(
@@ -163,11 +171,19 @@ function* unschedulable(cache: ObjectCache): Iterable<string> {
  * fails as the framework does: 'Success', or the reasons in the scheduler's message form ('; '
  * between several of one plugin).
  */
-function runFilters(pod: KubeObject, node: KubeObject, cache: ObjectCache, placed: KubeObject[]): Record<string, string> {
+function runFilters(
+  pod: KubeObject,
+  node: KubeObject,
+  cache: ObjectCache,
+  placed: KubeObject[],
+): Record<string, string> {
   const plugins: [string, () => string[]][] = [
     ['NodeUnschedulable', () => nodeUnschedulable(pod, node)],
     ['TaintToleration', () => untoleratedTaint(pod, node)],
-    ['NodeAffinity', () => (matchesNodeSelector(pod, node) ? [] : ["node(s) didn't match Pod's node affinity/selector"])],
+    [
+      'NodeAffinity',
+      () => (matchesNodeSelector(pod, node) ? [] : ["node(s) didn't match Pod's node affinity/selector"]),
+    ],
     ['NodeResourcesFit', () => resourcesFit(pod, node, cache)],
     ['InterPodAffinity', () => interPodAffinity(pod, node, cache, placed)],
   ];
@@ -195,7 +211,9 @@ function untoleratedTaint(pod: KubeObject, node: KubeObject): string[] {
       (taint.effect === 'NoSchedule' || taint.effect === 'NoExecute') &&
       !tolerations.some((t) => tolerates(t, taint)),
   );
-  return untolerated ? [`node(s) had untolerated taint {${untolerated.key}: ${untolerated.value ?? ''}}`] : [];
+  return untolerated
+    ? [`node(s) had untolerated taint {${untolerated.key}: ${untolerated.value ?? ''}}`]
+    : [];
 }
 
 function resourcesFit(pod: KubeObject, node: KubeObject, cache: ObjectCache): string[] {
@@ -246,25 +264,45 @@ function sameDomain(cache: ObjectCache, node: KubeObject, other: string, key: st
 }
 
 /** InterPodAffinity's filter, in upstream's order: the pod's required affinity, its anti-affinity, existing pods' anti-affinity. */
-function interPodAffinity(pod: KubeObject, node: KubeObject, cache: ObjectCache, placed: KubeObject[]): string[] {
-  const affinity: PodAffinityTerm[] = pod.spec?.affinity?.podAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? [];
+function interPodAffinity(
+  pod: KubeObject,
+  node: KubeObject,
+  cache: ObjectCache,
+  placed: KubeObject[],
+): string[] {
+  const affinity: PodAffinityTerm[] =
+    pod.spec?.affinity?.podAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? [];
   for (const term of affinity) {
     const selected = placed.filter((p) => termSelects(term, pod, p));
     // The first pod of a group that selects itself may go anywhere, or it could never start.
-    if (!selected.length && termSelects(term, pod, pod) && node.metadata.labels?.[term.topologyKey] !== undefined)
+    if (
+      !selected.length &&
+      termSelects(term, pod, pod) &&
+      node.metadata.labels?.[term.topologyKey] !== undefined
+    )
       continue;
     if (!selected.some((p) => sameDomain(cache, node, p.spec.nodeName, term.topologyKey)))
       return ["node(s) didn't match pod affinity rules"];
   }
-  const anti: PodAffinityTerm[] = pod.spec?.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? [];
+  const anti: PodAffinityTerm[] =
+    pod.spec?.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? [];
   for (const term of anti) {
-    if (placed.some((p) => termSelects(term, pod, p) && sameDomain(cache, node, p.spec.nodeName, term.topologyKey)))
+    if (
+      placed.some(
+        (p) => termSelects(term, pod, p) && sameDomain(cache, node, p.spec.nodeName, term.topologyKey),
+      )
+    )
       return ["node(s) didn't match pod anti-affinity rules"];
   }
   for (const existing of placed) {
     const terms: PodAffinityTerm[] =
       existing.spec?.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? [];
-    if (terms.some((t) => termSelects(t, existing, pod) && sameDomain(cache, node, existing.spec.nodeName, t.topologyKey)))
+    if (
+      terms.some(
+        (t) =>
+          termSelects(t, existing, pod) && sameDomain(cache, node, existing.spec.nodeName, t.topologyKey),
+      )
+    )
       return ["node(s) didn't satisfy existing pods anti-affinity rules"];
   }
   return [];
@@ -311,8 +349,10 @@ function scoreNodes(
 /** The summed weights of the preferredDuringScheduling node affinity terms the node matches. */
 function preferredNodeAffinity(pod: KubeObject, node: KubeObject): number {
   const labels: Record<string, string> = node.metadata.labels ?? {};
-  const terms: { weight: number; preference: { matchExpressions?: Requirement[]; matchFields?: Requirement[] } }[] =
-    pod.spec?.affinity?.nodeAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? [];
+  const terms: {
+    weight: number;
+    preference: { matchExpressions?: Requirement[]; matchFields?: Requirement[] };
+  }[] = pod.spec?.affinity?.nodeAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? [];
   let sum = 0;
   for (const t of terms) {
     const expressions = t.preference?.matchExpressions ?? [];
@@ -338,14 +378,20 @@ function preferNoScheduleCount(pod: KubeObject, node: KubeObject): number {
 }
 
 /** Preferred affinity weights for each selected pod in the node's domain, minus anti-affinity ones. */
-function preferredPodAffinity(pod: KubeObject, node: KubeObject, cache: ObjectCache, placed: KubeObject[]): number {
+function preferredPodAffinity(
+  pod: KubeObject,
+  node: KubeObject,
+  cache: ObjectCache,
+  placed: KubeObject[],
+): number {
   const sum = (terms: WeightedPodAffinityTerm[]) =>
     terms.reduce(
       (total, { weight, podAffinityTerm: term }) =>
         total +
         weight *
-          placed.filter((p) => termSelects(term, pod, p) && sameDomain(cache, node, p.spec.nodeName, term.topologyKey))
-            .length,
+          placed.filter(
+            (p) => termSelects(term, pod, p) && sameDomain(cache, node, p.spec.nodeName, term.topologyKey),
+          ).length,
       0,
     );
   const affinity = pod.spec?.affinity;

@@ -36,7 +36,11 @@ export class ServiceAccountsController implements Controller {
     // A namespace on its way out would refuse the create; its contents are being deleted anyway.
     if (!ns || ns.metadata.deletionTimestamp || ns.status?.phase === 'Terminating') return;
     if (ctx.cache.object('serviceaccounts', key, DEFAULT)) return;
-    const sa: KubeObject = { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: DEFAULT, namespace: key } };
+    const sa: KubeObject = {
+      apiVersion: 'v1',
+      kind: 'ServiceAccount',
+      metadata: { name: DEFAULT, namespace: key },
+    };
     await ctx.api.create(WORKLOAD_TYPES.serviceaccounts, sa);
   }
 }

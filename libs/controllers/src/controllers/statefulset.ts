@@ -42,12 +42,11 @@ export class StatefulSetController implements Controller {
     if (!sts || sts.metadata.deletionTimestamp) return;
     const revisions = await syncRevisions(sts, ctx);
     const update = revisions.update;
-    const current =
-      revisions.all.find((r) => r.metadata.name === sts.status?.currentRevision) ?? update;
+    const current = revisions.all.find((r) => r.metadata.name === sts.status?.currentRevision) ?? update;
     const replicas: number = sts.spec?.replicas ?? 1;
     const parallel = sts.spec?.podManagementPolicy === 'Parallel';
     const rolling = (sts.spec?.updateStrategy?.type ?? 'RollingUpdate') === 'RollingUpdate';
-    const partition: number = rolling ? sts.spec?.updateStrategy?.rollingUpdate?.partition ?? 0 : 0;
+    const partition: number = rolling ? (sts.spec?.updateStrategy?.rollingUpdate?.partition ?? 0) : 0;
 
     const byOrdinal = new Map<number, KubeObject>();
     for (const pod of ctx.cache.list('pods', namespace)) {
@@ -106,7 +105,12 @@ export class StatefulSetController implements Controller {
     return this.writeStatus(sts, [...byOrdinal.values()], current, update, revisions.collisionCount, ctx);
   }
 
-  private async createPod(sts: KubeObject, ordinal: number, revision: KubeObject, ctx: ReconcileContext): Promise<void> {
+  private async createPod(
+    sts: KubeObject,
+    ordinal: number,
+    revision: KubeObject,
+    ctx: ReconcileContext,
+  ): Promise<void> {
     const podName = `${sts.metadata.name}-${ordinal}`;
     const template = templateOf(revision);
     const spec = deepClone(template.spec ?? {});
@@ -123,7 +127,13 @@ export class StatefulSetController implements Controller {
           },
           spec: deepClone(claim.spec ?? {}),
         });
-        await ctx.api.event(sts, 'Normal', 'SuccessfulCreate', `create Claim ${claimName} Pod ${podName} in StatefulSet ${sts.metadata.name} success`, SOURCE);
+        await ctx.api.event(
+          sts,
+          'Normal',
+          'SuccessfulCreate',
+          `create Claim ${claimName} Pod ${podName} in StatefulSet ${sts.metadata.name} success`,
+          SOURCE,
+        );
       }
       spec.volumes = [
         ...(spec.volumes ?? []).filter((v: { name: string }) => v.name !== claim.metadata.name),
@@ -149,12 +159,24 @@ export class StatefulSetController implements Controller {
       },
       spec,
     });
-    await ctx.api.event(sts, 'Normal', 'SuccessfulCreate', `create Pod ${podName} in StatefulSet ${sts.metadata.name} successful`, SOURCE);
+    await ctx.api.event(
+      sts,
+      'Normal',
+      'SuccessfulCreate',
+      `create Pod ${podName} in StatefulSet ${sts.metadata.name} successful`,
+      SOURCE,
+    );
   }
 
   private async deletePod(sts: KubeObject, pod: KubeObject, ctx: ReconcileContext): Promise<void> {
     await ctx.api.delete(TYPES.pods, pod);
-    await ctx.api.event(sts, 'Normal', 'SuccessfulDelete', `delete Pod ${pod.metadata.name} in StatefulSet ${sts.metadata.name} successful`, SOURCE);
+    await ctx.api.event(
+      sts,
+      'Normal',
+      'SuccessfulDelete',
+      `delete Pod ${pod.metadata.name} in StatefulSet ${sts.metadata.name} successful`,
+      SOURCE,
+    );
   }
 
   private async writeStatus(
@@ -175,7 +197,9 @@ export class StatefulSetController implements Controller {
       else if (a.inMs !== undefined) soonest = Math.min(soonest ?? a.inMs, a.inMs);
     }
     const replicas: number = sts.spec?.replicas ?? 1;
-    const updated = live.filter((p) => p.metadata.labels?.[REVISION_HASH_LABEL] === update.metadata.name).length;
+    const updated = live.filter(
+      (p) => p.metadata.labels?.[REVISION_HASH_LABEL] === update.metadata.name,
+    ).length;
     // The update is the current revision once every wanted pod runs it and is ready.
     const done = updated === replicas && live.length === replicas && live.every(isReady);
     const currentName = done ? update.metadata.name! : current.metadata.name!;

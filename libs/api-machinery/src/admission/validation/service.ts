@@ -1,6 +1,11 @@
 /** core/v1 Service and Endpoints. IP and node-port allocation happen in the apiserver. */
 import { Causes, FieldError, FieldPath, GoLiteral, oneOf } from '../field-errors';
-import { dns1123LabelProblems, dns1123SubdomainProblems, portNameProblems, portNumberProblems } from '../name-rules';
+import {
+  dns1123LabelProblems,
+  dns1123SubdomainProblems,
+  portNameProblems,
+  portNumberProblems,
+} from '../name-rules';
 import { validateLabels } from './meta';
 
 type Json = Record<string, any>;

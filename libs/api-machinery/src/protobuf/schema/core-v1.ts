@@ -27,10 +27,13 @@ export const CORE_V1: MessageTable = {
     'driver=1 volumeHandle=2 readOnly=3:bool? fsType=4 volumeAttributes=5:{string} controllerPublishSecretRef=6:SecretReference ' +
     'nodeStageSecretRef=7:SecretReference nodePublishSecretRef=8:SecretReference controllerExpandSecretRef=9:SecretReference ' +
     'nodeExpandSecretRef=10:SecretReference',
-  CSIVolumeSource: 'driver=1 readOnly=2:bool fsType=3 volumeAttributes=4:{string} nodePublishSecretRef=5:LocalObjectReference',
+  CSIVolumeSource:
+    'driver=1 readOnly=2:bool fsType=3 volumeAttributes=4:{string} nodePublishSecretRef=5:LocalObjectReference',
   Capabilities: 'add=1:[string] drop=2:[string]',
-  CephFSPersistentVolumeSource: 'monitors=1:[string] path=2 user=3 secretFile=4 secretRef=5:SecretReference readOnly=6:bool?',
-  CephFSVolumeSource: 'monitors=1:[string] path=2 user=3 secretFile=4 secretRef=5:LocalObjectReference readOnly=6:bool?',
+  CephFSPersistentVolumeSource:
+    'monitors=1:[string] path=2 user=3 secretFile=4 secretRef=5:SecretReference readOnly=6:bool?',
+  CephFSVolumeSource:
+    'monitors=1:[string] path=2 user=3 secretFile=4 secretRef=5:LocalObjectReference readOnly=6:bool?',
   CinderPersistentVolumeSource: 'volumeID=1 fsType=2 readOnly=3:bool? secretRef=4:SecretReference',
   CinderVolumeSource: 'volumeID=1 fsType=2 readOnly=3:bool? secretRef=4:LocalObjectReference',
   ClientIPConfig: 'timeoutSeconds=1:int32',
@@ -42,7 +45,8 @@ export const CORE_V1: MessageTable = {
   ConfigMapKeySelector: '...localObjectReference=1:LocalObjectReference key=2 optional=3:bool',
   ConfigMapNodeConfigSource: 'namespace=1 name=2 uid=3 resourceVersion=4 kubeletConfigKey=5',
   ConfigMapProjection: '...localObjectReference=1:LocalObjectReference items=2:[KeyToPath] optional=4:bool',
-  ConfigMapVolumeSource: '...localObjectReference=1:LocalObjectReference items=2:[KeyToPath] defaultMode=3:int32 optional=4:bool',
+  ConfigMapVolumeSource:
+    '...localObjectReference=1:LocalObjectReference items=2:[KeyToPath] defaultMode=3:int32 optional=4:bool',
   Container: CONTAINER_FIELDS,
   ContainerExtendedResourceRequest: 'containerName=1 resourceName=2 requestName=3',
   ContainerImage: 'names=1:[string] sizeBytes=2:int64?',
@@ -50,9 +54,11 @@ export const CORE_V1: MessageTable = {
   ContainerResizePolicy: 'resourceName=1 restartPolicy=2',
   ContainerRestartRule: 'action=1 exitCodes=2:ContainerRestartRuleOnExitCodes',
   ContainerRestartRuleOnExitCodes: 'operator=1 values=2:[int32]',
-  ContainerState: 'waiting=1:ContainerStateWaiting running=2:ContainerStateRunning terminated=3:ContainerStateTerminated',
+  ContainerState:
+    'waiting=1:ContainerStateWaiting running=2:ContainerStateRunning terminated=3:ContainerStateTerminated',
   ContainerStateRunning: 'startedAt=1:Time',
-  ContainerStateTerminated: 'exitCode=1:int32 signal=2:int32? reason=3 message=4 startedAt=5:Time finishedAt=6:Time containerID=7',
+  ContainerStateTerminated:
+    'exitCode=1:int32 signal=2:int32? reason=3 message=4 startedAt=5:Time finishedAt=6:Time containerID=7',
   ContainerStateWaiting: 'reason=1 message=2',
   ContainerStatus:
     'name=1 state=2:ContainerState lastState=3:ContainerState ready=4:bool restartCount=5:int32 image=6 imageID=7 ' +
@@ -61,12 +67,14 @@ export const CORE_V1: MessageTable = {
   ContainerUser: 'linux=1:LinuxContainerUser',
   DaemonEndpoint: 'Port=1:int32',
   DownwardAPIProjection: 'items=1:[DownwardAPIVolumeFile]',
-  DownwardAPIVolumeFile: 'path=1 fieldRef=2:ObjectFieldSelector resourceFieldRef=3:ResourceFieldSelector mode=4:int32',
+  DownwardAPIVolumeFile:
+    'path=1 fieldRef=2:ObjectFieldSelector resourceFieldRef=3:ResourceFieldSelector mode=4:int32',
   DownwardAPIVolumeSource: 'items=1:[DownwardAPIVolumeFile] defaultMode=2:int32',
   EmptyDirVolumeSource: 'medium=1 sizeLimit=2:Quantity',
   EndpointAddress: 'ip=1 hostname=3 nodeName=4 targetRef=2:ObjectReference',
   EndpointPort: 'name=1 port=2:int32 protocol=3 appProtocol=4',
-  EndpointSubset: 'addresses=1:[EndpointAddress] notReadyAddresses=2:[EndpointAddress] ports=3:[EndpointPort]',
+  EndpointSubset:
+    'addresses=1:[EndpointAddress] notReadyAddresses=2:[EndpointAddress] ports=3:[EndpointPort]',
   Endpoints: 'metadata=1:ObjectMeta subsets=2:[EndpointSubset]',
   EnvFromSource: 'prefix=1 configMapRef=2:ConfigMapEnvSource secretRef=3:SecretEnvSource',
   EnvVar: 'name=1 value=2 valueFrom=3:EnvVarSource',
@@ -85,7 +93,8 @@ export const CORE_V1: MessageTable = {
   ExecAction: 'command=1:[string]',
   FCVolumeSource: 'targetWWNs=1:[string] lun=2:int32 fsType=3 readOnly=4:bool? wwids=5:[string]',
   FileKeySelector: 'volumeName=1 path=2 key=3 optional=4:bool',
-  FlexPersistentVolumeSource: 'driver=1 fsType=2 secretRef=3:SecretReference readOnly=4:bool? options=5:{string}',
+  FlexPersistentVolumeSource:
+    'driver=1 fsType=2 secretRef=3:SecretReference readOnly=4:bool? options=5:{string}',
   FlexVolumeSource: 'driver=1 fsType=2 secretRef=3:LocalObjectReference readOnly=4:bool? options=5:{string}',
   FlockerVolumeSource: 'datasetName=1 datasetUUID=2',
   GCEPersistentDiskVolumeSource: 'pdName=1 fsType=2 partition=3:int32? readOnly=4:bool?',
@@ -108,7 +117,8 @@ export const CORE_V1: MessageTable = {
   ImageVolumeStatus: 'imageRef=1',
   KeyToPath: 'key=1 path=2 mode=3:int32',
   Lifecycle: 'postStart=1:LifecycleHandler preStop=2:LifecycleHandler stopSignal=3',
-  LifecycleHandler: 'exec=1:ExecAction httpGet=2:HTTPGetAction tcpSocket=3:TCPSocketAction sleep=4:SleepAction',
+  LifecycleHandler:
+    'exec=1:ExecAction httpGet=2:HTTPGetAction tcpSocket=3:TCPSocketAction sleep=4:SleepAction',
   LimitRange: 'metadata=1:ObjectMeta spec=2:LimitRangeSpec',
   LimitRangeItem:
     'type=1 max=2:{Quantity} min=3:{Quantity} default=4:{Quantity} defaultRequest=5:{Quantity} maxLimitRequestRatio=6:{Quantity}',
@@ -131,7 +141,8 @@ export const CORE_V1: MessageTable = {
     'preferredDuringSchedulingIgnoredDuringExecution=2:[PreferredSchedulingTerm]',
   NodeCondition: 'type=1 status=2 lastHeartbeatTime=3:Time lastTransitionTime=4:Time reason=5 message=6',
   NodeConfigSource: 'configMap=2:ConfigMapNodeConfigSource',
-  NodeConfigStatus: 'assigned=1:NodeConfigSource active=2:NodeConfigSource lastKnownGood=3:NodeConfigSource error=4',
+  NodeConfigStatus:
+    'assigned=1:NodeConfigSource active=2:NodeConfigSource lastKnownGood=3:NodeConfigSource error=4',
   NodeDaemonEndpoints: 'kubeletEndpoint=1:DaemonEndpoint',
   NodeFeatures: 'supplementalGroupsPolicy=1:bool containerUlimits=2:bool',
   NodeRuntimeHandler: 'name=1 features=2:NodeRuntimeHandlerFeatures',
@@ -153,8 +164,10 @@ export const CORE_V1: MessageTable = {
   ObjectFieldSelector: 'apiVersion=1 fieldPath=2',
   ObjectReference: 'kind=1 namespace=2 name=3 uid=4 apiVersion=5 resourceVersion=6 fieldPath=7',
   PersistentVolume: 'metadata=1:ObjectMeta spec=2:PersistentVolumeSpec status=3:PersistentVolumeStatus',
-  PersistentVolumeClaim: 'metadata=1:ObjectMeta spec=2:PersistentVolumeClaimSpec status=3:PersistentVolumeClaimStatus',
-  PersistentVolumeClaimCondition: 'type=1 status=2 lastProbeTime=3:Time lastTransitionTime=4:Time reason=5 message=6',
+  PersistentVolumeClaim:
+    'metadata=1:ObjectMeta spec=2:PersistentVolumeClaimSpec status=3:PersistentVolumeClaimStatus',
+  PersistentVolumeClaimCondition:
+    'type=1 status=2 lastProbeTime=3:Time lastTransitionTime=4:Time reason=5 message=6',
   PersistentVolumeClaimSpec:
     'accessModes=1:[string] selector=4:LabelSelector resources=2:VolumeResourceRequirements volumeName=3 storageClassName=5 ' +
     'volumeMode=6 dataSource=7:TypedLocalObjectReference dataSourceRef=8:TypedObjectReference volumeAttributesClassName=9',
@@ -243,9 +256,11 @@ export const CORE_V1: MessageTable = {
   RBDVolumeSource:
     'monitors=1:[string] image=2 fsType=3 pool=4 user=5 keyring=6 secretRef=7:LocalObjectReference readOnly=8:bool?',
   RangeAllocation: 'metadata=1:ObjectMeta range=2 data=3:bytes',
-  ReplicationController: 'metadata=1:ObjectMeta spec=2:ReplicationControllerSpec status=3:ReplicationControllerStatus',
+  ReplicationController:
+    'metadata=1:ObjectMeta spec=2:ReplicationControllerSpec status=3:ReplicationControllerStatus',
   ReplicationControllerCondition: 'type=1 status=2 lastTransitionTime=3:Time reason=4 message=5',
-  ReplicationControllerSpec: 'replicas=1:int32 minReadySeconds=4:int32? selector=2:{string} template=3:PodTemplateSpec',
+  ReplicationControllerSpec:
+    'replicas=1:int32 minReadySeconds=4:int32? selector=2:{string} template=3:PodTemplateSpec',
   ReplicationControllerStatus:
     'replicas=1:int32 fullyLabeledReplicas=2:int32? readyReplicas=4:int32? availableReplicas=5:int32? ' +
     'observedGeneration=3:int64? conditions=6:[ReplicationControllerCondition]',
@@ -291,8 +306,10 @@ export const CORE_V1: MessageTable = {
   ServiceStatus: 'loadBalancer=1:LoadBalancerStatus conditions=2:[Condition]',
   SessionAffinityConfig: 'clientIP=1:ClientIPConfig',
   SleepAction: 'seconds=1:int64',
-  StorageOSPersistentVolumeSource: 'volumeName=1 volumeNamespace=2 fsType=3 readOnly=4:bool? secretRef=5:ObjectReference',
-  StorageOSVolumeSource: 'volumeName=1 volumeNamespace=2 fsType=3 readOnly=4:bool? secretRef=5:LocalObjectReference',
+  StorageOSPersistentVolumeSource:
+    'volumeName=1 volumeNamespace=2 fsType=3 readOnly=4:bool? secretRef=5:ObjectReference',
+  StorageOSVolumeSource:
+    'volumeName=1 volumeNamespace=2 fsType=3 readOnly=4:bool? secretRef=5:LocalObjectReference',
   Sysctl: 'name=1 value=2',
   TCPSocketAction: 'port=1:IntOrString host=2',
   Taint: 'key=1 value=2 effect=3 timeAdded=4:Time',
@@ -307,7 +324,8 @@ export const CORE_V1: MessageTable = {
   Ulimit: 'name=1 hard=2:int64 soft=3:int64',
   Volume: 'name=1 ...volumeSource=2:VolumeSource',
   VolumeDevice: 'name=1 devicePath=2',
-  VolumeMount: 'name=1 readOnly=2:bool? recursiveReadOnly=7 mountPath=3 subPath=4 mountPropagation=5 subPathExpr=6',
+  VolumeMount:
+    'name=1 readOnly=2:bool? recursiveReadOnly=7 mountPath=3 subPath=4 mountPropagation=5 subPathExpr=6',
   VolumeMountStatus: 'name=1 mountPath=2 readOnly=3:bool? recursiveReadOnly=4 volumeStatus=5:VolumeStatus',
   VolumeNodeAffinity: 'required=1:NodeSelector',
   VolumeProjection:
@@ -329,5 +347,6 @@ export const CORE_V1: MessageTable = {
   VolumeStatus: 'image=1:ImageVolumeStatus',
   VsphereVirtualDiskVolumeSource: 'volumePath=1 fsType=2 storagePolicyName=3 storagePolicyID=4',
   WeightedPodAffinityTerm: 'weight=1:int32 podAffinityTerm=2:PodAffinityTerm',
-  WindowsSecurityContextOptions: 'gmsaCredentialSpecName=1 gmsaCredentialSpec=2 runAsUserName=3 hostProcess=4:bool',
+  WindowsSecurityContextOptions:
+    'gmsaCredentialSpecName=1 gmsaCredentialSpec=2 runAsUserName=3 hostProcess=4:bool',
 };

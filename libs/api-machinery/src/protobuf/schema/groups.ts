@@ -14,7 +14,8 @@ export const APPS_V1: MessageTable = {
     'conditions=6:[DeploymentCondition] collisionCount=8:int32',
   DeploymentCondition: 'type=1 status=2 lastUpdateTime=6:Time lastTransitionTime=7:Time reason=4 message=5',
   ReplicaSet: 'metadata=1:ObjectMeta spec=2:ReplicaSetSpec status=3:ReplicaSetStatus',
-  ReplicaSetSpec: 'replicas=1:int32 minReadySeconds=4:int32? selector=2:LabelSelector template=3:PodTemplateSpec',
+  ReplicaSetSpec:
+    'replicas=1:int32 minReadySeconds=4:int32? selector=2:LabelSelector template=3:PodTemplateSpec',
   ReplicaSetStatus:
     'replicas=1:int32 fullyLabeledReplicas=2:int32? readyReplicas=4:int32? availableReplicas=5:int32? ' +
     'terminatingReplicas=7:int32 observedGeneration=3:int64? conditions=6:[ReplicaSetCondition]',
@@ -73,7 +74,8 @@ export const AUTOSCALING_V2: MessageTable = {
   MetricSpec:
     'type=1 object=2:ObjectMetricSource pods=3:PodsMetricSource resource=4:ResourceMetricSource ' +
     'containerResource=7:ContainerResourceMetricSource external=5:ExternalMetricSource',
-  ObjectMetricSource: 'describedObject=1:CrossVersionObjectReference target=2:MetricTarget metric=3:MetricIdentifier',
+  ObjectMetricSource:
+    'describedObject=1:CrossVersionObjectReference target=2:MetricTarget metric=3:MetricIdentifier',
   PodsMetricSource: 'metric=1:MetricIdentifier target=2:MetricTarget',
   ResourceMetricSource: 'name=1 target=2:MetricTarget',
   ContainerResourceMetricSource: 'name=1 target=2:MetricTarget container=3',
@@ -81,7 +83,8 @@ export const AUTOSCALING_V2: MessageTable = {
   MetricIdentifier: 'name=1 selector=2:LabelSelector',
   MetricTarget: 'type=1 value=2:Quantity averageValue=3:Quantity averageUtilization=4:int32',
   HorizontalPodAutoscalerBehavior: 'scaleUp=1:HPAScalingRules scaleDown=2:HPAScalingRules',
-  HPAScalingRules: 'stabilizationWindowSeconds=3:int32 selectPolicy=1 policies=2:[HPAScalingPolicy] tolerance=4:Quantity',
+  HPAScalingRules:
+    'stabilizationWindowSeconds=3:int32 selectPolicy=1 policies=2:[HPAScalingPolicy] tolerance=4:Quantity',
   HPAScalingPolicy: 'type=1 value=2:int32 periodSeconds=3:int32',
   HorizontalPodAutoscalerStatus:
     'observedGeneration=1:int64 lastScaleTime=2:Time currentReplicas=3:int32? desiredReplicas=4:int32 ' +
@@ -185,7 +188,8 @@ export const NETWORKING_V1: MessageTable = {
 };
 
 export const POLICY_V1: MessageTable = {
-  PodDisruptionBudget: 'metadata=1:ObjectMeta spec=2:PodDisruptionBudgetSpec status=3:PodDisruptionBudgetStatus',
+  PodDisruptionBudget:
+    'metadata=1:ObjectMeta spec=2:PodDisruptionBudgetSpec status=3:PodDisruptionBudgetStatus',
   PodDisruptionBudgetSpec:
     'minAvailable=1:IntOrString selector=2:LabelSelector maxUnavailable=3:IntOrString unhealthyPodEvictionPolicy=4',
   PodDisruptionBudgetStatus:
@@ -232,9 +236,12 @@ export const AUTHENTICATION_V1: MessageTable = {
 export const AUTHORIZATION_V1: MessageTable = {
   SelfSubjectAccessReview:
     'metadata=1:ObjectMeta spec=2:SelfSubjectAccessReviewSpec status=3:SubjectAccessReviewStatus',
-  SelfSubjectAccessReviewSpec: 'resourceAttributes=1:ResourceAttributes nonResourceAttributes=2:NonResourceAttributes',
-  SubjectAccessReview: 'metadata=1:ObjectMeta spec=2:SubjectAccessReviewSpec status=3:SubjectAccessReviewStatus',
-  LocalSubjectAccessReview: 'metadata=1:ObjectMeta spec=2:SubjectAccessReviewSpec status=3:SubjectAccessReviewStatus',
+  SelfSubjectAccessReviewSpec:
+    'resourceAttributes=1:ResourceAttributes nonResourceAttributes=2:NonResourceAttributes',
+  SubjectAccessReview:
+    'metadata=1:ObjectMeta spec=2:SubjectAccessReviewSpec status=3:SubjectAccessReviewStatus',
+  LocalSubjectAccessReview:
+    'metadata=1:ObjectMeta spec=2:SubjectAccessReviewSpec status=3:SubjectAccessReviewStatus',
   SubjectAccessReviewSpec:
     'resourceAttributes=1:ResourceAttributes nonResourceAttributes=2:NonResourceAttributes user=3 groups=4:[string] ' +
     'extra=5:{ExtraValue} uid=6',
@@ -245,7 +252,8 @@ export const AUTHORIZATION_V1: MessageTable = {
   LabelSelectorAttributes: 'rawSelector=1 requirements=2:[LabelSelectorRequirement]',
   NonResourceAttributes: 'path=1 verb=2',
   SubjectAccessReviewStatus: 'allowed=1:bool denied=4:bool? reason=2 evaluationError=3',
-  SelfSubjectRulesReview: 'metadata=1:ObjectMeta spec=2:SelfSubjectRulesReviewSpec status=3:SubjectRulesReviewStatus',
+  SelfSubjectRulesReview:
+    'metadata=1:ObjectMeta spec=2:SelfSubjectRulesReviewSpec status=3:SubjectRulesReviewStatus',
   SelfSubjectRulesReviewSpec: 'namespace=1',
   SubjectRulesReviewStatus:
     'resourceRules=1:[ResourceRule] nonResourceRules=2:[NonResourceRule] incomplete=3:bool evaluationError=4',

@@ -86,7 +86,8 @@ const GROUP_VERSIONS: Record<string, string> = {
 const KINDS_WITHOUT_OBJECT_META = new Set(['meta.Status', 'meta.DeleteOptions']);
 
 const SCALARS = new Set<string>(['string', 'int32', 'int64', 'bool', 'double', 'bytes']);
-const TOKEN = /^(\.\.\.)?([A-Za-z][A-Za-z0-9]*)=([1-9][0-9]*)(?::(\[[A-Za-z.0-9]+\]|\{[A-Za-z.0-9]+\}|[A-Za-z.0-9]+))?(\?)?$/;
+const TOKEN =
+  /^(\.\.\.)?([A-Za-z][A-Za-z0-9]*)=([1-9][0-9]*)(?::(\[[A-Za-z.0-9]+\]|\{[A-Za-z.0-9]+\}|[A-Za-z.0-9]+))?(\?)?$/;
 
 const descriptors = new Map<string, MessageDescriptor>();
 
@@ -94,7 +95,8 @@ function resolveName(pkg: string, typeName: string): string {
   if (typeName.includes('.')) return typeName;
   for (const candidate of [pkg, 'meta', 'core']) {
     const qualified = `${candidate}.${typeName}`;
-    if (PACKAGES[candidate][typeName] !== undefined || (candidate === 'meta' && isSpecial(typeName))) return qualified;
+    if (PACKAGES[candidate][typeName] !== undefined || (candidate === 'meta' && isSpecial(typeName)))
+      return qualified;
   }
   throw new Error(`protobuf schema: ${pkg} refers to unknown message ${typeName}`);
 }
