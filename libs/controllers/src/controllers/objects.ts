@@ -1,4 +1,4 @@
-import type { KubeObject, OwnerReference } from '@kubetime/api-machinery';
+import { parseQuantity, type KubeObject, type OwnerReference } from '@kubetime/api-machinery';
 
 /** The owner reference with controller: true, if any: an object has at most one controller. */
 export function controllerRef(object: KubeObject): OwnerReference | undefined {
@@ -60,38 +60,9 @@ function sortKeys(value: unknown): unknown {
   return value;
 }
 
-const BINARY: Record<string, number> = {
-  Ki: 2 ** 10,
-  Mi: 2 ** 20,
-  Gi: 2 ** 30,
-  Ti: 2 ** 40,
-  Pi: 2 ** 50,
-  Ei: 2 ** 60,
-};
-const DECIMAL: Record<string, number> = {
-  n: 1e-9,
-  u: 1e-6,
-  m: 1e-3,
-  '': 1,
-  k: 1e3,
-  M: 1e6,
-  G: 1e9,
-  T: 1e12,
-  P: 1e15,
-  E: 1e18,
-};
-
 /** A resource quantity ("250m", "1Gi", "1e3") as a number of base units; 0 when unparseable. */
 export function quantity(value: unknown): number {
-  if (typeof value === 'number') return value;
-  if (typeof value !== 'string') return 0;
-  const match = /^([+-]?[0-9.]+)(e[+-]?[0-9]+|E[+-]?[0-9]+|[a-zA-Z]*)$/.exec(value.trim());
-  if (!match) return 0;
-  const number = Number(match[1]);
-  const suffix = match[2];
-  if (/^[eE][+-]?[0-9]+$/.test(suffix)) return number * 10 ** Number(suffix.slice(1));
-  const factor = BINARY[suffix] ?? DECIMAL[suffix];
-  return factor === undefined ? 0 : number * factor;
+  return parseQuantity(value) ?? 0;
 }
 
 /** CPU in millicores, rounded up as the scheduler counts it. */
