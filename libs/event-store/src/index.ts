@@ -1,7 +1,14 @@
 export * from './types';
 export { EventStore, EventStoreOptions } from './event-store';
 export { BranchHead } from './branch';
-export { BodyTransformer, plaintextBodies, groupResource } from './rows';
+export {
+  BodyTransformer,
+  plaintextBodies,
+  groupResource,
+  EVENT_COLUMNS,
+  EventRow,
+  eventFromRow,
+} from './rows';
 export { migrate, createPool, MIGRATIONS } from './database';
 export { prefixEnd } from './history';
 export { BranchCatalog, BranchInfo, BranchExists, InvalidBranchName } from './branches';

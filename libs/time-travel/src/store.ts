@@ -1,5 +1,11 @@
 import type { KubeObject } from '@kubetime/api-machinery';
-import type { EventStore, StoredEvent } from '@kubetime/event-store';
+import {
+  EVENT_COLUMNS,
+  eventFromRow,
+  type EventRow,
+  type EventStore,
+  type StoredEvent,
+} from '@kubetime/event-store';
 import type { BranchHead } from '@kubetime/event-store';
 
 /**
@@ -16,12 +22,12 @@ export class LogReader {
     const head = await this.events.branch(branch);
     const found: StoredEvent[] = [];
     for (const segment of segments(head)) {
-      const { rows } = await this.events.pool.query<Row>(
-        `SELECT ${COLUMNS} FROM events WHERE branch_id = $1 AND key = $2 AND revision > $3 AND revision <= $4
+      const { rows } = await this.events.pool.query<EventRow>(
+        `SELECT ${EVENT_COLUMNS} FROM events WHERE branch_id = $1 AND key = $2 AND revision > $3 AND revision <= $4
           ORDER BY revision LIMIT $5`,
         [segment.branchId, key, segment.after, Math.min(segment.upTo, head.revision), limit - found.length],
       );
-      for (const row of rows) found.push(this.decode(row));
+      for (const row of rows) found.push(eventFromRow(row, this.events.bodies));
       if (found.length >= limit) break;
     }
     return found;
@@ -66,34 +72,6 @@ export class LogReader {
       sealed: r.sealed,
     }));
   }
-
-  private decode(row: Row): StoredEvent {
-    const revision = Number(row.revision);
-    const body =
-      row.object ??
-      (JSON.parse(this.events.bodies.open(row.sealed as Buffer, row.key).toString('utf8')) as KubeObject);
-    return {
-      branchId: row.branch_id,
-      revision,
-      key: row.key,
-      group: row.api_group,
-      version: row.api_version,
-      resource: row.resource,
-      kind: row.kind,
-      namespace: row.namespace,
-      name: row.name,
-      uid: row.uid,
-      type: row.type as StoredEvent['type'],
-      object: { ...body, metadata: { ...body.metadata, resourceVersion: String(revision) } },
-      prevRevision: Number(row.prev_revision),
-      createRevision: Number(row.create_revision),
-      keyVersion: row.version,
-      actor: row.actor,
-      cause: row.cause === null ? null : Number(row.cause),
-      request: row.request,
-      recordedAt: row.recorded_at,
-    };
-  }
 }
 
 export interface StoredRow {
@@ -106,30 +84,4 @@ export interface StoredRow {
 /** (branch, revision range) pieces a branch reads, root first, as the event store walks them. */
 function segments(head: BranchHead): { branchId: number; after: number; upTo: number }[] {
   return [...head.lineage].reverse();
-}
-
-const COLUMNS = `branch_id, revision, key, api_group, api_version, resource, kind, namespace, name, uid,
-  type, object, sealed, prev_revision, create_revision, version, actor, cause, request, recorded_at`;
-
-interface Row {
-  branch_id: number;
-  revision: string;
-  key: string;
-  api_group: string;
-  api_version: string;
-  resource: string;
-  kind: string;
-  namespace: string | null;
-  name: string;
-  uid: string;
-  type: string;
-  object: KubeObject | null;
-  sealed: Buffer | null;
-  prev_revision: string;
-  create_revision: string;
-  version: number;
-  actor: string;
-  cause: string | null;
-  request: StoredEvent['request'];
-  recorded_at: Date;
 }
