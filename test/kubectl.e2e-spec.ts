@@ -174,6 +174,57 @@ describe('the real kubectl against kubetime', () => {
     expect(await ok(['get', 'deploy'])).toBe('');
   });
 
+  it('re-creates a backup written by kubectl get -o yaml (a List) and validates its items', async () => {
+    const list = (names: string[], extra = '') =>
+      'apiVersion: v1\nkind: List\nitems:\n' +
+      names
+        .map(
+          (n) =>
+            `- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: ${n}\n  data:\n    x: "1"\n${extra}`,
+        )
+        .join('');
+    expect(await ok(['create', '-f', '-'], list(['list-a', 'list-b']))).toMatch(
+      /configmap\/list-a created\s+configmap\/list-b created/,
+    );
+    expect(await ok(['replace', '-f', '-'], list(['list-a', 'list-b']))).toContain(
+      'configmap/list-b replaced',
+    );
+    const backup = await ok(['get', 'cm', 'list-a', 'list-b', '-o', 'yaml']);
+    expect(backup).toContain('kind: List');
+    await ok(['delete', 'cm', 'list-a', 'list-b']);
+    expect(await ok(['apply', '-f', '-'], backup)).toContain('configmap/list-b created');
+    // kubectl validates each item against /openapi/v2 itself, before any request is sent.
+    const before = await eventCount();
+    const bogus = await server.kubectl(['create', '-f', '-'], list(['list-c'], '  bogus: 1\n'));
+    expect(bogus.stderr).toContain('unknown field "bogus" in io.k8s.api.core.v1.ConfigMap');
+    expect(await eventCount()).toBe(before);
+    await ok(['delete', 'cm', 'list-a', 'list-b']);
+  });
+
+  it('applies changes that need strategic merge directives (retainKeys, list deletions)', async () => {
+    const deployment = (strategy: string, env: string) =>
+      `apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: directives\nspec:\n  strategy: ${strategy}\n` +
+      `  selector:\n    matchLabels:\n      app: d\n  template:\n    metadata:\n      labels:\n        app: d\n` +
+      `    spec:\n      containers:\n      - name: c\n        image: nginx\n        env: ${env}\n`;
+    const rolling = '{type: RollingUpdate, rollingUpdate: {maxSurge: 1, maxUnavailable: 0}}';
+    const twoVars = '[{name: A, value: "1"}, {name: B, value: "2"}]';
+    await ok(['apply', '-f', '-'], deployment(rolling, twoVars));
+    expect(
+      await ok(['apply', '-f', '-'], deployment('{type: Recreate}', '[{name: A, value: "1"}]')),
+    ).toContain('deployment.apps/directives configured');
+    const recreated = JSON.parse(await ok(['get', 'deploy', 'directives', '-o', 'json']));
+    expect(recreated.spec.strategy).toEqual({ type: 'Recreate' });
+    expect(recreated.spec.template.spec.containers[0].env).toEqual([{ name: 'A', value: '1' }]);
+    await ok(['apply', '-f', '-'], deployment(rolling, twoVars));
+    const back = JSON.parse(await ok(['get', 'deploy', 'directives', '-o', 'json']));
+    expect(back.spec.strategy).toEqual({
+      type: 'RollingUpdate',
+      rollingUpdate: { maxSurge: 1, maxUnavailable: 0 },
+    });
+    expect(back.spec.template.spec.containers[0].env).toHaveLength(2);
+    await ok(['delete', 'deploy', 'directives']);
+  });
+
   it('reports kubectl-visible errors as Kubernetes Status', async () => {
     const missing = await server.kubectl(['get', 'deploy', 'nope']);
     expect(missing.code).toBe(1);

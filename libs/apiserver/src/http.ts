@@ -17,6 +17,8 @@ import {
   storageKeyPrefix,
   storageTypeOf,
   successStatus,
+  SWAGGER_PROTOBUF_CONTENT_TYPE,
+  SWAGGER_PROTOBUF_MEDIA_TYPE,
 } from '@kubetime/api-machinery';
 import type { EventStore } from '@kubetime/event-store';
 import { Subscription } from 'rxjs';
@@ -196,6 +198,17 @@ export class ApiServer {
     if (m) {
       const group = apiGroupDocument(m[1]);
       if (group) return this.json(res, 200, group);
+    }
+    if (path === '/openapi/v2') {
+      const swagger = this.options.openapi.swagger();
+      if (!(req.headers.accept ?? '').includes(SWAGGER_PROTOBUF_MEDIA_TYPE))
+        return this.json(res, 200, swagger.json);
+      res.writeHead(200, {
+        'Content-Type': SWAGGER_PROTOBUF_CONTENT_TYPE,
+        'Content-Length': swagger.protobuf.length,
+      });
+      res.end(swagger.protobuf);
+      return;
     }
     if (path === '/openapi/v3') return this.json(res, 200, this.options.openapi.root());
     m = /^\/openapi\/v3\/(.+)$/.exec(path);
@@ -660,7 +673,9 @@ export class ApiServer {
     const mode =
       q.get('fieldValidation') ?? (contentType === 'application/apply-patch+yaml' ? 'Strict' : 'Warn');
     if (mode === 'Ignore' || !body || typeof body !== 'object' || Array.isArray(body)) return;
-    const unknown = this.options.openapi.unknownFields(groupVersion(type), type.kind, body);
+    const unknown = this.options.openapi.unknownFields(groupVersion(type), type.kind, body, {
+      strategicMergeDirectives: contentType === 'application/strategic-merge-patch+json',
+    });
     if (!unknown.length) return;
     const fields = unknown.map((f) => f.replace(/^\./, ''));
     if (mode === 'Strict') {

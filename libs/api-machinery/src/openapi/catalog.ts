@@ -9,8 +9,9 @@ import { groupVersion, RESOURCE_TYPES, ResourceType, splitApiVersion } from '../
 import { applyListSemantics } from './list-semantics';
 import { PathItem, resourcePaths } from './operations';
 import { GroupVersionKind, referencedName, Schema, schemaRef } from './schema';
+import { encodeSwaggerDocument, SwaggerDocument, toSwaggerSchema } from './swagger';
 import { modulePathOf, TypeDefinitions } from './type-definitions';
-import { findUnknownFields } from './unknown-fields';
+import { findUnknownFields, UnknownFieldOptions } from './unknown-fields';
 
 /** The Kubernetes release whose API kubetime speaks, as kube-apiserver puts it in `info.version`. */
 const KUBERNETES_VERSION = 'v1.32.0';
@@ -52,6 +53,7 @@ export class OpenApiCatalog {
   private readonly rootIndex: OpenApiRoot = { paths: {} };
   private readonly documents = new Map<string, OpenApiDocument>();
   private readonly kindSchemas = new Map<string, string>();
+  private swaggerDocument?: { json: SwaggerDocument; protobuf: Buffer };
 
   private constructor(private readonly schemas: Map<string, Schema>) {}
 
@@ -94,6 +96,26 @@ export class OpenApiCatalog {
     return this.documents.get(path);
   }
 
+  /** `/openapi/v2`: every served kind's schema and what it references, built on first request. */
+  swagger(): { json: SwaggerDocument; protobuf: Buffer } {
+    if (!this.swaggerDocument) {
+      const definitions = Object.fromEntries(
+        Object.entries(this.closure(this.kindSchemas.values())).map(([name, schema]) => [
+          name,
+          toSwaggerSchema(schema),
+        ]),
+      );
+      const json: SwaggerDocument = {
+        swagger: '2.0',
+        info: { title: 'Kubernetes', version: KUBERNETES_VERSION },
+        paths: {},
+        definitions,
+      };
+      this.swaggerDocument = { json, protobuf: encodeSwaggerDocument(json) };
+    }
+    return this.swaggerDocument;
+  }
+
   /** Component schema name of a kind (`io.k8s.api.apps.v1.Deployment`), if it is one kubetime serves. */
   schemaNameOf(apiVersion: string, kind: string): string | undefined {
     return this.kindSchemas.get(gvkKey({ ...splitApiVersion(apiVersion), kind }));
@@ -103,10 +125,15 @@ export class OpenApiCatalog {
    * JSON paths of the fields of `obj` its kind's schema does not declare, such as `.spec.bogusField`
    * or `.spec.template.spec.containers[0].bogus`. Empty for kinds with no schema: nothing to judge by.
    */
-  unknownFields(apiVersion: string, kind: string, obj: unknown): string[] {
+  unknownFields(apiVersion: string, kind: string, obj: unknown, options: UnknownFieldOptions = {}): string[] {
     const name = this.schemaNameOf(apiVersion, kind);
     if (!name) return [];
-    return findUnknownFields({ $ref: schemaRef(name) }, obj, (component) => this.schemas.get(component));
+    return findUnknownFields(
+      { $ref: schemaRef(name) },
+      obj,
+      (component) => this.schemas.get(component),
+      options,
+    );
   }
 
   private buildDocuments(): void {

@@ -142,6 +142,9 @@ export const LIST_SEMANTICS: Record<string, Record<string, ListExtensions>> = {
   [`${CORE}.ScopeSelector`]: { matchExpressions: ATOMIC },
   [`${CORE}.ScopedResourceSelectorRequirement`]: { values: ATOMIC },
 
+  // Not a list: switching the strategy's type drops the old type's fields (`$retainKeys`), which
+  // kubectl apply learns from this extension once /openapi/v2 serves it.
+  'io.k8s.api.apps.v1.DeploymentSpec': { strategy: { 'x-kubernetes-patch-strategy': 'retainKeys' } },
   'io.k8s.api.apps.v1.DeploymentStatus': CONDITIONS_BY_TYPE,
   'io.k8s.api.apps.v1.ReplicaSetStatus': CONDITIONS_BY_TYPE,
   'io.k8s.api.apps.v1.StatefulSetStatus': CONDITIONS_BY_TYPE,

@@ -4,6 +4,15 @@
  */
 import { referencedName, Schema } from './schema';
 
+export interface UnknownFieldOptions {
+  /**
+   * The body is a strategic merge patch: `$patch`, `$retainKeys`, `$setElementOrder/<list>` and
+   * `$deleteFromPrimitiveList/<list>` are instructions to the merge, not fields (kubectl apply sends
+   * them whenever a keyed list or a retainKeys struct changes).
+   */
+  strategicMergeDirectives?: boolean;
+}
+
 export type SchemaLookup = (componentName: string) => Schema | undefined;
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -25,7 +34,13 @@ function resolve(schema: Schema, lookup: SchemaLookup, seen = new Set<string>())
  * does not know. Free-form parts (preserved unknown fields, objects declaring no properties such as
  * RawExtension or FieldsV1) accept anything; maps check each value against their value schema.
  */
-export function findUnknownFields(schema: Schema, value: unknown, lookup: SchemaLookup, path = ''): string[] {
+export function findUnknownFields(
+  schema: Schema,
+  value: unknown,
+  lookup: SchemaLookup,
+  options: UnknownFieldOptions = {},
+  path = '',
+): string[] {
   const resolved = resolve(schema, lookup);
   if (!resolved || resolved['x-kubernetes-preserve-unknown-fields'] || value === null || value === undefined)
     return [];
@@ -33,7 +48,7 @@ export function findUnknownFields(schema: Schema, value: unknown, lookup: Schema
   if (Array.isArray(value)) {
     if (resolved.items) {
       value.forEach((item, index) =>
-        unknown.push(...findUnknownFields(resolved.items!, item, lookup, `${path}[${index}]`)),
+        unknown.push(...findUnknownFields(resolved.items!, item, lookup, options, `${path}[${index}]`)),
       );
     }
     return unknown;
@@ -41,14 +56,17 @@ export function findUnknownFields(schema: Schema, value: unknown, lookup: Schema
   if (!isPlainObject(value)) return unknown;
   if (resolved.properties) {
     for (const [field, fieldValue] of Object.entries(value)) {
+      if (options.strategicMergeDirectives && field.startsWith('$')) continue;
       const fieldSchema = resolved.properties[field];
       if (fieldSchema)
-        unknown.push(...findUnknownFields(fieldSchema, fieldValue, lookup, `${path}.${field}`));
+        unknown.push(...findUnknownFields(fieldSchema, fieldValue, lookup, options, `${path}.${field}`));
       else unknown.push(`${path}.${field}`);
     }
   } else if (resolved.additionalProperties) {
     for (const [key, entry] of Object.entries(value)) {
-      unknown.push(...findUnknownFields(resolved.additionalProperties, entry, lookup, `${path}.${key}`));
+      unknown.push(
+        ...findUnknownFields(resolved.additionalProperties, entry, lookup, options, `${path}.${key}`),
+      );
     }
   }
   return unknown;
