@@ -1,5 +1,7 @@
 import { execFile } from 'child_process';
-import { resolve } from 'path';
+import { mkdtemp, rm } from 'fs/promises';
+import { tmpdir } from 'os';
+import { join, resolve } from 'path';
 import { promisify } from 'util';
 import { RpcCallError, RpcClient } from '../apps/cli/src/client';
 import { startServer, stopServer, TestServer } from './support/server';
@@ -347,6 +349,42 @@ describe('time travel with per-branch controllers and virtual clocks', () => {
       message: expect.stringMatching(/^0\/3 nodes are available/),
     });
   });
+
+  it('runs controllers on a branch restored from a snapshot at once, without a server restart', async () => {
+    const cli = (args: string[]) =>
+      run(process.execPath, [CLI, ...args], {
+        env: { ...process.env, KUBECONFIG: server.kubeconfig },
+        timeout: 60_000,
+      });
+    const dir = await mkdtemp(join(tmpdir(), 'kubetime-restore-'));
+    try {
+      for (const format of ['native', 'etcd']) {
+        const file = join(dir, `${format}.snap`);
+        const branch = `restored-${format}`;
+        await cli(['snapshot', 'save', file, '--revision', String(good), '--format', format]);
+        await cli(['snapshot', 'restore', file, '--branch', branch, '--format', format]);
+        await ok([
+          '--server',
+          `${server.url}/branches/${branch}`,
+          'create',
+          'deployment',
+          'after',
+          '--image=nginx',
+        ]);
+        await ok([
+          '--server',
+          `${server.url}/branches/${branch}`,
+          'rollout',
+          'status',
+          'deployment/after',
+          '--timeout=60s',
+        ]);
+        await rpc.call('branch.delete', { name: branch });
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 
   it('does the same from the CLI: a virtual branch, clock advance and run-until, explain, reexecute', async () => {
     const cli = async (args: string[]) =>

@@ -188,6 +188,9 @@ export class EtcdSnapshotMethods {
       } catch (error) {
         throw refusal(error) ?? error;
       }
+      // A restored branch is a live cluster like a forked one (main's control plane is the server's own).
+      if (upload.branch !== 'main')
+        await this.ctx.branchControllers?.start(await this.ctx.events.branches.get(upload.branch));
       return { ...result, format: ETCD_FILE_FORMAT, bytes: upload.received, sha256: actual };
     } finally {
       await upload.file.remove();

@@ -190,6 +190,8 @@ export class SnapshotMethods {
       throw error;
     }
     const head = await this.ctx.events.branch(transfer.branch);
+    // A restored branch is a live cluster like a forked one: its controllers start now, not at the next server start.
+    await this.ctx.branchControllers?.start(await this.ctx.events.branches.get(transfer.branch));
     return {
       branch: transfer.branch,
       revision: head.revision,
