@@ -327,6 +327,12 @@ describe('time travel with per-branch controllers and virtual clocks', () => {
     expect(why.scheduling.node).toMatch(/^node-/);
     expect(why.scheduling.boundAt.actor).toBe('system:kube-scheduler');
     expect(why.scheduling.events.map((e: any) => e.reason)).toContain('Scheduled');
+    // The scheduler's per-node verdicts: every node passed its filters, and the chosen one has the top score.
+    expect(why.scheduling.decision.node).toBe(why.scheduling.node);
+    expect(why.scheduling.decision.nodes).toHaveLength(3);
+    const chosen = why.scheduling.decision.nodes.find((n: any) => n.node === why.scheduling.node);
+    expect(chosen.filters).toMatchObject({ NodeResourcesFit: 'Success', TaintToleration: 'Success' });
+    expect(Math.max(...why.scheduling.decision.nodes.map((n: any) => n.total))).toBe(chosen.total);
 
     // Explained once the scheduler has also recorded why: its FailedScheduling Event follows the status write.
     const [failed] = (
@@ -344,6 +350,8 @@ describe('time travel with per-branch controllers and virtual clocks', () => {
     });
     expect(stuck.scheduling.node).toBeNull();
     expect(stuck.scheduling.condition).toMatchObject({ status: 'False', reason: 'Unschedulable' });
+    expect(stuck.scheduling.decision.node).toBeNull();
+    for (const n of stuck.scheduling.decision.nodes) expect(n.filters.NodeResourcesFit).not.toBe('Success');
     expect(stuck.scheduling.events[0]).toMatchObject({
       reason: 'FailedScheduling',
       message: expect.stringMatching(/^0\/3 nodes are available/),
@@ -414,6 +422,7 @@ describe('time travel with per-branch controllers and virtual clocks', () => {
     const why = await cli(['explain', `pod/${pod.metadata.name}`, '--branch', 'cli']);
     expect(why).toContain('(controller)');
     expect(why).toMatch(/bound to node-\d/);
+    expect(why).toMatch(/\* node-\d: score \d+/);
     const report = await cli([
       'reexecute',
       '--from',

@@ -425,6 +425,17 @@ async function explain(
       `scheduling: ${s.node ? `bound to ${s.node}` : 'not bound'}${s.condition?.message ? ` (${s.condition.message})` : ''}`,
     );
     for (const e of s.events) out.line(`  ${e.type} ${e.reason} x${e.count}: ${e.message}`);
+    for (const n of s.decision?.nodes ?? []) {
+      const refused = Object.entries(n.filters ?? {}).filter(([, verdict]) => verdict !== 'Success');
+      const scores = Object.entries(n.scores ?? {}).map(([plugin, score]) => `${plugin} ${score}`);
+      out.line(
+        `  ${n.node === s.decision.node ? '*' : ' '} ${n.node}: ${
+          refused.length
+            ? `filtered out by ${refused.map(([plugin, verdict]) => `${plugin} (${verdict})`).join(', ')}`
+            : `score ${n.total ?? '?'}${scores.length ? ` = ${scores.join(', ')}` : ''}`
+        }`,
+      );
+    }
   }
   return 0;
 }

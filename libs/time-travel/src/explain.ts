@@ -10,6 +10,7 @@ import type { Redact } from './views';
 const MAX_CHAIN = 32;
 const MAX_VERSIONS = 10_000;
 const SCHEDULER = 'system:kube-scheduler';
+const SCHEDULING_DECISION = 'kubetime.io/scheduling-decision';
 
 interface Link {
   revision: number;
@@ -112,8 +113,24 @@ export class ExplainMethod {
       node: latest.spec?.nodeName ?? null,
       boundAt: bound ? link(bound) : null,
       condition: condition ?? null,
+      decision: decisionOf(latest),
       events,
     };
+  }
+}
+
+/**
+ * The scheduler's own record of its last attempt (see the scheduler controller): every node with
+ * each filter plugin's verdict and, for nodes that passed, each score plugin's score and the weighted
+ * total. A value that does not parse is shown as written rather than hidden.
+ */
+function decisionOf(pod: KubeObject): unknown {
+  const recorded = pod.metadata.annotations?.[SCHEDULING_DECISION];
+  if (recorded === undefined) return null;
+  try {
+    return JSON.parse(recorded);
+  } catch {
+    return { unreadable: recorded };
   }
 }
 
