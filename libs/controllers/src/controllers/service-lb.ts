@@ -24,7 +24,7 @@ const SOURCE = { component: 'service-controller' };
  * of the pool, or `spec.loadBalancerIP` when that is in the pool and free. An address is free when
  * no other Service's status holds it, so deleting a Service or changing its type releases it (the
  * status goes with it), and the Services still waiting are looked at again. A Service that cannot
- * be given an address stays pending with a Warning Event. Services naming a `loadBalancerClass`
+ * be given an address stays pending with a Warning Event (one per reason, not one per look). Services naming a `loadBalancerClass`
  * belong to another implementation and are left alone. Keys are `namespace/name`.
  */
 export class ServiceLoadBalancerController implements Controller {
@@ -89,13 +89,13 @@ export class ServiceLoadBalancerController implements Controller {
     }
     const chosen = this.choose(requested, taken);
     if (typeof chosen === 'string') {
-      await ctx.api.event(
-        svc,
-        'Warning',
-        'SyncLoadBalancerFailed',
-        `Error syncing load balancer: failed to ensure load balancer: ${chosen}`,
-        SOURCE,
-      );
+      const message = `Error syncing load balancer: failed to ensure load balancer: ${chosen}`;
+      // Once per Service and reason: a pending Service is looked at again whenever any address is
+      // released or the controllers restart, and neither is news about this one.
+      const reported = ctx.cache
+        .list('events', namespace)
+        .some((e) => e.involvedObject?.uid === svc.metadata.uid && e.message === message);
+      if (!reported) await ctx.api.event(svc, 'Warning', 'SyncLoadBalancerFailed', message, SOURCE);
       if (current !== undefined) await this.writeIngress(svc, [], ctx);
       return;
     }
