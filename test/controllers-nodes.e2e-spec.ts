@@ -650,7 +650,8 @@ describe('kubetime node stop/start/list on a virtual branch', () => {
     ).not.toContain('simulated-state');
     // Past the 40 s grace period on the branch's own clock.
     await ok('clock', 'advance', 'drill', '60');
-    const down = (await nodeList()).find((n) => n.name === 'node-2')!;
+    const listed = await nodeList();
+    const down = listed.find((n) => n.name === 'node-2')!;
     expect(down).toMatchObject({ state: 'stopped', ready: 'Unknown', reason: 'NodeStatusUnknown' });
     expect(down.taints).toEqual(
       expect.arrayContaining([
@@ -658,7 +659,7 @@ describe('kubetime node stop/start/list on a virtual branch', () => {
         'node.kubernetes.io/unreachable:NoExecute',
       ]),
     );
-    expect((await nodeList()).find((n) => n.name === 'node-1')).toMatchObject({
+    expect(listed.find((n) => n.name === 'node-1')).toMatchObject({
       state: 'running',
       ready: 'True',
     });
