@@ -297,6 +297,39 @@ describe('kubelet behaviour and node lifecycle (real PostgreSQL, virtual clock)'
     node.metadata.annotations = { ...node.metadata.annotations, 'kubetime.io/simulated-state': 'stopped' };
     await resources.update(admin(), nodes, undefined, victim, node, { dryRun: false });
     const stoppedAt = clock.now().getTime();
+    // A pod with its own, shorter toleration for the unreachable taint; admission adds only not-ready's.
+    const quick = await resources.create(
+      admin(),
+      pods,
+      'default',
+      {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'quick', namespace: 'default' },
+        spec: {
+          nodeName: victim,
+          containers: [{ name: 'c', image: 'nginx' }],
+          tolerations: [
+            {
+              key: 'node.kubernetes.io/unreachable',
+              operator: 'Exists',
+              effect: 'NoExecute',
+              tolerationSeconds: 60,
+            },
+          ],
+        },
+      },
+      { dryRun: false },
+    );
+    expect(
+      quick.spec.tolerations.map((t: { key: string; tolerationSeconds: number }) => [
+        t.key,
+        t.tolerationSeconds,
+      ]),
+    ).toEqual([
+      ['node.kubernetes.io/unreachable', 60],
+      ['node.kubernetes.io/not-ready', 300],
+    ]);
 
     await settle(45_000);
     const silent = await resources.get(admin(), nodes, undefined, victim);
@@ -319,6 +352,11 @@ describe('kubelet behaviour and node lifecycle (real PostgreSQL, virtual clock)'
       ).lastHeartbeatTime;
       expect(clock.now().getTime() - Date.parse(heartbeat)).toBeLessThanOrEqual(60_000);
     }
+
+    // The taint came at about 40 s: 60 s later the pod that tolerates it for 60 s goes, the others stay.
+    await settle(stoppedAt + 120_000 - clock.now().getTime());
+    expect((await get('quick')).metadata.deletionTimestamp).toBeDefined();
+    expect((await get(evicted[0])).metadata.deletionTimestamp).toBeUndefined();
 
     await settle(stoppedAt + 360_000 - clock.now().getTime());
     const now = (await resources.list(admin(), pods, 'default', {})).items;
