@@ -632,7 +632,7 @@ describe('cordon, uncordon and drain with the real kubectl (seed 003)', () => {
   });
 });
 
-describe('kubetime node stop/start/list on a virtual branch', () => {
+describe('the server with controllers: kubetime node verbs, kube-root-ca.crt, the LoadBalancer pool', () => {
   let server: TestServer & { database: TestDatabase };
 
   /** The CLI as a user runs it, against this server's kubeconfig. */
@@ -667,11 +667,37 @@ describe('kubetime node stop/start/list on a virtual branch', () => {
     }[];
 
   beforeAll(async () => {
-    server = await startServer({ env: { KUBETIME_CONTROLLERS: 'on' } });
+    server = await startServer({
+      env: { KUBETIME_CONTROLLERS: 'on', KUBETIME_LOADBALANCER_POOL: '192.168.49.0/30' },
+    });
   });
 
   afterAll(async () => {
     if (server) await stopServer(server);
+  });
+
+  it('publishes the server CA as kube-root-ca.crt and serves LoadBalancer addresses from the configured pool', async () => {
+    await server.kubectl(['create', 'namespace', 'fresh']);
+    await server.kubectl(['create', 'service', 'loadbalancer', 'edge', '--tcp=80:80']);
+    let ca = '';
+    let row = '';
+    for (let i = 0; i < 50 && !(ca && row.includes('192.168.49.1')); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      ca = (
+        await server.kubectl([
+          'get',
+          'configmap',
+          'kube-root-ca.crt',
+          '-n',
+          'fresh',
+          '-o',
+          'jsonpath={.data.ca\\.crt}',
+        ])
+      ).stdout;
+      row = (await server.kubectl(['get', 'svc', 'edge', '--no-headers'])).stdout;
+    }
+    expect(ca.trim()).toBe(server.caPem.trim());
+    expect(row).toMatch(/^edge\s+LoadBalancer\s+\S+\s+192\.168\.49\.1\s/);
   });
 
   it('stops a node: it goes Unknown with the unreachable taints; started, it is Ready again', async () => {
