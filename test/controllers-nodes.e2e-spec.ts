@@ -1,9 +1,15 @@
+import { execFile } from 'child_process';
+import { resolve } from 'path';
+import { promisify } from 'util';
 import { findResourceType, KubeObject } from '@kubetime/api-machinery';
 import { bootstrapCluster, RequestContext, ResourceStore } from '@kubetime/apiserver';
 import { createPool, EventStore, migrate } from '@kubetime/event-store';
 import { ControllerManager, startControllers, VirtualClock } from '../libs/controllers/src';
 import { createTestDatabase, TestDatabase } from './support/database';
 import { startServer, stopServer, TestServer } from './support/server';
+
+const runFile = promisify(execFile);
+const CLI = resolve(__dirname, '../bin/kubetime.js');
 
 const pods = findResourceType('', 'v1', 'pods')!;
 const nodes = findResourceType('', 'v1', 'nodes')!;
@@ -291,6 +297,39 @@ describe('kubelet behaviour and node lifecycle (real PostgreSQL, virtual clock)'
     node.metadata.annotations = { ...node.metadata.annotations, 'kubetime.io/simulated-state': 'stopped' };
     await resources.update(admin(), nodes, undefined, victim, node, { dryRun: false });
     const stoppedAt = clock.now().getTime();
+    // A pod with its own, shorter toleration for the unreachable taint; admission adds only not-ready's.
+    const quick = await resources.create(
+      admin(),
+      pods,
+      'default',
+      {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'quick', namespace: 'default' },
+        spec: {
+          nodeName: victim,
+          containers: [{ name: 'c', image: 'nginx' }],
+          tolerations: [
+            {
+              key: 'node.kubernetes.io/unreachable',
+              operator: 'Exists',
+              effect: 'NoExecute',
+              tolerationSeconds: 60,
+            },
+          ],
+        },
+      },
+      { dryRun: false },
+    );
+    expect(
+      quick.spec.tolerations.map((t: { key: string; tolerationSeconds: number }) => [
+        t.key,
+        t.tolerationSeconds,
+      ]),
+    ).toEqual([
+      ['node.kubernetes.io/unreachable', 60],
+      ['node.kubernetes.io/not-ready', 300],
+    ]);
 
     await settle(45_000);
     const silent = await resources.get(admin(), nodes, undefined, victim);
@@ -313,6 +352,11 @@ describe('kubelet behaviour and node lifecycle (real PostgreSQL, virtual clock)'
       ).lastHeartbeatTime;
       expect(clock.now().getTime() - Date.parse(heartbeat)).toBeLessThanOrEqual(60_000);
     }
+
+    // The taint came at about 40 s: 60 s later the pod that tolerates it for 60 s goes, the others stay.
+    await settle(stoppedAt + 120_000 - clock.now().getTime());
+    expect((await get('quick')).metadata.deletionTimestamp).toBeDefined();
+    expect((await get(evicted[0])).metadata.deletionTimestamp).toBeUndefined();
 
     await settle(stoppedAt + 360_000 - clock.now().getTime());
     const now = (await resources.list(admin(), pods, 'default', {})).items;
@@ -585,6 +629,154 @@ describe('cordon, uncordon and drain with the real kubectl (seed 003)', () => {
     expect(await kubectl('taint', 'nodes', 'node-2', 'dedicated=infra:NoExecute-')).toContain(
       'node/node-2 untainted',
     );
+  });
+});
+
+describe('the server with controllers: kubetime node verbs, kube-root-ca.crt, the LoadBalancer pool', () => {
+  let server: TestServer & { database: TestDatabase };
+
+  /** The CLI as a user runs it, against this server's kubeconfig. */
+  async function cli(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
+    try {
+      const { stdout, stderr } = await runFile(process.execPath, [CLI, ...args], {
+        env: { ...process.env, KUBECONFIG: server.kubeconfig },
+        timeout: 60_000,
+      });
+      return { stdout, stderr, code: 0 };
+    } catch (error) {
+      const e = error as { stdout?: string; stderr?: string; code?: number };
+      return {
+        stdout: e.stdout ?? '',
+        stderr: e.stderr ?? '',
+        code: typeof e.code === 'number' ? e.code : 1,
+      };
+    }
+  }
+  async function ok(...args: string[]): Promise<string> {
+    const result = await cli(...args);
+    if (result.code !== 0) throw new Error(`kubetime ${args.join(' ')} failed: ${result.stderr}`);
+    return result.stdout;
+  }
+  const nodeList = async () =>
+    JSON.parse(await ok('node', 'list', '--branch', 'drill', '-o', 'json')).items as {
+      name: string;
+      state: string;
+      ready: string;
+      reason: string;
+      taints: string[];
+    }[];
+
+  beforeAll(async () => {
+    server = await startServer({
+      env: { KUBETIME_CONTROLLERS: 'on', KUBETIME_LOADBALANCER_POOL: '192.168.49.0/30' },
+    });
+  });
+
+  afterAll(async () => {
+    if (server) await stopServer(server);
+  });
+
+  it('publishes the server CA as kube-root-ca.crt and serves LoadBalancer addresses from the configured pool', async () => {
+    await server.kubectl(['create', 'namespace', 'fresh']);
+    await server.kubectl(['create', 'service', 'loadbalancer', 'edge', '--tcp=80:80']);
+    let ca = '';
+    let row = '';
+    for (let i = 0; i < 50 && !(ca && row.includes('192.168.49.1')); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      ca = (
+        await server.kubectl([
+          'get',
+          'configmap',
+          'kube-root-ca.crt',
+          '-n',
+          'fresh',
+          '-o',
+          'jsonpath={.data.ca\\.crt}',
+        ])
+      ).stdout;
+      row = (await server.kubectl(['get', 'svc', 'edge', '--no-headers'])).stdout;
+    }
+    expect(ca.trim()).toBe(server.caPem.trim());
+    expect(row).toMatch(/^edge\s+LoadBalancer\s+\S+\s+192\.168\.49\.1\s/);
+  });
+
+  it('stops a node: it goes Unknown with the unreachable taints; started, it is Ready again', async () => {
+    await ok('branch', 'create', 'drill', '--clock', 'virtual');
+    await ok('clock', 'advance', 'drill', '0');
+    expect(await ok('node', 'stop', 'node-2', '--branch', 'drill')).toMatch(
+      /^node\/node-2 stopped on branch drill \(revision \d+\)/,
+    );
+    const stopped = JSON.parse(await ok('node', 'stop', 'node-2', '--branch', 'drill', '-o', 'json'));
+    expect(stopped).toMatchObject({ branch: 'drill', name: 'node-2', state: 'stopped', changed: false });
+    // Main is another cluster: its node-2 runs on.
+    expect(
+      (await server.kubectl(['get', 'node', 'node-2', '-o', 'jsonpath={.metadata.annotations}'])).stdout,
+    ).not.toContain('simulated-state');
+    // Past the 40 s grace period on the branch's own clock.
+    await ok('clock', 'advance', 'drill', '60');
+    const listed = await nodeList();
+    const down = listed.find((n) => n.name === 'node-2')!;
+    expect(down).toMatchObject({ state: 'stopped', ready: 'Unknown', reason: 'NodeStatusUnknown' });
+    expect(down.taints).toEqual(
+      expect.arrayContaining([
+        'node.kubernetes.io/unreachable:NoSchedule',
+        'node.kubernetes.io/unreachable:NoExecute',
+      ]),
+    );
+    expect(listed.find((n) => n.name === 'node-1')).toMatchObject({
+      state: 'running',
+      ready: 'True',
+    });
+    const table = await ok('node', 'list', '--branch', 'drill');
+    expect(table).toMatch(/^NAME\s+STATE\s+READY\s+REASON\s+TAINTS/);
+    expect(table).toMatch(
+      /\nnode-2\s+stopped\s+Unknown\s+NodeStatusUnknown\s+node\.kubernetes\.io\/unreachable/,
+    );
+    // The history says who stopped it.
+    const history = JSON.parse(
+      await ok(
+        'history',
+        '--branch',
+        'drill',
+        '--kind',
+        'Node',
+        '--name',
+        'node-2',
+        '--actor',
+        'admin',
+        '-o',
+        'json',
+      ),
+    );
+    expect(history.items).toHaveLength(1);
+
+    expect(await ok('node', 'start', 'node-2', '--branch', 'drill')).toContain(
+      'node/node-2 started on branch drill',
+    );
+    await ok('clock', 'advance', 'drill', '1');
+    const up = (await nodeList()).find((n) => n.name === 'node-2')!;
+    expect(up).toMatchObject({ state: 'running', ready: 'True', taints: [] });
+  });
+
+  it('answers not found, not simulated and usage errors', async () => {
+    const missing = await cli('node', 'stop', 'node-9', '--branch', 'drill');
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('nodes "node-9" not found (code -32002)');
+    const noBranch = await cli('node', 'start', 'node-1', '--branch', 'nowhere');
+    expect(noBranch.code).toBe(1);
+    expect(noBranch.stderr).toContain('(code -32002)');
+    const manual = await server.kubectl(
+      ['create', '-f', '-'],
+      'apiVersion: v1\nkind: Node\nmetadata:\n  name: bare-metal\n',
+    );
+    expect(manual.code).toBe(0);
+    const foreign = await cli('node', 'stop', 'bare-metal');
+    expect(foreign.code).toBe(1);
+    expect(foreign.stderr).toContain('node "bare-metal" is not simulated by kubetime');
+    expect(foreign.stderr).toContain('(code -32602)');
+    const usage = await cli('node', 'stop');
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain('node stop needs a NAME');
   });
 });
 

@@ -20,7 +20,13 @@ const T = {
   controllerrevisions: findResourceType('apps', 'v1', 'controllerrevisions')!,
   persistentvolumeclaims: findResourceType('', 'v1', 'persistentvolumeclaims')!,
   nodes: findResourceType('', 'v1', 'nodes')!,
+  configmaps: findResourceType('', 'v1', 'configmaps')!,
 };
+
+/** Stands in for the server's CA: the publisher copies whatever PEM it is given. */
+const CA_PEM = '-----BEGIN CERTIFICATE-----\nMIIBkubetime\n-----END CERTIFICATE-----\n';
+/** Two addresses, so the third LoadBalancer Service finds the pool exhausted. */
+const LB_POOL = { first: '192.168.49.10', last: '192.168.49.11' };
 
 const START = new Date('2025-03-01T12:00:00Z');
 
@@ -55,6 +61,8 @@ async function cluster(): Promise<Cluster> {
       seed: 'workloads',
       nodes: { leaseRenewIntervalMs: 0 },
       kubelet: { startDelayMs: 2000, maxGracePeriodMs: 1000 },
+      caPem: CA_PEM,
+      loadBalancerPool: LB_POOL,
       onError: (_c, _k, error) => errors.push(error),
     });
   const c: Cluster = {
@@ -736,6 +744,113 @@ describe('workload controllers (real PostgreSQL, virtual clock)', () => {
     });
   });
 
+  describe('kube-root-ca.crt', () => {
+    it('is published in every namespace, recreated when deleted and restored when edited', async () => {
+      for (const ns of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {
+        const cm = await get(T.configmaps, ns, 'kube-root-ca.crt');
+        expect(cm.data).toEqual({ 'ca.crt': CA_PEM });
+        expect(cm.metadata.annotations!['kubernetes.io/description']).toContain('verify the kube-apiserver');
+      }
+      await create(T.namespaces, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team-ca' } });
+      await c.settle();
+      const first = await get(T.configmaps, 'team-ca', 'kube-root-ca.crt');
+      expect(first.data).toEqual({ 'ca.crt': CA_PEM });
+
+      const edited = structuredClone(first);
+      edited.data = { 'ca.crt': 'not a CA', extra: 'x' };
+      edited.metadata.annotations = { mine: 'kept' };
+      edited.metadata.labels = { team: 'ca' };
+      await c.resources.update(c.user(), T.configmaps, 'team-ca', 'kube-root-ca.crt', edited, {
+        dryRun: false,
+      });
+      await c.settle();
+      const restored = await get(T.configmaps, 'team-ca', 'kube-root-ca.crt');
+      expect(restored.data).toEqual({ 'ca.crt': CA_PEM });
+      expect(restored.metadata.annotations!.mine).toBe('kept');
+      expect(restored.metadata.annotations!['kubernetes.io/description']).toContain(
+        'verify the kube-apiserver',
+      );
+      expect(restored.metadata.labels).toEqual({ team: 'ca' });
+
+      await c.resources.delete(c.user(), T.configmaps, 'team-ca', 'kube-root-ca.crt', { dryRun: false });
+      await c.settle();
+      const again = await get(T.configmaps, 'team-ca', 'kube-root-ca.crt');
+      expect(again.metadata.uid).not.toBe(first.metadata.uid);
+      expect(again.data).toEqual({ 'ca.crt': CA_PEM });
+    });
+  });
+
+  describe('LoadBalancer Services', () => {
+    const lb = (name: string, spec: Record<string, unknown> = {}): KubeObject => ({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name, namespace: 'default' },
+      spec: { type: 'LoadBalancer', selector: { app: name }, ports: [{ port: 80 }], ...spec },
+    });
+    const ingress = async (name: string) =>
+      (await get(T.services, 'default', name)).status?.loadBalancer ?? {};
+    const warnings = async (name: string) =>
+      (await list(T.events))
+        .filter((e) => e.involvedObject.name === name && e.type === 'Warning')
+        .map((e) => `${e.reason}: ${e.message}`);
+
+    it('gives addresses from the pool, honours loadBalancerIP, waits when exhausted, releases on delete and type change', async () => {
+      await create(T.services, lb('lb-a'));
+      await c.settle();
+      expect(await ingress('lb-a')).toEqual({ ingress: [{ ip: '192.168.49.10', ipMode: 'VIP' }] });
+      const a = await get(T.services, 'default', 'lb-a');
+      expect(a.spec.ports[0].nodePort).toBeGreaterThanOrEqual(30000);
+
+      // A requested address outside the pool or taken is refused with a Warning; the Service waits.
+      await create(T.services, lb('lb-out', { loadBalancerIP: '10.1.2.3' }));
+      await create(T.services, lb('lb-taken', { loadBalancerIP: '192.168.49.10' }));
+      await c.settle();
+      expect(await ingress('lb-out')).toEqual({});
+      expect(await warnings('lb-out')).toEqual([
+        'SyncLoadBalancerFailed: Error syncing load balancer: failed to ensure load balancer: loadBalancerIP 10.1.2.3 is not in the pool 192.168.49.10-192.168.49.11',
+      ]);
+      expect(await ingress('lb-taken')).toEqual({});
+      expect((await warnings('lb-taken'))[0]).toContain('192.168.49.10 is already in use by another Service');
+
+      await create(T.services, lb('lb-b', { loadBalancerIP: '192.168.49.11' }));
+      await create(T.services, lb('lb-c'));
+      await c.settle();
+      expect(await ingress('lb-b')).toEqual({ ingress: [{ ip: '192.168.49.11', ipMode: 'VIP' }] });
+      expect(await ingress('lb-c')).toEqual({});
+      expect(await warnings('lb-c')).toEqual([
+        'SyncLoadBalancerFailed: Error syncing load balancer: failed to ensure load balancer: no address left in the pool 192.168.49.10-192.168.49.11',
+      ]);
+
+      // lb-a turning ClusterIP releases .10: lb-taken asked for exactly that one and gets it first.
+      const clusterIp = await get(T.services, 'default', 'lb-a');
+      clusterIp.spec.type = 'ClusterIP';
+      // As against a real apiserver, the fields only LoadBalancer Services may carry go with the type.
+      delete clusterIp.spec.externalTrafficPolicy;
+      delete clusterIp.spec.allocateLoadBalancerNodePorts;
+      await c.resources.update(c.user(), T.services, 'default', 'lb-a', clusterIp, { dryRun: false });
+      await c.settle();
+      expect(await ingress('lb-a')).toEqual({});
+      expect(await ingress('lb-taken')).toEqual({ ingress: [{ ip: '192.168.49.10', ipMode: 'VIP' }] });
+      expect(await ingress('lb-c')).toEqual({});
+
+      await c.resources.delete(c.user(), T.services, 'default', 'lb-b', { dryRun: false });
+      await c.settle();
+      expect(await ingress('lb-c')).toEqual({ ingress: [{ ip: '192.168.49.11', ipMode: 'VIP' }] });
+      const reasons = (await list(T.events))
+        .filter((e) => e.involvedObject.name === 'lb-c' && e.type === 'Normal')
+        .map((e) => e.reason);
+      expect(reasons).toEqual(['EnsuringLoadBalancer', 'EnsuredLoadBalancer']);
+
+      // Another implementation's class is not ours to serve.
+      await create(T.services, lb('lb-other', { loadBalancerClass: 'example.com/other' }));
+      await c.settle();
+      expect(await ingress('lb-other')).toEqual({});
+      for (const name of ['lb-a', 'lb-out', 'lb-taken', 'lb-c', 'lb-other'])
+        await c.resources.delete(c.user(), T.services, 'default', name, { dryRun: false });
+      await c.settle();
+    });
+  });
+
   describe('restart', () => {
     it('resumes after a restart without repeating a write', async () => {
       await create(T.services, {
@@ -776,6 +891,12 @@ async function workloadRun(): Promise<string[]> {
       kind: 'Service',
       metadata: { name: 'web', namespace: 'default' },
       spec: { selector: { app: 'web' }, ports: [{ port: 80 }] },
+    });
+    await create(T.services, {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'web-lb', namespace: 'default' },
+      spec: { type: 'LoadBalancer', selector: { app: 'web' }, ports: [{ port: 80 }] },
     });
     await create(T.statefulsets, {
       apiVersion: 'apps/v1',
@@ -876,6 +997,7 @@ describe('workload controllers with the real kubectl', () => {
       resources: new ResourceStore(store),
       nodes: { leaseRenewIntervalMs: 0 },
       kubelet: { startDelayMs: 100, maxGracePeriodMs: 200 },
+      loadBalancerPool: LB_POOL,
     });
   });
 
@@ -884,6 +1006,17 @@ describe('workload controllers with the real kubectl', () => {
     await store?.close();
     await pool?.end();
     if (server) await stopServer(server);
+  });
+
+  it('get svc shows the EXTERNAL-IP a LoadBalancer Service was given from the pool', async () => {
+    await kubectl('create', 'service', 'loadbalancer', 'edge', '--tcp=80:8080');
+    let row = '';
+    for (let i = 0; i < 50 && !row.includes('192.168.49.'); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      row = await kubectl('get', 'svc', 'edge', '--no-headers');
+    }
+    expect(row).toMatch(/^edge\s+LoadBalancer\s+10\.96\.\d+\.\d+\s+192\.168\.49\.10\s+80:3\d{4}\/TCP/);
+    await kubectl('delete', 'service', 'edge');
   });
 
   it('get endpoints follows readiness (seed 002)', async () => {

@@ -546,8 +546,33 @@ describe('the time-travel API over wss://HOST:PORT/timetravel', () => {
         expect(error.code).toBe(-32003);
         expectNoPlaintext(await viewer.call('state.get', { filter: { kind: 'Secret' } }));
         expect((await rpcError(viewer.call('branch.create', { name: 'nope' }))).code).toBe(-32003);
+        expect((await rpcError(viewer.call('node.stop', { name: 'node-1' }))).code).toBe(-32003);
       } finally {
         viewer.close();
+      }
+      // May change branches, may not patch nodes: stopping one is what `kubectl annotate` would need.
+      await ok(['create', 'serviceaccount', 'brancher']);
+      await ok([
+        'create',
+        'clusterrole',
+        'timetravel-brancher',
+        '--verb=get,post',
+        '--non-resource-url=/timetravel',
+      ]);
+      await ok([
+        'create',
+        'clusterrolebinding',
+        'timetravel-brancher',
+        '--clusterrole=timetravel-brancher',
+        '--serviceaccount=default:brancher',
+      ]);
+      const brancher = await connect((await ok(['create', 'token', 'brancher'])).trim());
+      try {
+        const refused = await rpcError(brancher.call('node.stop', { name: 'node-1' }));
+        expect(refused.code).toBe(-32003);
+        expect(refused.message).toContain('may not patch nodes "node-1" on branch "main"');
+      } finally {
+        brancher.close();
       }
       // A token without the /timetravel permission is refused at the upgrade.
       await ok(['create', 'serviceaccount', 'nobody']);
@@ -572,6 +597,11 @@ describe('the time-travel API over wss://HOST:PORT/timetravel', () => {
     ).toMatch(/invalid predicate/);
     expect((await rpcError(rpc.call('state.get', { revision: 10_000_000 }))).code).toBe(-32602);
     expect((await rpcError(rpc.call('history.head', { branch: 'nope' }))).code).toBe(-32002);
+    expect((await rpcError(rpc.call('node.stop', {}))).message).toBe('name is required (a string)');
+    expect((await rpcError(rpc.call('node.start', { name: 'node-1', branch: 'nope' }))).code).toBe(-32002);
+    expect((await rpcError(rpc.call('node.start', { name: 'node-1' }))).message).toBe(
+      'nodes "node-1" not found',
+    );
     expect((await rpc.call('history.head', {})).revision).toBeGreaterThan(good);
     expect((await rpc.call('rpc.methods')).methods).toEqual(
       expect.arrayContaining(['diff', 'replay.start', 'snapshot.save']),

@@ -26,6 +26,9 @@ Usage: kubetime [--kubeconfig FILE] [--context NAME] [-o json] COMMAND
   reexecute --from R --to R --target NAME [--branch B] [FILTER]       user writes of B (from, to] onto a new virtual branch;
                                                                       FILTER narrows the divergence report
   explain KIND/NAME [-n NS] [--branch B] [--at R|TIME]                the cause chain and, for a Pod, the scheduler's decision
+  node list [--branch B]                                              simulated nodes: state, Ready condition
+  node stop NAME [--branch B]                                         the node's kubelet stops: no Lease, NotReady after 40 s
+  node start NAME [--branch B]                                        ... and runs again
   compact --revision R [--branch B]                                   forget superseded versions at or below R (recorded)
   kubeconfig --branch NAME [--revision R] [--name CONTEXT] [--use]    writes a context for /branches/NAME[/revisions/R]/
   snapshot save FILE [--format native|etcd] [--branch B] [--revision R] [--history]
@@ -121,6 +124,8 @@ async function main(argv: string[]): Promise<number> {
         return await explain(rpc, args, flags, defaultBranch, out);
       case 'compact':
         return await compact(rpc, flags, defaultBranch, out);
+      case 'node':
+        return await node(rpc, args, defaultBranch, out);
       default:
         throw new UsageError(`unknown command "${command}"`);
     }
@@ -320,6 +325,44 @@ async function branch(
     default:
       throw new UsageError('branch needs create, list, reset or delete');
   }
+}
+
+async function node(rpc: RpcClient, args: string[], branch: string, out: Output): Promise<number> {
+  const [sub, name] = args;
+  if (sub === 'stop' || sub === 'start') {
+    if (!name) throw new UsageError(`node ${sub} needs a NAME`);
+    const result = await rpc.call(`node.${sub}`, { branch, name });
+    if (out.json) return out.write(result);
+    const what = sub === 'stop' ? 'stopped' : 'started';
+    return out.line(
+      `node/${name} ${result.changed ? what : `already ${result.state}`} on branch ${branch} (revision ${result.revision})`,
+    );
+  }
+  if (sub !== 'list') throw new UsageError('node needs list, stop or start');
+  const result = await rpc.call('state.get', { branch, filter: { kind: 'Node' } });
+  const items = result.items.map((n: any) => {
+    const ready = (n.status?.conditions ?? []).find((c: any) => c.type === 'Ready');
+    return {
+      name: n.metadata.name,
+      simulated: n.metadata.annotations?.['kubetime.io/simulated'] === 'true',
+      state: n.metadata.annotations?.['kubetime.io/simulated-state'] === 'stopped' ? 'stopped' : 'running',
+      ready: ready?.status ?? 'Unknown',
+      reason: ready?.reason ?? '',
+      taints: (n.spec?.taints ?? []).map((t: any) => `${t.key}${t.value ? `=${t.value}` : ''}:${t.effect}`),
+    };
+  });
+  if (out.json) return out.write({ branch: result.branch, revision: result.revision, items });
+  out.table(
+    ['NAME', 'STATE', 'READY', 'REASON', 'TAINTS'],
+    items.map((n: any) => [
+      n.name,
+      n.simulated ? n.state : 'not simulated',
+      n.ready,
+      n.reason,
+      n.taints.join(',') || '<none>',
+    ]),
+  );
+  return 0;
 }
 
 async function clock(rpc: RpcClient, args: string[], flags: Flags, out: Output): Promise<number> {

@@ -106,6 +106,8 @@ export class KubetimeRuntime {
         events: this.events,
         resources: this.api.resources,
         nodes,
+        caPem: this.tls.caPem,
+        loadBalancerPool: config.controllers.loadBalancerPool,
         onError: (branch, controller, key, error) =>
           log.warn({ branch, controller, key, err: error }, 'reconcile failed'),
       });
@@ -129,6 +131,8 @@ export class KubetimeRuntime {
         resources: this.api.resources,
         branch: 'main',
         nodes,
+        caPem: this.tls.caPem,
+        loadBalancerPool: config.controllers.loadBalancerPool,
         onError: (controller, key, error) => log.warn({ controller, key, err: error }, 'reconcile failed'),
       });
       // Branches that exist already (created before a restart) are live clusters too.

@@ -7,3 +7,4 @@ export * from './admission';
 export * from './patch';
 export * from './openapi';
 export * from './protobuf';
+export * from './ipv4';

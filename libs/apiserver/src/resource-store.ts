@@ -1,5 +1,6 @@
 import { randomUUID } from 'crypto';
 import {
+  admitDefaultTolerationSeconds,
   applyDefaults,
   applyPatch,
   convert,
@@ -473,6 +474,7 @@ export class ResourceStore {
   ): Promise<KubeObject> {
     const old = current ? view(type, current.object) : undefined;
     let object = applyDefaults(type, candidate);
+    if (type.kind === 'Pod' && !options.subresource) object = admitDefaultTolerationSeconds(object);
     if (type.kind === 'Service') {
       const services = await this.list(ctx, type, undefined, {});
       object = allocateServiceAddresses(object, services.items, old);

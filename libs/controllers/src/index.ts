@@ -6,3 +6,5 @@ export { seededRandom, Random } from './runtime/random';
 export { podTemplateHash } from './controllers/deployment';
 export { DEFAULT_NODE_POOL, NodePoolOptions } from './controllers/nodes';
 export { DEFAULT_KUBELET, KubeletOptions } from './controllers/kubelet';
+export { LoadBalancerPool } from './controllers/service-lb';
+export { SIMULATED_STATE } from './controllers/nodes';

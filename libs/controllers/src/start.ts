@@ -17,7 +17,9 @@ import { DEFAULT_KUBELET, KubeletController, KubeletOptions } from './controller
 import { DEFAULT_NODE_POOL, NodePoolController, NodePoolOptions } from './controllers/nodes';
 import { ReplicaSetController } from './controllers/replicaset';
 import { SchedulerController } from './controllers/scheduler';
+import { RootCaPublisher } from './controllers/root-ca';
 import { ServiceAccountsController } from './controllers/serviceaccounts';
+import { LoadBalancerPool, ServiceLoadBalancerController } from './controllers/service-lb';
 import { StatefulSetController } from './controllers/statefulset';
 import { Clock, WallClock } from './runtime/clock';
 import { ControllerManager } from './runtime/manager';
@@ -32,6 +34,10 @@ export interface ControllersOptions {
   nodes?: Partial<NodePoolOptions>;
   kubelet?: Partial<KubeletOptions>;
   nodeLifecycle?: Partial<NodeLifecycleOptions>;
+  /** The apiserver's CA (PEM), published as `kube-root-ca.crt` in every namespace; none, none published. */
+  caPem?: string;
+  /** Addresses for LoadBalancer Services; without a pool they stay pending, as without a cloud provider. */
+  loadBalancerPool?: LoadBalancerPool;
   onError?: (controller: string, key: string, error: unknown) => void;
 }
 
@@ -64,7 +70,9 @@ export function startControllers(options: ControllersOptions): Promise<Controlle
       new TaintEvictionController(),
       new DisruptionController(),
       new ServiceAccountsController(),
+      ...(options.caPem ? [new RootCaPublisher(options.caPem)] : []),
       new EndpointsController(),
+      ...(options.loadBalancerPool ? [new ServiceLoadBalancerController(options.loadBalancerPool)] : []),
       new JobController(clock),
       new CronJobController(),
       new StatefulSetController(),

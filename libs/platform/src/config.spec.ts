@@ -30,6 +30,7 @@ describe('loadConfig', () => {
       KUBETIME_CONTROLLERS: 'OFF',
       KUBETIME_NODES: '5',
       KUBETIME_NODE_LEASE_INTERVAL_MS: '0',
+      KUBETIME_LOADBALANCER_POOL: '172.18.255.200-172.18.255.250',
       ETCD_PORT: '2379',
       ETCD_HOST: '0.0.0.0',
       ETCD_TOKEN: 'secret-token',
@@ -43,7 +44,12 @@ describe('loadConfig', () => {
       encryptionConfigPath: join(process.cwd(), 'enc.yaml'),
       logLevel: 'debug',
       maxBodyBytes: 1024,
-      controllers: { enabled: false, nodes: 5, leaseRenewIntervalMs: 0 },
+      controllers: {
+        enabled: false,
+        nodes: 5,
+        leaseRenewIntervalMs: 0,
+        loadBalancerPool: { first: '172.18.255.200', last: '172.18.255.250' },
+      },
       etcd: { port: 2379, host: '0.0.0.0', token: 'secret-token' },
     });
     expect(isAbsolute(config.dataDir)).toBe(true);
@@ -74,6 +80,9 @@ describe('loadConfig', () => {
     ['DATABASE_URL', 'not a url'],
     ['KUBETIME_TLS_SANS', 'ok.example,bad_name!'],
     ['HOST', 'two words'],
+    ['KUBETIME_LOADBALANCER_POOL', '10.0.0.0/40'],
+    ['KUBETIME_LOADBALANCER_POOL', '10.0.0.9-10.0.0.1'],
+    ['KUBETIME_LOADBALANCER_POOL', 'ten addresses'],
   ])('rejects %s=%j, naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(name);
@@ -89,6 +98,17 @@ describe('loadConfig', () => {
       expect((error as Error).message).toContain('PORT must be an integer from 0 to 65535, got "abc"');
       expect((error as Error).message).toContain('LOG_LEVEL');
     }
+  });
+});
+
+describe('the LoadBalancer pool', () => {
+  it('is read as a CIDR of host addresses', () => {
+    expect(
+      loadConfig({ KUBETIME_LOADBALANCER_POOL: '192.168.49.0/28' }).controllers.loadBalancerPool,
+    ).toEqual({
+      first: '192.168.49.1',
+      last: '192.168.49.14',
+    });
   });
 });
 

@@ -1,5 +1,6 @@
 import { isIP } from 'net';
 import { resolve } from 'path';
+import { formatIPv4, parseIPv4Pool } from '@kubetime/api-machinery';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -19,7 +20,13 @@ export interface ServerConfig {
   logLevel: LogLevel;
   maxBodyBytes: number;
   /** The built-in controllers, simulated nodes and kubelets (on unless KUBETIME_CONTROLLERS=off). */
-  controllers: { enabled: boolean; nodes: number; leaseRenewIntervalMs: number };
+  controllers: {
+    enabled: boolean;
+    nodes: number;
+    leaseRenewIntervalMs: number;
+    /** Addresses for LoadBalancer Services (KUBETIME_LOADBALANCER_POOL); unset, they stay pending. */
+    loadBalancerPool?: { first: string; last: string };
+  };
   /** The optional etcd v3 endpoint: off unless ETCD_PORT is set. */
   etcd?: { port: number; host: string; token?: string };
 }
@@ -72,6 +79,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   }
   const nodes = integer('KUBETIME_NODES', 3, 0, 10_000);
   const leaseRenewIntervalMs = integer('KUBETIME_NODE_LEASE_INTERVAL_MS', 10_000, 0, 3_600_000);
+  const poolText = read('KUBETIME_LOADBALANCER_POOL');
+  const pool = poolText === undefined ? undefined : parseIPv4Pool(poolText);
+  if (typeof pool === 'string') problems.push(`KUBETIME_LOADBALANCER_POOL: ${pool}`);
 
   const host = read('HOST') ?? '127.0.0.1';
   if (/\s/.test(host)) problems.push(`HOST must be an address or host name, got ${JSON.stringify(host)}`);
@@ -111,7 +121,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     encryptionConfigPath: encryptionConfig === undefined ? undefined : resolve(encryptionConfig),
     logLevel,
     maxBodyBytes,
-    controllers: { enabled: controllersSetting !== 'off', nodes, leaseRenewIntervalMs },
+    controllers: {
+      enabled: controllersSetting !== 'off',
+      nodes,
+      leaseRenewIntervalMs,
+      ...(pool && typeof pool !== 'string'
+        ? { loadBalancerPool: { first: formatIPv4(pool.first), last: formatIPv4(pool.last) } }
+        : {}),
+    },
     ...(etcdPort === undefined
       ? {}
       : { etcd: { port: etcdPort, host: etcdHost, ...(etcdToken ? { token: etcdToken } : {}) } }),

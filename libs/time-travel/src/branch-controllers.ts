@@ -6,6 +6,7 @@ import {
   VirtualClock,
   WallClock,
   type KubeletOptions,
+  type LoadBalancerPool,
   type NodePoolOptions,
 } from '@kubetime/controllers';
 import type { BranchInfo, EventStore } from '@kubetime/event-store';
@@ -15,6 +16,8 @@ export interface BranchControllersOptions {
   resources: ResourceStore;
   nodes?: Partial<NodePoolOptions>;
   kubelet?: Partial<KubeletOptions>;
+  caPem?: string;
+  loadBalancerPool?: LoadBalancerPool;
   onError?: (branch: string, controller: string, key: string, error: unknown) => void;
 }
 
@@ -108,6 +111,8 @@ export class BranchControllers {
       seed,
       nodes: this.options.nodes,
       kubelet: this.options.kubelet,
+      caPem: this.options.caPem,
+      loadBalancerPool: this.options.loadBalancerPool,
       onError: (controller, key, error) => this.options.onError?.(info.name, controller, key, error),
     });
     return { name: info.name, clockKind: info.clock, clock, manager, seed };

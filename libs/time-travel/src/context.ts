@@ -5,7 +5,7 @@ import {
   type KubeObject,
   type ResourceType,
 } from '@kubetime/api-machinery';
-import type { Authorizer, ResourceStore } from '@kubetime/apiserver';
+import type { Authorizer, ResourceAttributes, ResourceStore } from '@kubetime/apiserver';
 import { redactSecret } from '@kubetime/encryption';
 import type { EventStore } from '@kubetime/event-store';
 import type { BranchControllers, RunningBranch } from './branch-controllers';
@@ -74,6 +74,22 @@ export class TimeTravelContext {
       throw new RpcError(
         RpcCodes.Forbidden,
         `${what}: user "${session.user.username}" may not change branches (needs "post" on the non-resource URL /timetravel)`,
+      );
+    }
+  }
+
+  /** A write through the API on a caller's behalf needs the RBAC a kubectl request would. */
+  async requireResource(
+    session: Session,
+    branch: string,
+    attrs: ResourceAttributes,
+    what: string,
+  ): Promise<void> {
+    const { allowed } = await this.options.authorizer.authorizeResource(session.user, branch, attrs);
+    if (!allowed) {
+      throw new RpcError(
+        RpcCodes.Forbidden,
+        `${what}: user "${session.user.username}" may not ${attrs.verb} ${attrs.resource}${attrs.name ? ` "${attrs.name}"` : ''} on branch "${branch}"`,
       );
     }
   }

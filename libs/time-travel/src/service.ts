@@ -16,6 +16,7 @@ import { RetentionMethods } from './retention';
 import { TimeTravelContext, TimeTravelOptions } from './context';
 import { DiffMethod } from './diff';
 import { HistoryMethods } from './history';
+import { NodeMethods } from './nodes';
 import { ReplayMethods } from './replay';
 import { RpcCodes, RpcDispatcher, RpcError, RpcResponse } from './rpc';
 import { Session, Sink } from './session';
@@ -44,6 +45,7 @@ export class TimeTravelService {
     const reexecute = new ReexecuteMethod(ctx);
     const explain = new ExplainMethod(ctx);
     const retention = new RetentionMethods(ctx);
+    const nodes = new NodeMethods(ctx);
     const methods: Record<string, (params: Record<string, unknown>, session: Session) => Promise<unknown>> = {
       'history.head': (p) => history.head(p),
       'history.events': (p, s) => history.events(p, s),
@@ -73,6 +75,8 @@ export class TimeTravelService {
       'snapshot.upload': (p, s) => snapshot.upload(p, s),
       'snapshot.commit': (p, s) => snapshot.commit(p, s),
       'snapshot.abort': (p, s) => snapshot.abort(p, s),
+      'node.stop': (p, s) => nodes.stop(p, s),
+      'node.start': (p, s) => nodes.start(p, s),
       'rpc.methods': async () => ({ methods: this.dispatcher.methodNames }),
     };
     for (const [name, method] of Object.entries(methods)) this.dispatcher.register(name, method);

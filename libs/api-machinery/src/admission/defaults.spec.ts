@@ -52,20 +52,6 @@ spec:
       priority: 0,
       serviceAccount: 'default',
       serviceAccountName: 'default',
-      tolerations: [
-        {
-          effect: 'NoExecute',
-          key: 'node.kubernetes.io/not-ready',
-          operator: 'Exists',
-          tolerationSeconds: 300,
-        },
-        {
-          effect: 'NoExecute',
-          key: 'node.kubernetes.io/unreachable',
-          operator: 'Exists',
-          tolerationSeconds: 300,
-        },
-      ],
     });
     expect(pod.status).toEqual({ phase: 'Pending', qosClass: 'BestEffort' });
   });

@@ -1,8 +1,9 @@
 /**
  * Defaults for every PodSpec, whether it belongs to a Pod or sits in a workload's template.
- * Pods additionally get what kube-apiserver's admission plugins (ServiceAccount, Priority,
- * DefaultTolerationSeconds) and the pod strategy add, because users compare `kubectl get
- * pod -o yaml` against a real cluster and those fields are always there.
+ * Pods additionally get what kube-apiserver's ServiceAccount and Priority admission plugins and the
+ * pod strategy add, because users compare `kubectl get pod -o yaml` against a real cluster and those
+ * fields are always there. DefaultTolerationSeconds is not a default: it runs on writes of pods
+ * proper only (default-toleration-seconds.ts).
  */
 import { parseQuantity } from './quantity';
 
@@ -141,15 +142,6 @@ export function defaultPodTemplate(template: Json | undefined): void {
   defaultPodSpec(template.spec);
 }
 
-const NODE_LOST_TAINTS = ['node.kubernetes.io/not-ready', 'node.kubernetes.io/unreachable'];
-const DEFAULT_TOLERATION_SECONDS = 300;
-
-function toleratesNoExecute(tolerations: Json[], key: string): boolean {
-  return tolerations.some(
-    (t) => (t.effect === 'NoExecute' || !t.effect) && (t.key === key || (!t.key && t.operator === 'Exists')),
-  );
-}
-
 function qosClass(spec: Json): string {
   const containers: Json[] = [...(spec.initContainers ?? []), ...(spec.containers ?? [])];
   const isSet = (resources: Json | undefined, name: string) => resources?.[name] !== undefined;
@@ -191,19 +183,6 @@ export function defaultPod(pod: Json): void {
   // Priority admission: no priorityClassName means the global default of 0.
   setIfAbsent(spec, 'priority', 0);
   setIfAbsent(spec, 'preemptionPolicy', 'PreemptLowerPriority');
-  // DefaultTolerationSeconds admission.
-  const tolerations: Json[] = spec.tolerations ?? [];
-  for (const key of NODE_LOST_TAINTS) {
-    if (!toleratesNoExecute(tolerations, key)) {
-      tolerations.push({
-        key,
-        operator: 'Exists',
-        effect: 'NoExecute',
-        tolerationSeconds: DEFAULT_TOLERATION_SECONDS,
-      });
-    }
-  }
-  spec.tolerations = tolerations;
   pod.status ??= {};
   setIfAbsent(pod.status, 'phase', 'Pending');
   setIfAbsent(pod.status, 'qosClass', qosClass(spec));

@@ -1,4 +1,10 @@
-import { deepClone, KubeObject, rfc3339 } from '@kubetime/api-machinery';
+import {
+  deepClone,
+  KubeObject,
+  NODE_NOT_READY_TAINT,
+  NODE_UNREACHABLE_TAINT,
+  rfc3339,
+} from '@kubetime/api-machinery';
 import type { CacheChange, ObjectCache } from '../runtime/cache';
 import type { Controller, ReconcileContext, ReconcileResult } from '../runtime/manager';
 import { TYPES } from '../runtime/types';
@@ -13,10 +19,8 @@ export interface NodeLifecycleOptions {
 
 export const DEFAULT_NODE_LIFECYCLE: NodeLifecycleOptions = { nodeMonitorGracePeriodMs: 40_000 };
 
-export const UNREACHABLE = 'node.kubernetes.io/unreachable';
-export const NOT_READY = 'node.kubernetes.io/not-ready';
-/** What the DefaultTolerationSeconds admission plugin gives every pod for the two taints above. */
-const DEFAULT_TOLERATION_SECONDS = 300;
+export const UNREACHABLE = NODE_UNREACHABLE_TAINT;
+export const NOT_READY = NODE_NOT_READY_TAINT;
 
 const NODE_CONTROLLER = {
   username: 'system:serviceaccount:kube-system:node-controller',
@@ -132,8 +136,8 @@ export class NodeLifecycleController implements Controller {
 /**
  * The taint eviction controller (NoExecute taint manager): a pod on a node with a NoExecute taint it
  * does not tolerate is deleted at once; one it tolerates for tolerationSeconds is deleted when they
- * have passed since the taint's timeAdded. Pods without a toleration for `not-ready`/`unreachable`
- * get the 300 s that the DefaultTolerationSeconds admission plugin would have given them.
+ * have passed since the taint's timeAdded. The 300 s pods get for `not-ready`/`unreachable` are
+ * the tolerations DefaultTolerationSeconds admission wrote into them, read like any other.
  */
 export class TaintEvictionController implements Controller {
   readonly name = 'taint-eviction-controller';
@@ -167,19 +171,16 @@ export class TaintEvictionController implements Controller {
     let evictAt = Infinity;
     for (const taint of taints) {
       const matching = tolerations.filter((t) => tolerates(t, taint));
-      const defaulted = !matching.length && (taint.key === UNREACHABLE || taint.key === NOT_READY);
-      if (!matching.length && !defaulted) {
+      if (!matching.length) {
         evictAt = -Infinity;
         break;
       }
       // Several matching tolerations: the shortest tolerationSeconds wins; none set means forever.
-      const seconds = defaulted
-        ? DEFAULT_TOLERATION_SECONDS
-        : Math.min(
-            ...matching.map((t) =>
-              typeof t.tolerationSeconds === 'number' ? Math.max(0, t.tolerationSeconds) : Infinity,
-            ),
-          );
+      const seconds = Math.min(
+        ...matching.map((t) =>
+          typeof t.tolerationSeconds === 'number' ? Math.max(0, t.tolerationSeconds) : Infinity,
+        ),
+      );
       const added = Date.parse(taint.timeAdded ?? '') || ctx.now.getTime();
       evictAt = Math.min(evictAt, added + seconds * 1000);
     }

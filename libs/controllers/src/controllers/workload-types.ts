@@ -12,6 +12,8 @@ function type(group: string, version: string, resource: string): ResourceType {
  */
 export const WORKLOAD_TYPES = {
   serviceaccounts: type('', 'v1', 'serviceaccounts'),
+  configmaps: type('', 'v1', 'configmaps'),
+  services: type('', 'v1', 'services'),
   endpoints: type('', 'v1', 'endpoints'),
   endpointslices: type('discovery.k8s.io', 'v1', 'endpointslices'),
   jobs: type('batch', 'v1', 'jobs'),
