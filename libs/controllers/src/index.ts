@@ -6,3 +6,13 @@ export { seededRandom, Random } from './runtime/random';
 export { podTemplateHash } from './controllers/deployment';
 export { DEFAULT_NODE_POOL, NodePoolOptions } from './controllers/nodes';
 export { DEFAULT_KUBELET, KubeletOptions } from './controllers/kubelet';
+export { ProgressStore } from './runtime/manager';
+export {
+  DEFAULT_LEADER_ELECTION,
+  ElectionClock,
+  LeaderElector,
+  LeaderElectionOptions,
+  LeaseClient,
+  resourceLeaseClient,
+  wallElectionClock,
+} from './runtime/leader-election';

@@ -19,7 +19,18 @@ export interface ServerConfig {
   logLevel: LogLevel;
   maxBodyBytes: number;
   /** The built-in controllers, simulated nodes and kubelets (on unless KUBETIME_CONTROLLERS=off). */
-  controllers: { enabled: boolean; nodes: number; leaseRenewIntervalMs: number };
+  controllers: {
+    enabled: boolean;
+    nodes: number;
+    leaseRenewIntervalMs: number;
+    /** Run controllers only while holding the controller-manager Lease (on unless KUBETIME_LEADER_ELECT=false). */
+    leaderElection: {
+      enabled: boolean;
+      leaseDurationMs: number;
+      renewDeadlineMs: number;
+      retryPeriodMs: number;
+    };
+  };
   /** The optional etcd v3 endpoint: off unless ETCD_PORT is set. */
   etcd?: { port: number; host: string; token?: string };
 }
@@ -73,6 +84,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   const nodes = integer('KUBETIME_NODES', 3, 0, 10_000);
   const leaseRenewIntervalMs = integer('KUBETIME_NODE_LEASE_INTERVAL_MS', 10_000, 0, 3_600_000);
 
+  const leaderElect = (read('KUBETIME_LEADER_ELECT') ?? 'true').toLowerCase();
+  if (!['true', 'false'].includes(leaderElect)) {
+    problems.push(`KUBETIME_LEADER_ELECT must be true or false, got ${JSON.stringify(leaderElect)}`);
+  }
+  const leaseDurationMs = integer('KUBETIME_LEADER_LEASE_DURATION_MS', 15_000, 1_000, 3_600_000);
+  const renewDeadlineMs = integer('KUBETIME_LEADER_RENEW_DEADLINE_MS', 10_000, 1, 3_600_000);
+  const retryPeriodMs = integer('KUBETIME_LEADER_RETRY_PERIOD_MS', 2_000, 1, 3_600_000);
+  // client-go refuses these too: a leader must give up before its Lease can be seen as expired, and
+  // must get several tries at renewing before it gives up.
+  if (renewDeadlineMs >= leaseDurationMs) {
+    problems.push(
+      `KUBETIME_LEADER_RENEW_DEADLINE_MS (${renewDeadlineMs}) must be less than KUBETIME_LEADER_LEASE_DURATION_MS (${leaseDurationMs})`,
+    );
+  }
+  if (retryPeriodMs * 1.2 >= renewDeadlineMs) {
+    problems.push(
+      `KUBETIME_LEADER_RETRY_PERIOD_MS (${retryPeriodMs}) times 1.2 must be less than KUBETIME_LEADER_RENEW_DEADLINE_MS (${renewDeadlineMs})`,
+    );
+  }
+
   const host = read('HOST') ?? '127.0.0.1';
   if (/\s/.test(host)) problems.push(`HOST must be an address or host name, got ${JSON.stringify(host)}`);
 
@@ -111,7 +142,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     encryptionConfigPath: encryptionConfig === undefined ? undefined : resolve(encryptionConfig),
     logLevel,
     maxBodyBytes,
-    controllers: { enabled: controllersSetting !== 'off', nodes, leaseRenewIntervalMs },
+    controllers: {
+      enabled: controllersSetting !== 'off',
+      nodes,
+      leaseRenewIntervalMs,
+      leaderElection: { enabled: leaderElect === 'true', leaseDurationMs, renewDeadlineMs, retryPeriodMs },
+    },
     ...(etcdPort === undefined
       ? {}
       : { etcd: { port: etcdPort, host: etcdHost, ...(etcdToken ? { token: etcdToken } : {}) } }),
