@@ -183,7 +183,7 @@ export class KubetimeRuntime {
         },
         onError: (what, err) => log.warn({ identity, err }, `leader election: ${what}`),
       });
-      this.elector.start();
+      await this.elector.start();
     } else if (config.controllers.enabled) {
       await startMain();
       await this.branchControllers?.startAll();

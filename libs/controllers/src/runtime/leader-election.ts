@@ -79,6 +79,7 @@ export class LeaderElector {
   private leading = false;
   private readonly abort = new AbortController();
   private loop?: Promise<void>;
+  private firstAttempt: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: LeaderElectionOptions) {
     this.clock = options.clock ?? wallElectionClock;
@@ -92,9 +93,17 @@ export class LeaderElector {
     return this.leading;
   }
 
-  /** Campaigns, leads, and campaigns again after a loss, until `stop`. */
-  start(): void {
-    this.loop ??= this.run();
+  /**
+   * Campaigns, leads, and campaigns again after a loss, until `stop`. Resolves after the first
+   * attempt: when it won, once the controllers have started, so a lone server is ready and leading
+   * at once.
+   */
+  start(): Promise<void> {
+    if (this.loop) return this.firstAttempt;
+    let settle!: () => void;
+    this.firstAttempt = new Promise<void>((resolve) => (settle = resolve));
+    this.loop = this.run(settle).finally(settle);
+    return this.firstAttempt;
   }
 
   /** Stops leading (controllers first), then releases the Lease so another process takes over at once. */
@@ -185,19 +194,22 @@ export class LeaderElector {
     }
   }
 
-  private async run(): Promise<void> {
+  private async run(firstAttemptDone: () => void): Promise<void> {
     const { signal } = this.abort;
     const { retryPeriodMs, renewDeadlineMs } = this.options;
     while (!signal.aborted) {
-      while (!signal.aborted && !(await this.tryAcquireOrRenew()))
+      while (!signal.aborted && !(await this.tryAcquireOrRenew())) {
+        firstAttemptDone();
         await this.clock.sleep(retryPeriodMs, signal);
+      }
       if (signal.aborted) return;
       this.leading = true;
       await this.announce('became leader');
       // Starting the controllers may take a while (catching up on the log): renewing goes on meanwhile.
-      const started = this.options.onStartedLeading().catch((error) => {
-        this.options.onError?.('starting to lead', error);
-      });
+      const started = this.options
+        .onStartedLeading()
+        .catch((error) => this.options.onError?.('starting to lead', error))
+        .finally(firstAttemptDone);
       let renewed = this.clock.now().getTime();
       while (!signal.aborted) {
         await this.clock.sleep(retryPeriodMs, signal);
