@@ -1,6 +1,7 @@
 import { rmSync } from 'fs';
 import { Pool } from 'pg';
 import { createPool, EventStore } from '@kubetime/event-store';
+import { RpcCallError, RpcClient } from '../apps/cli/src/client';
 import { startServer, stopServer, TestServer } from './support/server';
 import { createTestDatabase, TestDatabase } from './support/database';
 
@@ -138,6 +139,29 @@ describe('leader election between two server processes on one database', () => {
     ).items;
     expect(events.map((e: { message: string }) => e.message)).toContain(`${identityOf(a)} became leader`);
     expect(events[0].involvedObject).toMatchObject({ kind: 'Lease', name: 'kubetime-controller-manager' });
+  });
+
+  it('creates branches through the standby and runs their controllers in the leader only', async () => {
+    const standby = await RpcClient.connect({ server: b.url, token: b.token, caPem: b.caPem });
+    const leader = await RpcClient.connect({ server: a.url, token: a.token, caPem: a.caPem });
+    try {
+      await standby.call('branch.create', { name: 'side', clock: 'virtual' });
+      const refused = await standby.call('clock.advance', { branch: 'side', seconds: 1 }).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(refused).toBeInstanceOf(RpcCallError);
+      expect((refused as RpcCallError).code).toBe(-32007);
+      expect((refused as RpcCallError).message).toContain('kube-system/kubetime-controller-manager');
+      // The leader finds the branch in the catalog within a retry period and runs its control plane.
+      await eventually('the leader to run the branch', () =>
+        leader.call('clock.advance', { branch: 'side', seconds: 1 }).then(() => true),
+      );
+      await standby.call('branch.delete', { name: 'side' });
+    } finally {
+      standby.close();
+      leader.close();
+    }
   });
 
   it('rolls out a Deployment created through the standby exactly once', async () => {

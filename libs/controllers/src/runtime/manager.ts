@@ -235,7 +235,8 @@ export class ControllerManager {
     await this.loop;
     clearTimeout(this.recordTimer);
     await this.recording;
-    await this.record();
+    // A record that cannot be written only costs the next start a longer replay: stopping goes on.
+    await this.record().catch((error) => this.options.onError?.('progress', '', error));
   }
 
   /**
