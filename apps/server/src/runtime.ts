@@ -1,4 +1,5 @@
-import { randomBytes } from 'crypto';
+import { randomBytes, randomUUID } from 'crypto';
+import { hostname } from 'os';
 import { readFile, writeFile } from 'fs/promises';
 import { join } from 'path';
 import { OpenApiCatalog } from '@kubetime/api-machinery';
@@ -11,8 +12,13 @@ import {
 } from '@kubetime/apiserver';
 import { loadEncryptionConfig } from '@kubetime/encryption';
 import { startEtcdEndpoint } from '@kubetime/etcd-compat';
-import { ControllerManager, startControllers } from '@kubetime/controllers';
-import { createPool, EventStore, migrate } from '@kubetime/event-store';
+import {
+  ControllerManager,
+  LeaderElector,
+  resourceLeaseClient,
+  startControllers,
+} from '@kubetime/controllers';
+import { ControllerProgressStore, createPool, EventStore, migrate } from '@kubetime/event-store';
 import {
   createLogger,
   createMetrics,
@@ -45,6 +51,9 @@ export class KubetimeRuntime {
   timeTravel!: TimeTravelService;
   etcd?: { port: number; close(): Promise<void> };
   controllers?: ControllerManager;
+  /** Set when leader election is on: controllers run only while it holds the Lease. */
+  elector?: LeaderElector;
+  private branchSync?: ReturnType<typeof setInterval>;
   /** The control planes of every branch but main, when controllers are enabled. */
   branchControllers?: BranchControllers;
   metrics!: Metrics;
@@ -101,6 +110,9 @@ export class KubetimeRuntime {
       count: config.controllers.nodes,
       leaseRenewIntervalMs: config.controllers.leaseRenewIntervalMs,
     };
+    const progress = new ControllerProgressStore(this.pool);
+    const onNotice = (message: string, details: Record<string, unknown>) => log.info(details, message);
+    const election = config.controllers.leaderElection;
     if (config.controllers.enabled) {
       this.branchControllers = new BranchControllers({
         events: this.events,
@@ -108,6 +120,9 @@ export class KubetimeRuntime {
         nodes,
         caPem: this.tls.caPem,
         loadBalancerPool: config.controllers.loadBalancerPool,
+        progress,
+        onNotice,
+        leading: !election.enabled,
         onError: (branch, controller, key, error) =>
           log.warn({ branch, controller, key, err: error }, 'reconcile failed'),
       });
@@ -125,7 +140,7 @@ export class KubetimeRuntime {
     this.subscriptions.push(
       await runNamespaceFinalizer(this.events, this.api.resources, 'main', () => new Date()),
     );
-    if (config.controllers.enabled) {
+    const startMain = async () => {
       this.controllers = await startControllers({
         events: this.events,
         resources: this.api.resources,
@@ -133,9 +148,48 @@ export class KubetimeRuntime {
         nodes,
         caPem: this.tls.caPem,
         loadBalancerPool: config.controllers.loadBalancerPool,
+        progress,
+        onNotice,
         onError: (controller, key, error) => log.warn({ controller, key, err: error }, 'reconcile failed'),
       });
-      // Branches that exist already (created before a restart) are live clusters too.
+    };
+    if (config.controllers.enabled && election.enabled) {
+      const identity = `${hostname()}_${randomUUID()}`;
+      this.elector = new LeaderElector({
+        identity,
+        namespace: 'kube-system',
+        name: 'kubetime-controller-manager',
+        leaseDurationMs: election.leaseDurationMs,
+        renewDeadlineMs: election.renewDeadlineMs,
+        retryPeriodMs: election.retryPeriodMs,
+        client: resourceLeaseClient(this.api.resources, {
+          branch: 'main',
+          namespace: 'kube-system',
+          name: 'kubetime-controller-manager',
+        }),
+        onStartedLeading: async () => {
+          log.info({ identity }, 'leading: controllers start');
+          await startMain();
+          // Branches that exist already (created before a restart, or by another server) are live
+          // clusters too; the catalog is looked at again every retry period for new ones.
+          await this.branchControllers?.lead();
+          this.branchSync = setInterval(
+            () => void this.branchControllers?.sync().catch((err) => log.warn({ err }, 'branch sync failed')),
+            election.retryPeriodMs,
+          );
+        },
+        onStoppedLeading: async () => {
+          log.warn({ identity }, 'not leading: controllers stop');
+          clearInterval(this.branchSync);
+          await this.controllers?.stop();
+          this.controllers = undefined;
+          await this.branchControllers?.standby();
+        },
+        onError: (what, err) => log.warn({ identity, err }, `leader election: ${what}`),
+      });
+      await this.elector.start();
+    } else if (config.controllers.enabled) {
+      await startMain();
       await this.branchControllers?.startAll();
     }
     if (config.etcd) {
@@ -164,6 +218,8 @@ export class KubetimeRuntime {
   async stop(): Promise<void> {
     await this.etcd?.close();
     this.api?.closeWatches();
+    // Stops this process's controllers, then hands the Lease over at once.
+    await this.elector?.stop();
     await this.controllers?.stop();
     await this.branchControllers?.stopAll();
     for (const s of this.subscriptions) s.unsubscribe();

@@ -8,3 +8,13 @@ export { DEFAULT_NODE_POOL, NodePoolOptions } from './controllers/nodes';
 export { DEFAULT_KUBELET, KubeletOptions } from './controllers/kubelet';
 export { LoadBalancerPool } from './controllers/service-lb';
 export { SIMULATED_STATE } from './controllers/nodes';
+export { ProgressStore } from './runtime/manager';
+export {
+  DEFAULT_LEADER_ELECTION,
+  ElectionClock,
+  LeaderElector,
+  LeaderElectionOptions,
+  LeaseClient,
+  resourceLeaseClient,
+  wallElectionClock,
+} from './runtime/leader-election';

@@ -22,7 +22,7 @@ import { ServiceAccountsController } from './controllers/serviceaccounts';
 import { LoadBalancerPool, ServiceLoadBalancerController } from './controllers/service-lb';
 import { StatefulSetController } from './controllers/statefulset';
 import { Clock, WallClock } from './runtime/clock';
-import { ControllerManager } from './runtime/manager';
+import { ControllerManager, ProgressStore } from './runtime/manager';
 
 export interface ControllersOptions {
   events: EventStore;
@@ -39,12 +39,15 @@ export interface ControllersOptions {
   /** Addresses for LoadBalancer Services; without a pool they stay pending, as without a cloud provider. */
   loadBalancerPool?: LoadBalancerPool;
   onError?: (controller: string, key: string, error: unknown) => void;
+  /** Resume from each controller's recorded revision and keep recording it; without it, start from the head. */
+  progress?: ProgressStore;
+  onNotice?: (message: string, details: Record<string, unknown>) => void;
 }
 
 /**
  * Starts the built-in control plane on a branch: node pool and kubelets, scheduler, ReplicaSet and
- * Deployment controllers, garbage collector. They resume from the branch's head state; `stop()`
- * lets the reconcile in progress finish.
+ * Deployment controllers, garbage collector. With a progress store they resume from the revision
+ * each recorded, else from the branch's head state; `stop()` lets the reconcile in progress finish.
  */
 export function startControllers(options: ControllersOptions): Promise<ControllerManager> {
   const clock = options.clock ?? new WallClock();
@@ -55,6 +58,8 @@ export function startControllers(options: ControllersOptions): Promise<Controlle
     clock,
     seed: options.seed ?? 'kubetime',
     onError: options.onError,
+    progress: options.progress,
+    onNotice: options.onNotice,
     controllers: [
       new NodePoolController({ ...DEFAULT_NODE_POOL, ...options.nodes }),
       new DeploymentController(),

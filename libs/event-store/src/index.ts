@@ -12,3 +12,4 @@ export {
 export { migrate, createPool, MIGRATIONS } from './database';
 export { prefixEnd } from './history';
 export { BranchCatalog, BranchInfo, BranchExists, InvalidBranchName } from './branches';
+export { ControllerProgressStore } from './progress';

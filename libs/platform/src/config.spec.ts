@@ -13,7 +13,17 @@ describe('loadConfig', () => {
       encryptionConfigPath: undefined,
       logLevel: 'info',
       maxBodyBytes: 3145728,
-      controllers: { enabled: true, nodes: 3, leaseRenewIntervalMs: 10000 },
+      controllers: {
+        enabled: true,
+        nodes: 3,
+        leaseRenewIntervalMs: 10000,
+        leaderElection: {
+          enabled: true,
+          leaseDurationMs: 15000,
+          renewDeadlineMs: 10000,
+          retryPeriodMs: 2000,
+        },
+      },
     });
   });
 
@@ -31,6 +41,10 @@ describe('loadConfig', () => {
       KUBETIME_NODES: '5',
       KUBETIME_NODE_LEASE_INTERVAL_MS: '0',
       KUBETIME_LOADBALANCER_POOL: '172.18.255.200-172.18.255.250',
+      KUBETIME_LEADER_ELECT: 'False',
+      KUBETIME_LEADER_LEASE_DURATION_MS: '3000',
+      KUBETIME_LEADER_RENEW_DEADLINE_MS: '2000',
+      KUBETIME_LEADER_RETRY_PERIOD_MS: '500',
       ETCD_PORT: '2379',
       ETCD_HOST: '0.0.0.0',
       ETCD_TOKEN: 'secret-token',
@@ -49,6 +63,7 @@ describe('loadConfig', () => {
         nodes: 5,
         leaseRenewIntervalMs: 0,
         loadBalancerPool: { first: '172.18.255.200', last: '172.18.255.250' },
+        leaderElection: { enabled: false, leaseDurationMs: 3000, renewDeadlineMs: 2000, retryPeriodMs: 500 },
       },
       etcd: { port: 2379, host: '0.0.0.0', token: 'secret-token' },
     });
@@ -83,6 +98,10 @@ describe('loadConfig', () => {
     ['KUBETIME_LOADBALANCER_POOL', '10.0.0.0/40'],
     ['KUBETIME_LOADBALANCER_POOL', '10.0.0.9-10.0.0.1'],
     ['KUBETIME_LOADBALANCER_POOL', 'ten addresses'],
+    ['KUBETIME_LEADER_ELECT', 'yes'],
+    ['KUBETIME_LEADER_LEASE_DURATION_MS', '500'],
+    ['KUBETIME_LEADER_RENEW_DEADLINE_MS', '15000'],
+    ['KUBETIME_LEADER_RETRY_PERIOD_MS', '9000'],
   ])('rejects %s=%j, naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(name);

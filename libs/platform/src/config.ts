@@ -26,6 +26,13 @@ export interface ServerConfig {
     leaseRenewIntervalMs: number;
     /** Addresses for LoadBalancer Services (KUBETIME_LOADBALANCER_POOL); unset, they stay pending. */
     loadBalancerPool?: { first: string; last: string };
+    /** Run controllers only while holding the controller-manager Lease (on unless KUBETIME_LEADER_ELECT=false). */
+    leaderElection: {
+      enabled: boolean;
+      leaseDurationMs: number;
+      renewDeadlineMs: number;
+      retryPeriodMs: number;
+    };
   };
   /** The optional etcd v3 endpoint: off unless ETCD_PORT is set. */
   etcd?: { port: number; host: string; token?: string };
@@ -83,6 +90,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   const pool = poolText === undefined ? undefined : parseIPv4Pool(poolText);
   if (typeof pool === 'string') problems.push(`KUBETIME_LOADBALANCER_POOL: ${pool}`);
 
+  const leaderElect = (read('KUBETIME_LEADER_ELECT') ?? 'true').toLowerCase();
+  if (!['true', 'false'].includes(leaderElect)) {
+    problems.push(`KUBETIME_LEADER_ELECT must be true or false, got ${JSON.stringify(leaderElect)}`);
+  }
+  const leaseDurationMs = integer('KUBETIME_LEADER_LEASE_DURATION_MS', 15_000, 1_000, 3_600_000);
+  const renewDeadlineMs = integer('KUBETIME_LEADER_RENEW_DEADLINE_MS', 10_000, 1, 3_600_000);
+  const retryPeriodMs = integer('KUBETIME_LEADER_RETRY_PERIOD_MS', 2_000, 1, 3_600_000);
+  // client-go refuses these too: a leader must give up before its Lease can be seen as expired, and
+  // must get several tries at renewing before it gives up.
+  if (renewDeadlineMs >= leaseDurationMs) {
+    problems.push(
+      `KUBETIME_LEADER_RENEW_DEADLINE_MS (${renewDeadlineMs}) must be less than KUBETIME_LEADER_LEASE_DURATION_MS (${leaseDurationMs})`,
+    );
+  }
+  if (retryPeriodMs * 1.2 >= renewDeadlineMs) {
+    problems.push(
+      `KUBETIME_LEADER_RETRY_PERIOD_MS (${retryPeriodMs}) times 1.2 must be less than KUBETIME_LEADER_RENEW_DEADLINE_MS (${renewDeadlineMs})`,
+    );
+  }
+
   const host = read('HOST') ?? '127.0.0.1';
   if (/\s/.test(host)) problems.push(`HOST must be an address or host name, got ${JSON.stringify(host)}`);
 
@@ -128,6 +155,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
       ...(pool && typeof pool !== 'string'
         ? { loadBalancerPool: { first: formatIPv4(pool.first), last: formatIPv4(pool.last) } }
         : {}),
+      leaderElection: { enabled: leaderElect === 'true', leaseDurationMs, renewDeadlineMs, retryPeriodMs },
     },
     ...(etcdPort === undefined
       ? {}

@@ -8,8 +8,9 @@ import {
   type KubeletOptions,
   type LoadBalancerPool,
   type NodePoolOptions,
+  type ProgressStore,
 } from '@kubetime/controllers';
-import type { BranchInfo, EventStore } from '@kubetime/event-store';
+import { UnknownBranch, type BranchInfo, type EventStore } from '@kubetime/event-store';
 
 export interface BranchControllersOptions {
   events: EventStore;
@@ -19,11 +20,21 @@ export interface BranchControllersOptions {
   caPem?: string;
   loadBalancerPool?: LoadBalancerPool;
   onError?: (branch: string, controller: string, key: string, error: unknown) => void;
+  /** Each controller's processed revision per branch, to resume from after a restart. */
+  progress?: ProgressStore;
+  onNotice?: (message: string, details: Record<string, unknown>) => void;
+  /**
+   * False while another process holds the controller-manager Lease: branches then run no
+   * controllers here until `lead()`.
+   */
+  leading?: boolean;
 }
 
 /** The control plane of one branch: its manager and the clock it runs on. */
 export interface RunningBranch {
   name: string;
+  /** A reset branch keeps its name under a new id. */
+  id: number;
   clockKind: 'wall' | 'virtual';
   clock: Clock;
   manager: ControllerManager;
@@ -46,24 +57,66 @@ export interface StartOverrides {
 export class BranchControllers {
   private readonly running = new Map<string, Promise<RunningBranch>>();
   private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly ids = new Map<string, number>();
+  private leading: boolean;
 
-  constructor(private readonly options: BranchControllersOptions) {}
+  constructor(private readonly options: BranchControllersOptions) {
+    this.leading = options.leading ?? true;
+  }
+
+  /** Whether this process runs the branches' controllers (it holds the Lease, or elects none). */
+  get active(): boolean {
+    return this.leading;
+  }
+
+  /** This process took the Lease: every branch's control plane starts here. */
+  async lead(): Promise<void> {
+    this.leading = true;
+    await this.sync();
+  }
+
+  /** This process lost or gave up the Lease: every branch's control plane stops here. */
+  async standby(): Promise<void> {
+    this.leading = false;
+    await this.stopAll();
+  }
+
+  /**
+   * Brings the running set in line with the catalog: branches created, reset or deleted through
+   * another server process on the same database start or stop here too.
+   */
+  async sync(): Promise<void> {
+    if (!this.leading) return;
+    const listed = (await this.options.events.branches.list()).filter((info) => info.name !== 'main');
+    const live = new Map(listed.map((info) => [info.name, info.id]));
+    for (const [name, id] of [...this.ids]) {
+      // The list may predate a branch this process forked meanwhile: ask again before stopping it.
+      if (live.get(name) !== id && (await this.currentId(name)) !== id) await this.stop(name);
+    }
+    for (const info of listed) if (this.leading) await this.start(info);
+  }
 
   /** Starts controllers on every existing branch (server start). */
   async startAll(): Promise<void> {
-    for (const info of await this.options.events.branches.list()) {
-      if (info.name !== 'main') await this.start(info);
-    }
+    await this.sync();
   }
 
   /** Idempotent: a branch already running keeps its controllers. */
-  start(info: BranchInfo, overrides: StartOverrides = {}): Promise<RunningBranch> {
+  async start(info: BranchInfo, overrides: StartOverrides = {}): Promise<RunningBranch> {
+    if (!this.leading)
+      throw new Error(`branch "${info.name}": this process does not hold the controller Lease`);
     const existing = this.running.get(info.name);
-    if (existing) return existing;
+    if (existing && this.ids.get(info.name) === info.id) return existing;
+    if (existing) await this.stop(info.name);
     const started = this.launch(info, overrides);
     this.running.set(info.name, started);
+    this.ids.set(info.name, info.id);
     // A failed start must not block a later attempt on the same name.
-    started.catch(() => this.running.delete(info.name));
+    started.catch(() => {
+      if (this.running.get(info.name) !== started) return;
+      this.running.delete(info.name);
+      this.ids.delete(info.name);
+    });
     return started;
   }
 
@@ -76,12 +129,22 @@ export class BranchControllers {
     const running = this.running.get(name);
     if (!running) return;
     this.running.delete(name);
+    this.ids.delete(name);
     const branch = await running.catch(() => undefined);
     await branch?.manager.stop();
   }
 
   async stopAll(): Promise<void> {
     for (const name of [...this.running.keys()]) await this.stop(name);
+  }
+
+  private async currentId(name: string): Promise<number | undefined> {
+    try {
+      return (await this.options.events.branches.get(name)).id;
+    } catch (error) {
+      if (error instanceof UnknownBranch) return undefined;
+      throw error;
+    }
   }
 
   /** Runs `work` after every earlier piece of work on the same branch has finished. */
@@ -114,8 +177,10 @@ export class BranchControllers {
       caPem: this.options.caPem,
       loadBalancerPool: this.options.loadBalancerPool,
       onError: (controller, key, error) => this.options.onError?.(info.name, controller, key, error),
+      progress: this.options.progress,
+      onNotice: this.options.onNotice,
     });
-    return { name: info.name, clockKind: info.clock, clock, manager, seed };
+    return { name: info.name, id: info.id, clockKind: info.clock, clock, manager, seed };
   }
 
   /**

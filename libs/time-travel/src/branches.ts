@@ -29,8 +29,9 @@ export class BranchMethods {
     const clock = this.clock(params);
     // A fork is one row: its cost does not depend on how much history sits below it.
     const info = await this.ctx.events.branches.fork(name, from.branch, from.revision, clock);
-    // A branch is a live cluster from its first moment: its own nodes, scheduler and controllers.
-    await this.ctx.branchControllers?.start(info);
+    // A branch is a live cluster from its first moment: its own nodes, scheduler and controllers,
+    // run by whichever server process holds the controller Lease (that one picks it up on its own).
+    if (this.ctx.branchControllers?.active) await this.ctx.branchControllers.start(info);
     return branchView(info);
   }
 
@@ -63,7 +64,8 @@ export class BranchMethods {
     await this.ctx.events.deleteBranch(name);
     const info = await this.ctx.events.branches.fork(name, hidden, point.revision, old.clock);
     await this.ctx.events.deleteBranch(hidden);
-    await this.ctx.branchControllers?.start(await this.ctx.events.branches.get(info.name));
+    if (this.ctx.branchControllers?.active)
+      await this.ctx.branchControllers.start(await this.ctx.events.branches.get(info.name));
     return { ...branchView(await this.ctx.events.branches.get(info.name)), resetFrom: old.headRevision };
   }
 

@@ -97,6 +97,7 @@ export class TimeTravelContext {
   /** The control plane of a branch, or a clear error when the server runs none there. */
   async controllersOf(branch: string): Promise<RunningBranch> {
     await this.events.branches.get(branch);
+    if (this.branchControllers && !this.branchControllers.active) throw notLeading();
     const running = this.branchControllers?.get(branch);
     if (!running) {
       throw new RpcError(
@@ -176,4 +177,12 @@ export function typeByName(name: string, apiVersion?: string): ResourceType {
 export function keyOf(type: ResourceType, namespace: string | undefined, name: string): string {
   if (type.namespaced && !namespace) throw invalid(`${type.kind} is namespaced: give a namespace`);
   return storageKey(type, type.namespaced ? namespace : undefined, name);
+}
+
+/** Branch clocks and re-execution live where the controllers run: in the Lease holder. */
+export function notLeading(): RpcError {
+  return new RpcError(
+    RpcCodes.Unavailable,
+    'this server is on standby: branch controllers, clocks and re-execution run in the server holding the Lease kube-system/kubetime-controller-manager',
+  );
 }

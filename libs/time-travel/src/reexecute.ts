@@ -5,7 +5,7 @@ import type { RequestContext } from '@kubetime/apiserver';
 import type { StoredEvent } from '@kubetime/event-store';
 import { branchView } from './branches';
 import { advanceTo } from './clock';
-import { TimeTravelContext } from './context';
+import { notLeading, TimeTravelContext } from './context';
 import { actorKind, compileFilter } from './filter';
 import { invalid, Params } from './params';
 import { RpcCodes, RpcError } from './rpc';
@@ -58,6 +58,7 @@ export class ReexecuteMethod {
         RpcCodes.Unavailable,
         're-execution needs controllers: the server runs with KUBETIME_CONTROLLERS=off',
       );
+    if (!this.ctx.branchControllers.active) throw notLeading();
 
     const recorded = await this.read(sourceBranch, from.revision, to.revision);
     const userWrites = recorded.filter((e) => actorKind(e.actor, e.cause) === 'user');

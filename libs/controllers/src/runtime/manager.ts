@@ -1,6 +1,7 @@
 import { StatusError } from '@kubetime/api-machinery';
 import type { RequestContext, ResourceStore, UserInfo } from '@kubetime/apiserver';
-import type { BranchHead, EventStore, StoredEvent } from '@kubetime/event-store';
+import { RevisionCompacted } from '@kubetime/event-store';
+import type { BranchHead, EventStore, StoredEvent, StoredObject } from '@kubetime/event-store';
 import type { Subscription } from 'rxjs';
 import { ControllerApi, EventAggregator } from './api';
 import { CacheChange, ObjectCache } from './cache';
@@ -48,17 +49,43 @@ export interface ManagerOptions {
   seed: string;
   controllers: Controller[];
   onError?: (controller: string, key: string, error: unknown) => void;
+  /** Where each controller's processed revision is kept; without it every start resyncs from the head. */
+  progress?: ProgressStore;
+  /** The least time between two progress records. */
+  progressIntervalMs?: number;
+  /** Why a start did what it did (resumed, or fell back to the head). */
+  onNotice?: (message: string, details: Record<string, unknown>) => void;
+}
+
+/** The `controller_progress` rows of one branch. */
+export interface ProgressStore {
+  load(branchId: number): Promise<Map<string, number>>;
+  record(branchId: number, revisions: ReadonlyMap<string, number>): Promise<void>;
 }
 
 interface Work {
   controller: Controller;
   key: string;
   cause: number;
+  /**
+   * An event whose replay dirties this key again (keysFor is a function of the event and the cache
+   * at it), so a restart that replays from just below it redoes this work. Undefined for work from
+   * the start pass, which no event reproduces.
+   */
+  replayFrom?: number;
+}
+
+interface Timer {
+  due: number;
+  subscription: Subscription;
+  work: Work;
 }
 
 /** Immediate retries of a key whose write lost a race, before backing off on the clock. */
 const IMMEDIATE_RETRIES = 5;
 const MAX_BACKOFF_MS = 30_000;
+const DEFAULT_PROGRESS_INTERVAL_MS = 1_000;
+const CATCH_UP_PAGE = 2_000;
 
 /**
  * Runs controllers as projections of the log: one stream of events, folded in revision order into
@@ -73,7 +100,7 @@ export class ControllerManager {
   private readonly branch: string;
   private readonly buffer: StoredEvent[] = [];
   private readonly queue = new Map<string, Work>();
-  private readonly timers = new Map<string, { due: number; subscription: Subscription }>();
+  private readonly timers = new Map<string, Timer>();
   private readonly failures = new Map<string, number>();
   private readonly attempts = new Map<string, { cause: number; n: number }>();
   private readonly aggregator = new EventAggregator();
@@ -84,6 +111,14 @@ export class ControllerManager {
   private stopped = false;
   private loop?: Promise<void>;
   private failure?: unknown;
+  /** Controllers resuming from a recorded revision: only events after it dirty their keys. */
+  private resumeAfter = new Map<string, number>();
+  /** What a drained queue proved processed, per controller, and what the table holds. */
+  private drained = new Map<string, number>();
+  private recorded = new Map<string, number>();
+  private recording?: Promise<void>;
+  private recordTimer?: ReturnType<typeof setTimeout>;
+  private lastRecordAt = 0;
 
   private constructor(private readonly options: ManagerOptions) {
     this.branch = options.branch ?? 'main';
@@ -103,20 +138,16 @@ export class ControllerManager {
   private async begin(): Promise<void> {
     this.head = await this.options.events.branch(this.branch);
     // Read the head and its revision in one synchronous step, so the watch below starts exactly after it.
-    const revision = this.head.revision;
-    const items = this.head.all().map((item) => ({
-      ...item,
-      object: {
-        ...item.object,
-        metadata: { ...item.object.metadata, resourceVersion: String(item.revision) },
-      },
-    }));
-    this.cache.load(revision, items, (key) => {
-      const type = typeOfKey(key);
-      return type && { group: type.group, version: type.version, resource: type.resource };
-    });
-    for (const event of this.cache.list('events')) this.aggregator.index(event);
-    this.subscription = this.options.events.watch(this.branch, revision).subscribe({
+    const target = this.head.revision;
+    const headItems = this.head.all();
+    const resumed = await this.resumePoint(target);
+    if (resumed) {
+      this.loadCache(resumed.revision, resumed.items);
+      await this.catchUp(resumed.revision, target);
+    } else {
+      this.loadCache(target, headItems);
+    }
+    this.subscription = this.options.events.watch(this.branch, target).subscribe({
       next: (event) => {
         this.buffer.push(event);
         this.wake?.();
@@ -127,9 +158,72 @@ export class ControllerManager {
       },
     });
     for (const controller of this.options.controllers) {
-      for (const key of controller.startKeys(this.cache)) this.enqueue(controller, key, revision);
+      if (this.resumeAfter.has(controller.name)) continue;
+      for (const key of controller.startKeys(this.cache)) this.enqueue(controller, key, target);
     }
     this.loop = this.run();
+  }
+
+  /**
+   * The oldest revision a controller recorded, with the state there, when the controllers can resume
+   * from it; undefined means every controller starts from the head.
+   */
+  private async resumePoint(
+    target: number,
+  ): Promise<{ revision: number; items: StoredObject[] } | undefined> {
+    if (!this.options.progress) return undefined;
+    const recorded = await this.options.progress.load(this.head.id);
+    const names = new Set(this.options.controllers.map((c) => c.name));
+    const known = [...recorded].filter(([name, revision]) => names.has(name) && revision <= target);
+    if (!known.length) {
+      this.notice('no recorded progress: controllers start from the head state', { revision: target });
+      return undefined;
+    }
+    const revision = Math.min(...known.map(([, r]) => r));
+    try {
+      const { items } = await this.options.events.list(this.branch, '/registry/', revision);
+      this.resumeAfter = new Map(known);
+      this.notice('controllers resume from their recorded revisions', {
+        from: revision,
+        to: target,
+        fresh: [...names].filter((name) => !this.resumeAfter.has(name)),
+      });
+      return { revision, items };
+    } catch (error) {
+      if (!(error instanceof RevisionCompacted)) throw error;
+      this.notice('recorded progress was compacted away: controllers start from the head state', {
+        recorded: revision,
+        compactedTo: this.head.compactRevision,
+      });
+      return undefined;
+    }
+  }
+
+  private loadCache(revision: number, items: StoredObject[]): void {
+    const versioned = items.map((item) => ({
+      ...item,
+      object: {
+        ...item.object,
+        metadata: { ...item.object.metadata, resourceVersion: String(item.revision) },
+      },
+    }));
+    this.cache.load(revision, versioned, (key) => {
+      const type = typeOfKey(key);
+      return type && { group: type.group, version: type.version, resource: type.resource };
+    });
+    for (const event of this.cache.list('events')) this.aggregator.index(event);
+  }
+
+  /** Folds the events between the recorded revision and the head, before any key is reconciled. */
+  private async catchUp(from: number, target: number): Promise<void> {
+    let after = from;
+    while (after < target) {
+      const page = await this.options.events.events(this.branch, after, target, CATCH_UP_PAGE);
+      if (!page.length)
+        throw new Error(`events ${after + 1}..${target} of branch ${this.branch} are missing`);
+      for (const event of page) this.fold(event);
+      after = page[page.length - 1].revision;
+    }
   }
 
   async stop(): Promise<void> {
@@ -139,6 +233,10 @@ export class ControllerManager {
     this.timers.clear();
     this.wake?.();
     await this.loop;
+    clearTimeout(this.recordTimer);
+    await this.recording;
+    // A record that cannot be written only costs the next start a longer replay: stopping goes on.
+    await this.record().catch((error) => this.options.onError?.('progress', '', error));
   }
 
   /**
@@ -171,11 +269,13 @@ export class ControllerManager {
     }
   }
 
-  private enqueue(controller: Controller, key: string, cause: number): void {
+  private enqueue(controller: Controller, key: string, cause: number, replayFrom?: number): void {
     const id = `${controller.name}\u0000${key}`;
     const queued = this.queue.get(id);
-    if (queued) queued.cause = Math.max(queued.cause, cause);
-    else this.queue.set(id, { controller, key, cause });
+    if (queued) {
+      queued.cause = Math.max(queued.cause, cause);
+      queued.replayFrom = latest(queued.replayFrom, replayFrom);
+    } else this.queue.set(id, { controller, key, cause, replayFrom });
     this.wake?.();
   }
 
@@ -184,13 +284,17 @@ export class ControllerManager {
     const id = `${work.controller.name}\u0000${work.key}`;
     const due = this.options.clock.now().getTime() + ms;
     const existing = this.timers.get(id);
-    if (existing && existing.due <= due) return;
+    if (existing && existing.due <= due) {
+      existing.work.replayFrom = latest(existing.work.replayFrom, work.replayFrom);
+      return;
+    }
     existing?.subscription.unsubscribe();
+    const timed: Work = { ...work, replayFrom: latest(existing?.work.replayFrom, work.replayFrom) };
     const subscription = this.options.clock.after(ms).subscribe(() => {
       this.timers.delete(id);
-      this.enqueue(work.controller, work.key, work.cause);
+      this.enqueue(timed.controller, timed.key, timed.cause, timed.replayFrom);
     });
-    if (!subscription.closed) this.timers.set(id, { due, subscription });
+    if (!subscription.closed) this.timers.set(id, { due, subscription, work: timed });
   }
 
   private async run(): Promise<void> {
@@ -211,16 +315,63 @@ export class ControllerManager {
         }
         continue;
       }
+      this.noteDrained();
       await new Promise<void>((resolve) => (this.wake = resolve));
       this.wake = undefined;
     }
+  }
+
+  /**
+   * With the queue empty, everything up to the cache's revision has been processed, except the work
+   * waiting on timers: a controller's progress stays below the event that would bring each of its
+   * timed keys back. Timed work from the start pass has no such event, so its controller records
+   * nothing until that work is done or an event has touched its key since.
+   */
+  private noteDrained(): void {
+    if (!this.options.progress) return;
+    const revisions = new Map(this.options.controllers.map((c) => [c.name, this.cache.revision]));
+    for (const { work } of this.timers.values()) {
+      const name = work.controller.name;
+      if (!revisions.has(name)) continue;
+      if (work.replayFrom === undefined) revisions.delete(name);
+      else revisions.set(name, Math.min(revisions.get(name)!, work.replayFrom - 1));
+    }
+    this.drained = revisions;
+    this.scheduleRecord();
+  }
+
+  /** At most one record per interval, written after the interval when drains come faster. */
+  private scheduleRecord(): void {
+    if (this.recordTimer || this.stopped) return;
+    const interval = this.options.progressIntervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS;
+    const wait = Math.max(0, this.lastRecordAt + interval - Date.now());
+    this.recordTimer = setTimeout(() => {
+      this.recordTimer = undefined;
+      if (this.stopped) return;
+      this.recording = this.record().catch((error) => this.options.onError?.('progress', '', error));
+    }, wait);
+  }
+
+  private async record(): Promise<void> {
+    const changed = new Map([...this.drained].filter(([name, r]) => this.recorded.get(name) !== r));
+    if (!this.options.progress || !changed.size) return;
+    this.lastRecordAt = Date.now();
+    await this.options.progress.record(this.head.id, changed);
+    for (const [name, revision] of changed) this.recorded.set(name, revision);
+  }
+
+  private notice(message: string, details: Record<string, unknown>): void {
+    this.options.onNotice?.(message, { branch: this.branch, ...details });
   }
 
   private fold(event: StoredEvent): void {
     const change = this.cache.apply(event);
     if (change.resource === 'events' && change.type !== 'DELETED') this.aggregator.index(change.object);
     for (const controller of this.options.controllers) {
-      for (const key of controller.keysFor(change, this.cache)) this.enqueue(controller, key, event.revision);
+      // A resuming controller already processed what it recorded: only later events are news to it.
+      if (event.revision <= (this.resumeAfter.get(controller.name) ?? 0)) continue;
+      for (const key of controller.keysFor(change, this.cache))
+        this.enqueue(controller, key, event.revision, event.revision);
     }
   }
 
@@ -257,8 +408,12 @@ export class ControllerManager {
       if (!raced) this.options.onError?.(controller.name, key, error);
       // A lost race means the cache is behind: the newer event is about to be folded, so look again
       // at once. Anything else, or a key that keeps losing, backs off on the clock.
-      if (raced && failures <= IMMEDIATE_RETRIES) this.enqueue(controller, key, cause);
+      if (raced && failures <= IMMEDIATE_RETRIES) this.enqueue(controller, key, cause, work.replayFrom);
       else this.requeueAfter(work, Math.min(MAX_BACKOFF_MS, 10 * 2 ** Math.min(failures, 12)));
     }
   }
+}
+
+function latest(a: number | undefined, b: number | undefined): number | undefined {
+  return a === undefined ? b : b === undefined ? a : Math.max(a, b);
 }
