@@ -12,3 +12,11 @@ export {
 export { migrate, createPool, MIGRATIONS } from './database';
 export { prefixEnd } from './history';
 export { BranchCatalog, BranchInfo, BranchExists, InvalidBranchName } from './branches';
+export {
+  IMPORT_BATCH,
+  ImportBranchOptions,
+  ImportBranchResult,
+  ImportChange,
+  ImportDelete,
+  ImportPut,
+} from './bulk-import';
