@@ -102,13 +102,13 @@ export async function importBranch(
 
   let written = 0;
   let keys = 0;
-  // The previous batch's INSERT runs while the next batch is read from the caller; the connection
-  // runs statements in order, so the next batch's lookup sees it.
+  // A batch's INSERT runs while the next batch is read from the caller (the file, decoding); it is
+  // awaited before the next lookup, which must see its rows.
   let inserting: Promise<unknown> | undefined;
   const flushBatch = async (batch: ImportChange[]) => {
+    if (inserting) await inserting;
     const events = await decideBatch(client, bodies, branchId, revision, batch, deps.clock.now());
     for (const e of events) keys += e.type === 'ADDED' ? 1 : e.type === 'DELETED' ? -1 : 0;
-    if (inserting) await inserting;
     if (!events.length) return;
     revision = events[events.length - 1].revision;
     written += events.length;
@@ -151,7 +151,7 @@ async function decideBatch(
 ): Promise<StoredEvent[]> {
   const keys = [...new Set(batch.map((c) => c.key))];
   const deletedKeys = [...new Set(batch.filter((c) => c.type === 'delete').map((c) => c.key))];
-  const stateQuery = client.query<{
+  const stateRows = await client.query<{
     key: string;
     revision: string;
     type: string;
@@ -163,15 +163,15 @@ async function decideBatch(
     [branchId, keys],
   );
   // A delete carries the key's last state, which may have been written by an earlier batch.
-  const bodyQuery = deletedKeys.length
-    ? client.query<EventRow>(
+  const bodyRows = deletedKeys.length
+    ? await client.query<EventRow>(
         `SELECT DISTINCT ON (key) ${EVENT_COLUMNS} FROM events
           WHERE branch_id = $1 AND key = ANY($2::text[]) ORDER BY key, revision DESC`,
         [branchId, deletedKeys],
       )
     : undefined;
   const state = new Map<string, KeyState>();
-  for (const row of (await stateQuery).rows) {
+  for (const row of stateRows.rows) {
     state.set(row.key, {
       revision: Number(row.revision),
       createRevision: Number(row.create_revision),
@@ -180,7 +180,7 @@ async function decideBatch(
     });
   }
   const lastEvent = new Map<string, StoredEvent>();
-  if (bodyQuery) for (const row of (await bodyQuery).rows) lastEvent.set(row.key, eventFromRow(row, bodies));
+  for (const row of bodyRows?.rows ?? []) lastEvent.set(row.key, eventFromRow(row, bodies));
 
   const events: StoredEvent[] = [];
   let revision = base;
