@@ -9,6 +9,7 @@ import { encodeKubernetesProtobuf, KubeObject } from '@kubetime/api-machinery';
 import { loadEncryptionConfig } from '@kubetime/encryption';
 import { SnapshotFormatError } from '@kubetime/etcd-snapshot';
 import { restoreEtcdSnapshot, RestoreRefused, RESTORE_ACTOR, saveEtcdSnapshot } from '@kubetime/etcd-compat';
+import { storageJson } from '../libs/etcd-compat/src/rows';
 import { createPool, EventStore, migrate, RevisionCompacted, WriteIntent } from '@kubetime/event-store';
 import { firstValueFrom } from 'rxjs';
 import {
@@ -163,6 +164,60 @@ describeWithEtcd('etcd snapshots of the event log (real etcd 3.4, real PostgreSQ
       await etcdctl(['put', '/registry/configmaps/default/new', '{}', '-w', 'json'], etcd.endpoint),
     );
     expect(Number(put.header.revision)).toBe(head + 1);
+  });
+
+  it("exports each body byte for byte as the write path encoded it, from jsonb's text without parsing it", async () => {
+    // Values chosen to hit every way jsonb's text and JSON.stringify could differ: separators inside
+    // strings, escapes, control and non-ASCII characters, index-like keys, long and tiny numbers.
+    const pieces = [
+      'a',
+      'Z',
+      '7',
+      ':',
+      ',',
+      ' ',
+      ', ',
+      ': ',
+      '"',
+      '\\',
+      '\\"',
+      '/',
+      '\n',
+      '\u0001',
+      '\u007f',
+      'é',
+      '😀',
+      '\u2028',
+    ];
+    const numbers = [0, -1, 1.5, 0.1 + 0.2, 1e21, 1e20, 1.5e-7, 1e-6, 123456789012345680, -2.5e-3, 42];
+    let seed = 11;
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+    const text = () =>
+      Array.from({ length: Math.floor(next() * 6) }, () => pieces[Math.floor(next() * pieces.length)]).join(
+        '',
+      );
+    const value = (depth: number): unknown => {
+      const r = next();
+      if (depth > 3 || r < 0.35) return text();
+      if (r < 0.5) return numbers[Math.floor(next() * numbers.length)];
+      if (r < 0.55) return r < 0.52 ? null : true;
+      if (r < 0.75) return Array.from({ length: Math.floor(next() * 4) }, () => value(depth + 1));
+      const o: Record<string, unknown> = {};
+      for (let i = Math.floor(next() * 5); i > 0; i--)
+        o[next() < 0.15 ? String(Math.floor(next() * 20)) : text()] = value(depth + 1);
+      return o;
+    };
+    const objects = Array.from({ length: 3000 }, () => ({
+      kind: 'ConfigMap',
+      data: value(0),
+      [text()]: value(1),
+    }));
+    const { rows } = await store.pool.query<{ printed: string; parsed: unknown }>(
+      'SELECT o::jsonb::text AS printed, o::jsonb AS parsed FROM unnest($1::text[]) o',
+      [objects.map((o) => JSON.stringify(o))],
+    );
+    expect(rows).toHaveLength(objects.length);
+    for (const row of rows) expect(storageJson(row.printed)).toBe(JSON.stringify(row.parsed));
   });
 
   it('exports a past revision with the history above the compaction point', async () => {

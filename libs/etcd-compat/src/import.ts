@@ -1,7 +1,7 @@
 import { basename } from 'node:path';
 import { readEtcdSnapshot, type EtcdEvent, type SnapshotMeta } from '@kubetime/etcd-snapshot';
-import type { EventStore, StoredEvent, WriteIntent } from '@kubetime/event-store';
-import { decodeEtcdValue, DecodedValue, placeOf, UndecodableValue } from './values';
+import type { EventStore, ImportChange, WriteIntent } from '@kubetime/event-store';
+import { decodeEtcdValue, DecodedValue, UndecodableValue } from './values';
 
 export const RESTORE_ACTOR = 'kubetime:etcd-restore';
 
@@ -31,7 +31,7 @@ export interface RestoreEtcdSnapshotOptions {
    */
   markCompacted?: boolean;
   /**
-   * Called after the check pass (`check`, every change read) and every WINDOW changes of the write pass
+   * Called after the check pass (`check`, every change read) and after every batch of the write pass
    * (`write`); the restore waits for it, so a caller streaming progress to a slow client slows the
    * restore instead of queueing messages.
    */
@@ -84,9 +84,6 @@ export class RestoreRefused extends Error {
   }
 }
 
-/** Puts are appended concurrently in windows of this size; the store's group commit batches them. */
-const WINDOW = 256;
-
 /**
  * Restores an etcd v3 snapshot (`etcdctl snapshot save` output, or one of ours) into a new branch forked
  * from main at revision 1, i.e. an empty cluster. Every change the file still holds becomes an event by
@@ -94,7 +91,9 @@ const WINDOW = 256;
  * above the compaction point, so the branch's head equals what `etcdctl get --prefix /registry` showed.
  *
  * The file is read twice, streamed: a first pass checks every page and value, and nothing is written
- * unless it passes (a damaged file is a SnapshotFormatError, undecodable values a RestoreRefused).
+ * unless it passes (a damaged file is a SnapshotFormatError, undecodable values a RestoreRefused). The
+ * second pass goes through the event store's bulk import: one transaction, so the branch appears
+ * whole or not at all, and its in-memory head is only loaded when the branch is first served.
  */
 export async function restoreEtcdSnapshot(
   store: EventStore,
@@ -117,42 +116,40 @@ export async function restoreEtcdSnapshot(
   await options.onProgress?.({ phase: 'check', events: changes, total: changes });
   if (unimported.length && !options.allowUnimported) throw new RestoreRefused(unimported);
 
-  await store.branches.fork(branch, 'main', 1, 'wall');
   let bumpedTo: number | undefined;
   if (options.bumpRevision !== undefined) {
     const main = await store.branch('main');
     bumpedTo = Math.max(meta.revision, main.revision) + options.bumpRevision;
-    await moveNewBranch(store, branch, bumpedTo, options.markCompacted ?? false, meta);
   }
-
-  let events = 0;
-  try {
-    const progress = options.onProgress;
-    events = await appendEvents(
-      store,
-      branch,
-      snapshot.events(),
-      meta,
-      basename(path),
-      progress && ((appended) => progress({ phase: 'write', events: appended, total: changes })),
-    );
-  } catch (error) {
-    // Events already appended stay in the log (it is append-only); the branch that would show a
-    // partial cluster goes away.
-    await store.deleteBranch(branch).catch(() => undefined);
-    throw error;
-  }
-  const head = await store.branch(branch);
+  const progress = options.onProgress;
+  // One transaction: a failure anywhere (a file that changed between the passes, the database) leaves
+  // no branch and no events behind.
+  const imported = await store.importBranch(
+    {
+      name: branch,
+      ...(bumpedTo === undefined ? {} : { startRevision: bumpedTo }),
+      ...(options.markCompacted && bumpedTo !== undefined
+        ? {
+            compaction: {
+              actor: RESTORE_ACTOR,
+              policy: { etcdRestore: { snapshotRevision: meta.revision, bumpedTo } },
+            },
+          }
+        : {}),
+      ...(progress ? { onProgress: (events) => progress({ phase: 'write', events, total: changes }) } : {}),
+    },
+    toChanges(store, snapshot.events(), meta, basename(path)),
+  );
   return {
     branch,
-    revision: head.revision,
+    revision: imported.revision,
     snapshot: {
       revision: meta.revision,
       compactRevision: meta.compactRevision ?? 0,
       sha256Verified: meta.sha256Verified,
     },
-    events,
-    keys: head.count(),
+    events: imported.events,
+    keys: imported.keys,
     ...(bumpedTo === undefined ? {} : { bumpedTo }),
     unimported: { count: unimported.length, keys: unimported },
   };
@@ -194,49 +191,6 @@ function unimportableReason(store: EventStore, key: string, e: EtcdEvent): strin
 }
 
 /**
- * The new branch has no events yet and no process has loaded it, so moving its head (and compaction
- * point) is the same as if it had been forked there. The compaction is recorded like any other.
- */
-async function moveNewBranch(
-  store: EventStore,
-  branch: string,
-  revision: number,
-  markCompacted: boolean,
-  meta: SnapshotMeta,
-): Promise<void> {
-  const client = await store.pool.connect();
-  try {
-    await client.query('BEGIN');
-    const { rows } = await client.query<{ id: number }>(
-      `SELECT id FROM branches WHERE name = $1 AND deleted_at IS NULL FOR UPDATE`,
-      [branch],
-    );
-    await client.query(
-      `UPDATE branches SET head_revision = $2, compact_revision = CASE WHEN $3 THEN $2 ELSE compact_revision END
-        WHERE id = $1`,
-      [rows[0].id, revision, markCompacted],
-    );
-    if (markCompacted) {
-      await client.query(
-        `INSERT INTO compactions (branch_id, revision, policy, actor, deleted_events) VALUES ($1, $2, $3, $4, 0)`,
-        [
-          rows[0].id,
-          revision,
-          JSON.stringify({ etcdRestore: { snapshotRevision: meta.revision, bumpedTo: revision } }),
-          RESTORE_ACTOR,
-        ],
-      );
-    }
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
-}
-
-/**
  * A value kubetime cannot decode, as an event: the identity the key gives (`/registry/<resource>/
  * [<namespace>/]<name>`, group-qualified for custom resources) and the bytes as they were, sealed ones
  * still sealed under their own key.
@@ -260,87 +214,46 @@ function opaqueValue(
   };
 }
 
-/** Second pass: each importable change appended in the file's order; returns how many. */
-async function appendEvents(
+/** Second pass: each change under /registry/ in the file's order, as the event store imports it. */
+async function* toChanges(
   store: EventStore,
-  branch: string,
   events: AsyncIterable<EtcdEvent>,
   meta: SnapshotMeta,
   file: string,
-  progress?: (appended: number) => Promise<void> | void,
-): Promise<number> {
-  const window: Promise<StoredEvent>[] = [];
-  const inWindow = new Set<string>();
-  const drain = async () => {
-    await Promise.all(window.splice(0));
-    inWindow.clear();
-  };
-  let appended = 0;
-  try {
-    for await (const e of events) {
-      const key = e.key.toString('utf8');
-      if (!key.startsWith(REGISTRY)) continue;
-      let decoded: DecodedValue | undefined;
-      if (e.type === 'put') {
-        try {
-          decoded = decodeEtcdValue(key, e.value ?? Buffer.alloc(0), store.bodies);
-        } catch (error) {
-          // Listed by the first pass; kept byte for byte so nothing in the file is lost.
-          if (error instanceof UndecodableValue) decoded = opaqueValue(key, e.value ?? Buffer.alloc(0));
-          else throw error;
-        }
-      }
-      // A change to a key already in flight must see that write committed to know its predecessor.
-      if (inWindow.has(key) || window.length >= WINDOW) await drain();
-      const current = await store.get(branch, key);
-      let intent: WriteIntent;
-      const request = {
-        verb: 'etcd-restore',
-        userAgent: 'kubetime-etcd-restore',
-        // Where the change came from: the file and its etcd revision, so the restore is traceable.
-        requestId: `${file}@${e.revision}${meta.compactRevision && e.revision <= meta.compactRevision ? ' (baseline)' : ''}`,
-      };
-      if (decoded) {
-        intent = {
-          key,
-          type: current ? 'MODIFIED' : 'ADDED',
-          object: decoded.object,
-          ...(decoded.stored ? { stored: decoded.stored } : {}),
-          group: decoded.group,
-          version: decoded.version,
-          resource: decoded.resource,
-          expectedRevision: current?.revision ?? 0,
-          actor: RESTORE_ACTOR,
-          request,
-        };
-      } else {
-        // A delete of a key that never became an object (it was unimportable) has nothing to delete.
-        if (!current) continue;
-        const { resourceVersion: _rv, ...metadata } = current.object.metadata;
-        intent = {
-          key,
-          type: 'DELETED',
-          object: { ...current.object, metadata },
-          ...placeOf(key, current.object.apiVersion ?? '', current.object.kind ?? ''),
-          expectedRevision: current.revision,
-          actor: RESTORE_ACTOR,
-          request,
-        };
-      }
-      inWindow.add(key);
-      const write = store.append(branch, intent);
-      // Observed at the next drain; without a handler now, an early rejection would be "unhandled".
-      write.catch(() => undefined);
-      window.push(write);
-      appended++;
-      if (progress && appended % WINDOW === 0) await progress(appended);
+): AsyncGenerator<ImportChange> {
+  for await (const e of events) {
+    const key = e.key.toString('utf8');
+    if (!key.startsWith(REGISTRY)) continue;
+    const request = {
+      verb: 'etcd-restore',
+      userAgent: 'kubetime-etcd-restore',
+      // Where the change came from: the file and its etcd revision, so the restore is traceable.
+      requestId: `${file}@${e.revision}${meta.compactRevision && e.revision <= meta.compactRevision ? ' (baseline)' : ''}`,
+    };
+    if (e.type === 'delete') {
+      // A delete of a key that never became an object (it was unimportable) has nothing to delete:
+      // the store skips deletes of absent keys.
+      yield { type: 'delete', key, actor: RESTORE_ACTOR, request };
+      continue;
     }
-  } finally {
-    // Let every write in flight settle before reporting success or failure.
-    const settled = await Promise.allSettled(window.splice(0));
-    const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-    if (failed) throw failed.reason;
+    let decoded: DecodedValue;
+    try {
+      decoded = decodeEtcdValue(key, e.value ?? Buffer.alloc(0), store.bodies);
+    } catch (error) {
+      // Listed by the first pass; kept byte for byte so nothing in the file is lost.
+      if (error instanceof UndecodableValue) decoded = opaqueValue(key, e.value ?? Buffer.alloc(0));
+      else throw error;
+    }
+    yield {
+      type: 'put',
+      key,
+      object: decoded.object,
+      ...(decoded.stored ? { stored: decoded.stored } : {}),
+      group: decoded.group,
+      version: decoded.version,
+      resource: decoded.resource,
+      actor: RESTORE_ACTOR,
+      request,
+    };
   }
-  await progress?.(appended);
-  return appended;
 }

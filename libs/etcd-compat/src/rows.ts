@@ -1,4 +1,3 @@
-import type { KubeObject } from '@kubetime/api-machinery';
 import type { BranchHead } from '@kubetime/event-store';
 import type { Pool, PoolClient } from 'pg';
 
@@ -12,17 +11,84 @@ export interface RawRow {
   revision: string;
   key: string;
   type: 'ADDED' | 'MODIFIED' | 'DELETED';
-  object: KubeObject | null;
+  /** The jsonb body as PostgreSQL prints it (not parsed on the way: see storageJson). */
+  object: string | null;
   sealed: Buffer | null;
   create_revision: string;
   version: number;
 }
 
-export const RAW_COLUMNS = 'branch_id, revision, key, type, object, sealed, create_revision, version';
+export const RAW_COLUMNS =
+  'branch_id, revision, key, type, object::text AS object, sealed, create_revision, version';
 
 /** The value etcd would hold: sealed bytes as stored, else kube-apiserver's JSON storage encoding. */
 export function etcdValue(row: RawRow): Buffer {
-  return row.sealed ?? Buffer.from(JSON.stringify(row.object), 'utf8');
+  return row.sealed ?? Buffer.from(storageJson(row.object ?? 'null'), 'utf8');
+}
+
+/**
+ * The compact JSON encoding the write path stored (`JSON.stringify` of the object as jsonb hands it
+ * back), from jsonb's text output without building the object: jsonb prints the same keys in the
+ * same order and escapes strings as JSON.stringify does, and differs only by a space after each `:`
+ * and `,` between tokens. Where more would differ, the body is parsed and re-encoded: keys that are
+ * array indices (a JavaScript object puts them first), and numbers JavaScript may print otherwise
+ * (jsonb prints every digit and never an exponent: long numbers and ones below 1e-6).
+ */
+export function storageJson(jsonb: string): string {
+  let compact = '';
+  let copiedUpTo = 0;
+  for (let i = 0; i < jsonb.length; i++) {
+    const c = jsonb.charCodeAt(i);
+    if (c === QUOTE) {
+      const close = closingQuote(jsonb, i);
+      if (jsonb.charCodeAt(close + 1) === COLON && isDigits(jsonb, i + 1, close)) return reencoded(jsonb);
+      i = close;
+    } else if ((c === COLON || c === COMMA) && jsonb.charCodeAt(i + 1) === SPACE) {
+      compact += jsonb.slice(copiedUpTo, i + 1);
+      copiedUpTo = i + 2;
+      i++;
+    } else if (c === MINUS || (c >= ZERO && c <= NINE)) {
+      let end = i + 1;
+      while (end < jsonb.length && NUMBER_CHAR.test(jsonb[end])) end++;
+      const number = jsonb.slice(i, end);
+      if (number.length > 15 || number.includes('0.000000')) return reencoded(jsonb);
+      i = end - 1;
+    }
+  }
+  return copiedUpTo ? compact + jsonb.slice(copiedUpTo) : jsonb;
+}
+
+function reencoded(jsonb: string): string {
+  return JSON.stringify(JSON.parse(jsonb));
+}
+
+const QUOTE = 34;
+const BACKSLASH = 92;
+const COLON = 58;
+const COMMA = 44;
+const SPACE = 32;
+const MINUS = 45;
+const ZERO = 48;
+const NINE = 57;
+const NUMBER_CHAR = /[-+.0-9eE]/;
+
+function isDigits(text: string, from: number, to: number): boolean {
+  if (to === from) return false;
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
+    if (c < ZERO || c > NINE) return false;
+  }
+  return true;
+}
+
+/** Index of the quote that closes the string opened at `open` (one not escaped by a backslash). */
+function closingQuote(json: string, open: number): number {
+  for (let at = json.indexOf('"', open + 1); at !== -1; at = json.indexOf('"', at + 1)) {
+    let backslashes = 0;
+    while (json.charCodeAt(at - 1 - backslashes) === BACKSLASH) backslashes++;
+    if (backslashes % 2 === 0) return at;
+  }
+  throw new SyntaxError('unterminated string in a jsonb body');
 }
 
 /** A byte range of keys as etcd states it: [from, to), to undefined meaning "no upper bound". */
@@ -69,7 +135,7 @@ export function stateSql(
   order: 'key' | 'revision',
   params: unknown[],
 ): string {
-  return `SELECT ${RAW_COLUMNS} FROM (
+  return `SELECT live.* FROM (
             SELECT DISTINCT ON (key) ${RAW_COLUMNS} FROM events
              WHERE ${lineageClause(head, 0, revision, params)} AND ${rangeClause(range, params)}
              ORDER BY key, revision DESC) live

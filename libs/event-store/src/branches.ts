@@ -1,4 +1,4 @@
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import { FutureRevision, RevisionCompacted, UnknownBranch } from './types';
 
 export interface BranchInfo {
@@ -52,26 +52,37 @@ export class BranchCatalog {
     return found;
   }
 
-  async fork(name: string, from: string, revision: number, clock: 'wall' | 'virtual'): Promise<BranchInfo> {
+  /**
+   * `db` lets a caller create the branch inside its own transaction (a bulk import), so the branch
+   * exists only if everything written with it commits.
+   */
+  async fork(
+    name: string,
+    from: string,
+    revision: number,
+    clock: 'wall' | 'virtual',
+    db: Pool | PoolClient = this.pool,
+  ): Promise<BranchInfo> {
     if (!BRANCH_NAME.test(name)) throw new InvalidBranchName(name);
     const parent = await this.get(from);
     if (revision > parent.headRevision) throw new FutureRevision(revision, parent.headRevision);
     if (revision < parent.compactRevision) throw new RevisionCompacted(revision, parent.compactRevision);
     if (parent.forkRevision !== null && revision < parent.forkRevision) {
       // Forking below the parent's own fork point is forking the grandparent.
-      return this.fork(name, parent.parent!, revision, clock);
+      return this.fork(name, parent.parent!, revision, clock, db);
     }
     try {
-      await this.pool.query(
+      const { rows } = await db.query(
         `INSERT INTO branches (name, parent_id, fork_revision, head_revision, compact_revision, clock)
-         VALUES ($1, $2, $3, $3, $4, $5)`,
-        [name, parent.id, revision, parent.compactRevision, clock],
+         VALUES ($1, $2, $3, $3, $4, $5)
+         RETURNING id, name, $6::text AS parent, fork_revision, head_revision, compact_revision, clock, created_at`,
+        [name, parent.id, revision, parent.compactRevision, clock, parent.name],
       );
+      return toInfo(rows[0]);
     } catch (error) {
       if ((error as { code?: string }).code === '23505') throw new BranchExists(name);
       throw error;
     }
-    return this.get(name);
   }
 
   /**

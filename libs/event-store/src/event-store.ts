@@ -2,15 +2,17 @@ import { Client, Pool } from 'pg';
 import { Observable } from 'rxjs';
 import { BranchHead } from './branch';
 import { BranchCatalog } from './branches';
+import { ImportBranchOptions, ImportBranchResult, ImportChange, importBranch } from './bulk-import';
 import { HistoryReader, Lineage } from './history';
 import {
   BodyTransformer,
   EVENT_COLUMNS,
   EventRow,
+  eventColumns,
   eventFromRow,
   groupResource,
+  INSERT_EVENT_COLUMNS,
   plaintextBodies,
-  sealedWith,
   withResourceVersion,
 } from './rows';
 import {
@@ -213,6 +215,38 @@ export class EventStore {
         setImmediate(() => void this.flush(head));
       }
     });
+  }
+
+  /**
+   * Creates a branch holding a long ordered stream of changes, written in large batches inside one
+   * transaction (see importBranch): the branch appears with all its events or not at all. Its
+   * in-memory head is not built; it is loaded from the database when the branch is first served.
+   */
+  async importBranch(
+    options: ImportBranchOptions,
+    changes: AsyncIterable<ImportChange>,
+  ): Promise<ImportBranchResult> {
+    if (this.closed) throw new Error('event store is closed');
+    const client = await this.pool.connect();
+    // A connection whose ROLLBACK failed is in an unknown state: it is discarded, not reused.
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      const result = await importBranch(
+        client,
+        { branches: this.branches, bodies: this.bodies, clock: this.clock, notifyChannel: NOTIFY_CHANNEL },
+        options,
+        changes,
+      );
+      await client.query('COMMIT');
+      if (result.events) this.options.onAppended?.(result.events);
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch((rollback: Error) => (broken = rollback));
+      throw error;
+    } finally {
+      client.release(broken);
+    }
   }
 
   async get(branchName: string, key: string, revision?: number): Promise<StoredObject | undefined> {
@@ -523,57 +557,12 @@ export class EventStore {
     to: number,
     events: StoredEvent[],
   ): Promise<boolean> {
-    const columns: unknown[][] = Array.from({ length: 21 }, () => []);
-    for (const e of events) {
-      const { resourceVersion: _rv, ...metadata } = e.object.metadata;
-      const stored = storedForms.get(e);
-      const raw = stored && 'raw' in stored ? stored.raw : null;
-      let sealed: Buffer | null = stored && 'sealed' in stored ? stored.sealed : null;
-      let body: string | null = null;
-      if (!stored) {
-        body = JSON.stringify({ ...e.object, metadata });
-        if (this.bodies.encrypts(groupResource(e.group, e.resource))) {
-          sealed = this.bodies.seal(groupResource(e.group, e.resource), Buffer.from(body, 'utf8'), e.key);
-          body = null;
-        }
-      }
-      e.sealedWith = sealedWith(this.bodies, sealed);
-      const values = [
-        e.branchId,
-        e.revision,
-        e.key,
-        e.group,
-        e.version,
-        e.resource,
-        e.kind,
-        e.namespace,
-        e.name,
-        e.uid,
-        e.type,
-        body,
-        sealed,
-        e.prevRevision,
-        e.createRevision,
-        e.keyVersion,
-        e.actor,
-        e.cause,
-        e.request ? JSON.stringify(e.request) : null,
-        e.recordedAt.toISOString(),
-        raw,
-      ];
-      values.forEach((v, i) => columns[i].push(v));
-    }
+    const columns = eventColumns(events, this.bodies, (e) => storedForms.get(e));
     const { rows } = await this.pool.query<{ moved: number }>(
       `WITH moved AS (
          UPDATE branches SET head_revision = $22 WHERE id = $23 AND head_revision = $24 RETURNING id
        ), inserted AS (
-         INSERT INTO events (${EVENT_COLUMNS})
-         SELECT b, r, k, g, v, res, kind, ns, n, u, t, o::jsonb, s, p, c, ver, a, cause, req::jsonb, at, raw
-           FROM unnest($1::int[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-                       $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::bytea[], $14::bigint[],
-                       $15::bigint[], $16::int[], $17::text[], $18::bigint[], $19::text[], $20::timestamptz[],
-                       $21::bytea[])
-             AS x(b, r, k, g, v, res, kind, ns, n, u, t, o, s, p, c, ver, a, cause, req, at, raw)
+         ${INSERT_EVENT_COLUMNS}
           WHERE EXISTS (SELECT 1 FROM moved)
          RETURNING 1
        )

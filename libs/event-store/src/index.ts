@@ -13,3 +13,11 @@ export { migrate, createPool, MIGRATIONS } from './database';
 export { prefixEnd } from './history';
 export { BranchCatalog, BranchInfo, BranchExists, InvalidBranchName } from './branches';
 export { ControllerProgressStore } from './progress';
+export {
+  IMPORT_BATCH,
+  ImportBranchOptions,
+  ImportBranchResult,
+  ImportChange,
+  ImportDelete,
+  ImportPut,
+} from './bulk-import';

@@ -1,5 +1,5 @@
 import type { KubeObject } from '@kubetime/api-machinery';
-import type { EventType, Opaque, RequestMetadata, StoredEvent } from './types';
+import type { EventType, Opaque, RequestMetadata, StoredEvent, WriteIntent } from './types';
 
 /**
  * Encryption at rest is pluggable: @kubetime/encryption's ValueTransformer fits this shape.
@@ -35,6 +35,71 @@ export function groupResource(group: string, resource: string): string {
 
 export const EVENT_COLUMNS = `branch_id, revision, key, api_group, api_version, resource, kind, namespace, name, uid,
   type, object, sealed, prev_revision, create_revision, version, actor, cause, request, recorded_at, raw`;
+
+/**
+ * An INSERT of many events in one statement: `$1`..`$21` are one array per column, in the order
+ * eventColumns fills them, so the statement's size does not depend on how many rows it carries.
+ */
+export const INSERT_EVENT_COLUMNS = `INSERT INTO events (${EVENT_COLUMNS})
+  SELECT b, r, k, g, v, res, kind, ns, n, u, t, o::jsonb, s, p, c, ver, a, cause, req::jsonb, at, raw
+    FROM unnest($1::int[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::bytea[], $14::bigint[],
+                $15::bigint[], $16::int[], $17::text[], $18::bigint[], $19::text[], $20::timestamptz[],
+                $21::bytea[])
+      AS x(b, r, k, g, v, res, kind, ns, n, u, t, o, s, p, c, ver, a, cause, req, at, raw)`;
+
+/**
+ * The column arrays of INSERT_EVENT_COLUMNS for these events. Bodies are stored without
+ * resourceVersion (the revision is), sealed when their resource is encrypted, and a body that arrived
+ * in stored form (`storedForm`) is kept as it came. Sets each event's sealedWith.
+ */
+export function eventColumns(
+  events: StoredEvent[],
+  bodies: BodyTransformer,
+  storedForm: (event: StoredEvent) => WriteIntent['stored'] | undefined,
+): unknown[][] {
+  const columns: unknown[][] = Array.from({ length: 21 }, () => []);
+  for (const e of events) {
+    const { resourceVersion: _rv, ...metadata } = e.object.metadata;
+    const stored = storedForm(e);
+    const raw = stored && 'raw' in stored ? stored.raw : null;
+    let sealed: Buffer | null = stored && 'sealed' in stored ? stored.sealed : null;
+    let body: string | null = null;
+    if (!stored) {
+      body = JSON.stringify({ ...e.object, metadata });
+      if (bodies.encrypts(groupResource(e.group, e.resource))) {
+        sealed = bodies.seal(groupResource(e.group, e.resource), Buffer.from(body, 'utf8'), e.key);
+        body = null;
+      }
+    }
+    e.sealedWith = sealedWith(bodies, sealed);
+    const values = [
+      e.branchId,
+      e.revision,
+      e.key,
+      e.group,
+      e.version,
+      e.resource,
+      e.kind,
+      e.namespace,
+      e.name,
+      e.uid,
+      e.type,
+      body,
+      sealed,
+      e.prevRevision,
+      e.createRevision,
+      e.keyVersion,
+      e.actor,
+      e.cause,
+      e.request ? JSON.stringify(e.request) : null,
+      e.recordedAt.toISOString(),
+      raw,
+    ];
+    values.forEach((v, i) => columns[i].push(v));
+  }
+  return columns;
+}
 
 export interface EventRow {
   branch_id: number;

@@ -1,0 +1,243 @@
+import type { KubeObject } from '@kubetime/api-machinery';
+import type { PoolClient } from 'pg';
+import type { BranchCatalog } from './branches';
+import {
+  BodyTransformer,
+  EVENT_COLUMNS,
+  EventRow,
+  eventColumns,
+  eventFromRow,
+  INSERT_EVENT_COLUMNS,
+} from './rows';
+import type { Clock, RequestMetadata, StoredEvent, WriteIntent } from './types';
+
+/** One change of a bulk import, in the order it is to be applied. */
+export type ImportChange = ImportPut | ImportDelete;
+
+interface ImportCommon {
+  key: string;
+  actor: string;
+  request?: RequestMetadata;
+}
+
+/** Writes the object: ADDED when the key is absent at that point of the import, else MODIFIED. */
+export interface ImportPut extends ImportCommon {
+  type: 'put';
+  /** Without metadata.resourceVersion; only the identity when `stored` is set. */
+  object: KubeObject;
+  group: string;
+  version: string;
+  resource: string;
+  stored?: WriteIntent['stored'];
+}
+
+/** Removes the key (a DELETED event carrying its last state); nothing is written when it is absent. */
+export interface ImportDelete extends ImportCommon {
+  type: 'delete';
+}
+
+export interface ImportBranchOptions {
+  /** The branch to create, forked from main at revision 1 (an empty cluster); it must not exist. */
+  name: string;
+  /** The head before the first imported event (default 1): the branch's revisions start above it. */
+  startRevision?: number;
+  /** Also records a compaction at startRevision, so reads below it answer "compacted". */
+  compaction?: { actor: string; policy: Record<string, unknown> };
+  /** Called after each batch is written (inside the transaction) with the events written so far. */
+  onProgress?: (events: number) => Promise<void> | void;
+}
+
+export interface ImportBranchResult {
+  branch: string;
+  /** The branch head after the import. */
+  revision: number;
+  events: number;
+  /** Live keys on the branch afterwards. */
+  keys: number;
+}
+
+/** Rows per INSERT: large enough that a statement's round trip is small next to its work. */
+export const IMPORT_BATCH = 2_000;
+
+/** A key at the current point of the import. */
+interface KeyState {
+  revision: number;
+  createRevision: number;
+  keyVersion: number;
+  deleted: boolean;
+}
+
+/**
+ * Writes a new branch and all its events in one transaction, many rows per statement, so a restore
+ * runs at PostgreSQL's insert rate instead of one group commit per window of requests. The branch row
+ * is created in the same transaction, so until COMMIT no other reader or process sees the branch, and
+ * a failure anywhere leaves nothing. Memory is bounded by one batch: the predecessor of each key in a
+ * batch (prev_revision, create_revision, version, and the last body for a delete) is read back from
+ * the rows this transaction already wrote, never kept for the whole import.
+ */
+export async function importBranch(
+  client: PoolClient,
+  deps: { branches: BranchCatalog; bodies: BodyTransformer; clock: Clock; notifyChannel: string },
+  options: ImportBranchOptions,
+  changes: AsyncIterable<ImportChange>,
+): Promise<ImportBranchResult> {
+  const { bodies } = deps;
+  const info = await deps.branches.fork(options.name, 'main', 1, 'wall', client);
+  const branchId = info.id;
+  let revision = info.headRevision;
+  if (options.startRevision !== undefined && options.startRevision !== revision) {
+    revision = options.startRevision;
+    await client.query(
+      `UPDATE branches SET head_revision = $2, compact_revision = CASE WHEN $3 THEN $2 ELSE compact_revision END
+        WHERE id = $1`,
+      [branchId, revision, options.compaction !== undefined],
+    );
+  }
+  if (options.compaction) {
+    await client.query(
+      `INSERT INTO compactions (branch_id, revision, policy, actor, deleted_events) VALUES ($1, $2, $3, $4, 0)`,
+      [branchId, revision, JSON.stringify(options.compaction.policy), options.compaction.actor],
+    );
+  }
+
+  let written = 0;
+  let keys = 0;
+  // A batch's INSERT runs while the next batch is read from the caller (the file, decoding); it is
+  // awaited before the next lookup, which must see its rows.
+  let inserting: Promise<unknown> | undefined;
+  const flushBatch = async (batch: ImportChange[]) => {
+    if (inserting) await inserting;
+    const events = await decideBatch(client, bodies, branchId, revision, batch, deps.clock.now());
+    for (const e of events) keys += e.type === 'ADDED' ? 1 : e.type === 'DELETED' ? -1 : 0;
+    if (!events.length) return;
+    revision = events[events.length - 1].revision;
+    written += events.length;
+    const columns = eventColumns(events, bodies, (e) => storedForms.get(e));
+    inserting = client.query(INSERT_EVENT_COLUMNS, columns);
+    // Awaited before the next batch or at the end; a failure must not go unhandled meanwhile.
+    inserting.catch(() => undefined);
+    await options.onProgress?.(written);
+  };
+
+  let batch: ImportChange[] = [];
+  for await (const change of changes) {
+    batch.push(change);
+    if (batch.length >= IMPORT_BATCH) {
+      await flushBatch(batch);
+      batch = [];
+    }
+  }
+  if (batch.length) await flushBatch(batch);
+  if (inserting) await inserting;
+  await client.query(`UPDATE branches SET head_revision = $2 WHERE id = $1`, [branchId, revision]);
+  await client.query('SELECT pg_notify($1, $2)', [deps.notifyChannel, `${branchId}:${revision}`]);
+  return { branch: options.name, revision, events: written, keys };
+}
+
+/** Bodies that arrived in stored form, by the event that carries them until it is inserted. */
+const storedForms = new WeakMap<StoredEvent, NonNullable<WriteIntent['stored']>>();
+
+/**
+ * Numbers the batch's changes after `base` as a sequence of single writes would: each key's
+ * predecessor is the latest row already written for it, or an earlier change in this batch.
+ */
+async function decideBatch(
+  client: PoolClient,
+  bodies: BodyTransformer,
+  branchId: number,
+  base: number,
+  batch: ImportChange[],
+  now: Date,
+): Promise<StoredEvent[]> {
+  const keys = [...new Set(batch.map((c) => c.key))];
+  const deletedKeys = [...new Set(batch.filter((c) => c.type === 'delete').map((c) => c.key))];
+  const stateRows = await client.query<{
+    key: string;
+    revision: string;
+    type: string;
+    create_revision: string;
+    version: number;
+  }>(
+    `SELECT DISTINCT ON (key) key, revision, type, create_revision, version FROM events
+      WHERE branch_id = $1 AND key = ANY($2::text[]) ORDER BY key, revision DESC`,
+    [branchId, keys],
+  );
+  // A delete carries the key's last state, which may have been written by an earlier batch.
+  const bodyRows = deletedKeys.length
+    ? await client.query<EventRow>(
+        `SELECT DISTINCT ON (key) ${EVENT_COLUMNS} FROM events
+          WHERE branch_id = $1 AND key = ANY($2::text[]) ORDER BY key, revision DESC`,
+        [branchId, deletedKeys],
+      )
+    : undefined;
+  const state = new Map<string, KeyState>();
+  for (const row of stateRows.rows) {
+    state.set(row.key, {
+      revision: Number(row.revision),
+      createRevision: Number(row.create_revision),
+      keyVersion: row.version,
+      deleted: row.type === 'DELETED',
+    });
+  }
+  const lastEvent = new Map<string, StoredEvent>();
+  for (const row of bodyRows?.rows ?? []) lastEvent.set(row.key, eventFromRow(row, bodies));
+
+  const events: StoredEvent[] = [];
+  let revision = base;
+  for (const change of batch) {
+    const current = state.get(change.key);
+    const live = current && !current.deleted ? current : undefined;
+    let event: StoredEvent;
+    if (change.type === 'put') {
+      const object = change.object;
+      revision += 1;
+      event = {
+        branchId,
+        revision,
+        key: change.key,
+        group: change.group,
+        version: change.version,
+        resource: change.resource,
+        kind: object.kind ?? '',
+        namespace: object.metadata.namespace ?? null,
+        name: object.metadata.name ?? '',
+        uid: object.metadata.uid ?? '',
+        type: live ? 'MODIFIED' : 'ADDED',
+        object,
+        prevRevision: live?.revision ?? 0,
+        createRevision: live ? live.createRevision : revision,
+        keyVersion: live ? live.keyVersion + 1 : 1,
+        actor: change.actor,
+        cause: null,
+        request: change.request ?? null,
+        recordedAt: now,
+      };
+      if (change.stored) storedForms.set(event, change.stored);
+    } else {
+      const last = lastEvent.get(change.key);
+      if (!live || !last) continue;
+      revision += 1;
+      event = {
+        ...last,
+        revision,
+        type: 'DELETED',
+        prevRevision: live.revision,
+        createRevision: live.createRevision,
+        keyVersion: live.keyVersion + 1,
+        actor: change.actor,
+        cause: null,
+        request: change.request ?? null,
+        recordedAt: now,
+      };
+    }
+    state.set(change.key, {
+      revision,
+      createRevision: event.createRevision,
+      keyVersion: event.keyVersion,
+      deleted: event.type === 'DELETED',
+    });
+    lastEvent.set(change.key, event);
+    events.push(event);
+  }
+  return events;
+}
