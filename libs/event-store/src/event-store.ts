@@ -209,7 +209,7 @@ export class EventStore {
       (prefix) => cutoff > head.horizonCovering(prefix).revision,
     );
     if (!compacted.length) return { cutoff, deletedEvents: 0, compacted };
-    const before = new Map(compacted.map((prefix) => [prefix, head.horizons.get(prefix)]));
+    const before = new Map<string, { reader: BranchHead; prefix: string; previous?: number }>();
     const client = await this.pool.connect();
     let deletedEvents = 0;
     try {
@@ -223,24 +223,36 @@ export class EventStore {
         rows[0].id,
         deletedEvents,
       ]);
-      await client.query(
-        `INSERT INTO key_horizons (branch_id, key_prefix, compact_revision)
-         SELECT $1, p, $3 FROM unnest($2::text[]) AS p
+      // Branches forked from this one (at or above the cutoff) read the history just forgotten.
+      const { rows: readers } = await client.query<{ id: number }>(
+        `WITH RECURSIVE readers AS (
+           SELECT id FROM branches WHERE id = $1
+           UNION SELECT b.id FROM branches b JOIN readers r ON b.parent_id = r.id WHERE b.deleted_at IS NULL)
+         INSERT INTO key_horizons (branch_id, key_prefix, compact_revision)
+         SELECT r.id, p, $3 FROM readers r, unnest($2::text[]) AS p
          ON CONFLICT (branch_id, key_prefix) DO UPDATE
-           SET compact_revision = greatest(key_horizons.compact_revision, EXCLUDED.compact_revision)`,
+           SET compact_revision = greatest(key_horizons.compact_revision, EXCLUDED.compact_revision)
+         RETURNING branch_id AS id`,
         [head.id, compacted, cutoff],
       );
-      await client.query('SELECT pg_notify($1, $2)', [
-        NOTIFY_CHANNEL,
-        `${head.id}:${head.revision}:0:horizons`,
-      ]);
+      const readerIds = [...new Set(readers.map((r) => r.id))];
+      for (const id of readerIds)
+        await client.query('SELECT pg_notify($1, $2)', [NOTIFY_CHANNEL, `${id}:0:0:horizons`]);
       // Readers here are refused below the cutoff before the deletion becomes visible to them.
-      for (const prefix of compacted) head.horizons.set(prefix, cutoff);
+      for (const id of readerIds) {
+        const reader = this.headsById.get(id);
+        if (!reader) continue;
+        for (const prefix of compacted) {
+          const previous = reader.horizons.get(prefix);
+          if (!before.has(`${id}:${prefix}`)) before.set(`${id}:${prefix}`, { reader, prefix, previous });
+          reader.horizons.set(prefix, Math.max(previous ?? 0, cutoff));
+        }
+      }
       await client.query('COMMIT');
     } catch (error) {
-      for (const [prefix, revision] of before) {
-        if (revision === undefined) head.horizons.delete(prefix);
-        else head.horizons.set(prefix, revision);
+      for (const { reader, prefix, previous } of before.values()) {
+        if (previous === undefined) reader.horizons.delete(prefix);
+        else reader.horizons.set(prefix, previous);
       }
       await client.query('ROLLBACK').catch(() => undefined);
       throw error;
@@ -702,7 +714,7 @@ export class EventStore {
     await client.connect();
     client.on('notification', (message) => {
       // `branch:head`, `branch:head:compacted` when a compaction committed, or
-      // `branch:head:0:horizons` when a retention rule moved a prefix's horizon.
+      // `branch:0:0:horizons` when a retention rule moved a prefix's horizon.
       const [id, revision, compacted] = (message.payload ?? '').split(':').map(Number);
       const head = this.headsById.get(id);
       if (head && compacted > head.compactRevision) head.compactRevision = compacted;

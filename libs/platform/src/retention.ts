@@ -30,8 +30,7 @@ export function parseRetentionRules(text: string): RetentionRule[] {
     pending.push(resource);
     if (age === undefined) continue;
     const olderThanSeconds = parseDuration(age);
-    if (olderThanSeconds === undefined)
-      throw new Error(`"${age}" is not an age such as 90s, 10m, 1h or 7d`);
+    if (olderThanSeconds === undefined) throw new Error(`"${age}" is not an age such as 90s, 10m, 1h or 7d`);
     rules.push({ resources: pending, olderThanSeconds });
     pending = [];
   }

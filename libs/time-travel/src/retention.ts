@@ -33,7 +33,8 @@ export function retentionPrefix(name: string): string {
     (t: ResourceType) => !t.virtual && t.resource === resource && (group === undefined || t.group === group),
   );
   const prefixes = new Set(candidates.map((t) => `/registry/${storageTypeOf(t).storagePrefix}/`));
-  if (!prefixes.size) throw new Error(`unknown resource "${name}" (write group/resource, e.g. apps/deployments)`);
+  if (!prefixes.size)
+    throw new Error(`unknown resource "${name}" (write group/resource, e.g. apps/deployments)`);
   if (prefixes.size > 1)
     throw new Error(
       `"${name}" names resources of several groups (${candidates.map((t) => t.group || 'core').join(', ')}): write group/resource`,
