@@ -201,7 +201,10 @@ export class EventStore {
     const head = await this.branch(branchName);
     if (cutoff > head.revision) throw new FutureRevision(cutoff, head.revision);
     const { rows: children } = await this.pool.query<{ fork_revision: string | null }>(
-      `SELECT min(fork_revision) AS fork_revision FROM branches WHERE parent_id = $1 AND deleted_at IS NULL`,
+      // A branch forked before this one's first event (a restored snapshot forks main at 1) reads none of it.
+      `SELECT min(c.fork_revision) AS fork_revision FROM branches c
+        WHERE c.parent_id = $1 AND c.deleted_at IS NULL
+          AND EXISTS (SELECT 1 FROM events e WHERE e.branch_id = $1 AND e.revision <= c.fork_revision)`,
       [head.id],
     );
     if (children[0].fork_revision !== null) cutoff = Math.min(cutoff, Number(children[0].fork_revision));
@@ -227,7 +230,9 @@ export class EventStore {
       const { rows: readers } = await client.query<{ id: number }>(
         `WITH RECURSIVE readers AS (
            SELECT id FROM branches WHERE id = $1
-           UNION SELECT b.id FROM branches b JOIN readers r ON b.parent_id = r.id WHERE b.deleted_at IS NULL)
+           UNION SELECT b.id FROM branches b JOIN readers r ON b.parent_id = r.id
+                  WHERE b.deleted_at IS NULL
+                    AND (r.id <> $1 OR EXISTS (SELECT 1 FROM events e WHERE e.branch_id = $1 AND e.revision <= b.fork_revision)))
          INSERT INTO key_horizons (branch_id, key_prefix, compact_revision)
          SELECT r.id, p, $3 FROM readers r, unnest($2::text[]) AS p
          ON CONFLICT (branch_id, key_prefix) DO UPDATE
