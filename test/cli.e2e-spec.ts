@@ -174,6 +174,27 @@ describe('the kubetime CLI', () => {
     expect(diff).toContain('0 added, 0 removed, 0 changed');
   });
 
+  it('compacts by a retention policy and explains a bad one', async () => {
+    const lease = (holder: string) =>
+      `apiVersion: coordination.k8s.io/v1\nkind: Lease\nmetadata:\n  name: cli-lease\nspec:\n  holderIdentity: ${holder}\n`;
+    for (const holder of ['a', 'b', 'c'])
+      expect((await server.kubectl(['apply', '-f', '-'], lease(holder))).code).toBe(0);
+    const out = await ok(['compact', '--policy', 'leases,events=0s']);
+    expect(out.trim()).toMatch(/^leases,events on main: compacted at \d+, 2 superseded events deleted$/);
+    const json = JSON.parse(await ok(['compact', '--policy', 'leases=1d', '-o', 'json']));
+    expect(json.rules).toEqual([
+      { resources: ['leases'], olderThanSeconds: 86400, cutoff: null, deletedEvents: 0 },
+    ]);
+    const bad = await cli(['compact', '--policy', 'leases']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--policy: leases: no age given');
+    const unknown = await cli(['compact', '--policy', 'widgets=1h']);
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr).toContain('unknown resource "widgets"');
+    const both = await cli(['compact', '--policy', 'leases=1h', '--revision', '2']);
+    expect(both.stderr).toContain('--revision or --policy, not both');
+  });
+
   it('explains usage errors', async () => {
     const usage = await cli(['frobnicate']);
     expect(usage.code).toBe(2);

@@ -173,6 +173,26 @@ describeWithEtcd('etcd v3 endpoint (real etcdctl, real server, real PostgreSQL)'
     );
   });
 
+  it('answers "compacted" below a retention horizon for that resource only', async () => {
+    expect((await server.kubectl(['create', 'configmap', 'kept', '--from-literal=v=1'])).code).toBe(0);
+    for (let i = 0; i < 100 && !(await store.get('main', '/registry/configmaps/default/kept')); i++)
+      await new Promise((r) => setTimeout(r, 20));
+    const old = (await store.branch()).revision;
+    expect((await server.kubectl(['label', 'configmap', 'kept', 'v=2'])).code).toBe(0);
+    for (let i = 0; i < 100 && (await store.branch()).revision === old; i++)
+      await new Promise((r) => setTimeout(r, 20));
+    const cutoff = (await store.branch()).revision;
+    await store.compactKeys('main', ['/registry/configmaps/'], cutoff, 'test', {});
+    const refused = await etcdctl(['get', '/registry/configmaps', '--prefix', `--rev=${old}`], url).catch(
+      (e) => e,
+    );
+    expect(String(refused.stderr ?? refused.message)).toContain('required revision has been compacted');
+    const pods = await etcdctl(['get', '/registry/pods', '--prefix', '--keys-only', `--rev=${old}`], url);
+    expect(pods).toContain('/registry/pods/default/first');
+    const kept = await etcdctl(['get', '/registry/configmaps/default/kept', `--rev=${cutoff}`], url);
+    expect(kept).toContain('/registry/configmaps/default/kept');
+  });
+
   it('needs the token when one is set', async () => {
     const guarded = await startEtcdEndpoint({ store, port: 0, token: 'sesame' });
     const at = `127.0.0.1:${guarded.port}`;

@@ -451,3 +451,191 @@ describe('bulk import into a new branch (real PostgreSQL)', () => {
     expect(rows).toEqual([{ revision: '1000', actor: 'importer', policy: { why: 'test' } }]);
   });
 });
+
+function lease(
+  name: string,
+  renewTime: string,
+  expectedRevision: number,
+  ns = 'kube-node-lease',
+): WriteIntent {
+  return {
+    key: `/registry/leases/${ns}/${name}`,
+    type: expectedRevision ? 'MODIFIED' : 'ADDED',
+    group: 'coordination.k8s.io',
+    version: 'v1',
+    resource: 'leases',
+    object: {
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: { name, namespace: ns, uid: `uid-${name}` },
+      spec: { holderIdentity: name, renewTime },
+    },
+    expectedRevision,
+    actor: 'system:node:test',
+  };
+}
+
+describe('retention rules: per-resource compaction (real PostgreSQL)', () => {
+  const LEASES = '/registry/leases/';
+  let db: TestDatabase;
+  let store: EventStore;
+  let other: EventStore;
+  const pools: ReturnType<typeof createPool>[] = [];
+
+  async function open(): Promise<EventStore> {
+    const pool = createPool(db.url, { max: 4 });
+    pools.push(pool);
+    // Checkpoints every few revisions, so the reads below go through checkpoints naming deleted versions.
+    return EventStore.open({ pool, url: db.url, checkpointInterval: 4 });
+  }
+
+  /** Renews a lease n times; returns the revision of the last renewal. */
+  async function renew(name: string, n: number): Promise<number> {
+    let revision = (await store.get('main', `${LEASES}kube-node-lease/${name}`))?.revision ?? 0;
+    for (let i = 0; i < n; i++)
+      revision = (await store.append('main', lease(name, `t${revision}-${i}`, revision))).revision;
+    return revision;
+  }
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    await migrate(db.url);
+    store = await open();
+    other = await open();
+  });
+  afterAll(async () => {
+    await store.close();
+    await other.close();
+    for (const p of pools) await p.end();
+    await db.drop();
+  });
+
+  it('forgets superseded lease versions only, keeps every read at or above the cutoff exact, and records itself', async () => {
+    const cm = await store.append('main', configMap('app', 'v1'));
+    await renew('node-a', 6);
+    const cm2 = await store.append('main', {
+      ...configMap('app', 'v2'),
+      type: 'MODIFIED',
+      expectedRevision: cm.revision,
+    });
+    const gone = await renew('node-gone', 2);
+    await store.append('main', {
+      ...lease('node-gone', 'x', gone),
+      type: 'DELETED',
+    });
+    await renew('node-a', 3);
+    const cutoff = (await store.branch()).revision;
+    await renew('node-a', 2);
+    await renew('node-b', 2);
+    const head = (await store.branch()).revision;
+    // What every revision from the cutoff on reads, before the compaction.
+    const before = new Map<number, unknown>();
+    for (let r = cutoff; r <= head; r++) before.set(r, await store.list('main', '/registry/', r));
+
+    const result = await store.compactKeys('main', [LEASES], cutoff, 'tester', { rule: 'leases' });
+    // node-a: 9 versions at or below the cutoff, 8 superseded; node-gone: 2 versions and its tombstone.
+    expect(result).toEqual({ cutoff, deletedEvents: 11, compacted: [LEASES] });
+    for (let r = cutoff; r <= head; r++)
+      expect(await store.list('main', '/registry/', r)).toEqual(before.get(r));
+
+    // The ConfigMap's history is whole, below the cutoff too.
+    expect((await store.get('main', '/registry/configmaps/default/app', cm.revision))?.object.data).toEqual({
+      value: 'v1',
+    });
+    expect((await store.list('main', '/registry/configmaps/', cm2.revision - 1)).items).toHaveLength(1);
+    // Leases below the cutoff are refused by get, list and watch, naming the oldest readable revision.
+    const refused = { name: 'RevisionCompacted', compacted: cutoff, keyPrefix: LEASES };
+    await expect(store.list('main', `${LEASES}kube-node-lease/`, cutoff - 1)).rejects.toMatchObject(refused);
+    await expect(store.get('main', `${LEASES}kube-node-lease/node-a`, cm2.revision)).rejects.toMatchObject(
+      refused,
+    );
+    await expect(firstValueFrom(store.watch('main', cutoff - 1, LEASES))).rejects.toMatchObject(refused);
+    const resumed = await firstValueFrom(store.watch('main', cutoff, LEASES).pipe(take(4), toArray()));
+    expect(resumed.map((e) => e.revision)).toEqual([cutoff + 1, cutoff + 2, cutoff + 3, cutoff + 4]);
+    // A whole-cluster read below the cutoff leaves leases out and says so.
+    const wide = await store.list('main', '/registry/', cm2.revision);
+    expect(wide.incomplete).toEqual([{ keyPrefix: LEASES, oldestAvailable: cutoff }]);
+    expect(wide.items.map((o) => o.key)).toEqual(['/registry/configmaps/default/app']);
+
+    const { rows } = await store.pool.query(
+      `SELECT revision, actor, deleted_events, policy FROM compactions ORDER BY id DESC LIMIT 1`,
+    );
+    expect(rows[0]).toEqual({
+      revision: String(cutoff),
+      actor: 'tester',
+      deleted_events: '11',
+      policy: { rule: 'leases', keyPrefixes: [LEASES] },
+    });
+    // The other process learned the horizon from the notification; a new one loads it.
+    for (let i = 0; i < 100 && (await other.branch()).horizons.get(LEASES) !== cutoff; i++)
+      await new Promise((r) => setTimeout(r, 20));
+    await expect(other.list('main', LEASES, cutoff - 1)).rejects.toMatchObject(refused);
+    const third = await open();
+    await expect(third.list('main', LEASES, cutoff - 1)).rejects.toMatchObject(refused);
+    await third.close();
+    // Compacting at or below the horizon again changes and records nothing.
+    expect(await store.compactKeys('main', [LEASES], cutoff - 1, 'tester', {})).toMatchObject({
+      deletedEvents: 0,
+      compacted: [],
+    });
+  });
+
+  it('caps the cutoff at a child branch fork point, and children inherit the horizon', async () => {
+    await renew('node-c', 3);
+    const fork = (await store.branch()).revision;
+    await store.branches.fork('kid', 'main', fork, 'wall');
+    await renew('node-c', 3);
+    const head = (await store.branch()).revision;
+    const result = await store.compactKeys('main', [LEASES], head, 'tester', {});
+    expect(result.cutoff).toBe(fork);
+    // The child reads main's history below its fork, so the horizon is its too.
+    await expect(store.list('kid', LEASES, fork - 1)).rejects.toMatchObject({ keyPrefix: LEASES });
+    expect((await store.get('kid', `${LEASES}kube-node-lease/node-c`, fork))?.revision).toBe(fork);
+    // Forking below a horizon would give the child a wrong state of the compacted resource.
+    await expect(store.branches.fork('too-old', 'main', fork - 1, 'wall')).rejects.toMatchObject({
+      name: 'RevisionCompacted',
+      keyPrefix: LEASES,
+    });
+    await store.deleteBranch('kid');
+  });
+
+  it('leaves nothing half-done when the compaction fails', async () => {
+    await renew('node-d', 4);
+    const cutoff = (await store.branch()).revision;
+    const count = async (table: string) =>
+      Number((await store.pool.query(`SELECT count(*) AS n FROM ${table}`)).rows[0].n);
+    const counts = [await count('events'), await count('compactions'), await count('key_horizons')];
+    const horizon = (await store.branch()).horizons.get(LEASES);
+    await store.pool.query(`CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE EXCEPTION 'refused for the test'; END $$`);
+    await store.pool.query(
+      `CREATE TRIGGER refuse BEFORE UPDATE ON key_horizons FOR EACH ROW EXECUTE FUNCTION refuse()`,
+    );
+    try {
+      await expect(store.compactKeys('main', [LEASES], cutoff, 'tester', {})).rejects.toThrow(
+        'refused for the test',
+      );
+    } finally {
+      await store.pool.query(`DROP TRIGGER refuse ON key_horizons; DROP FUNCTION refuse()`);
+    }
+    expect([await count('events'), await count('compactions'), await count('key_horizons')]).toEqual(counts);
+    expect((await store.branch()).horizons.get(LEASES)).toBe(horizon);
+  });
+
+  it('keeps a tombstone on a branch when it hides an object the parent still has', async () => {
+    await store.append('main', configMap('shared', 'v1'));
+    const fork = (await store.branch()).revision;
+    await store.branches.fork('hider', 'main', fork, 'wall');
+    const stored = await store.get('hider', '/registry/configmaps/default/shared');
+    await store.append('hider', {
+      ...configMap('shared', 'v1'),
+      type: 'DELETED',
+      expectedRevision: stored!.revision,
+    });
+    await store.append('hider', configMap('other', 'x'));
+    const point = (await store.branch('hider')).revision;
+    await store.append('hider', configMap('later', 'x'));
+    await store.compact('hider', point, 'tester');
+    expect(await store.get('hider', '/registry/configmaps/default/shared', point)).toBeUndefined();
+  });
+});

@@ -1,5 +1,6 @@
 import { RpcCallError, RpcClient } from '../apps/cli/src/client';
 import { startServer, stopServer, TestServer } from './support/server';
+import { call } from './support/http';
 import type { TestDatabase } from './support/database';
 
 const SECRET_VALUE = 'hunter2-very-secret';
@@ -634,5 +635,148 @@ describe('the time-travel API over wss://HOST:PORT/timetravel', () => {
     expect(Date.now() - started).toBeLessThan(10_000);
     // Back up, so the suite's teardown finds a running server to stop.
     await server.restart();
+  });
+});
+
+describe('retention rules over the time-travel API and the Kubernetes API', () => {
+  let server: TestServer & { database: TestDatabase };
+  let rpc: RpcClient;
+  const LEASES = '/apis/coordination.k8s.io/v1/namespaces/default/leases';
+
+  beforeAll(async () => {
+    // Core Events older than a second are compacted on a one-second timer; Leases only on request.
+    server = await startServer({
+      env: { KUBETIME_RETENTION: 'events=1s', KUBETIME_RETENTION_INTERVAL: '1s' },
+    });
+    rpc = await RpcClient.connect({ server: server.url, token: server.token, caPem: server.caPem });
+  });
+  afterAll(async () => {
+    rpc?.close();
+    if (server) await stopServer(server);
+  });
+
+  async function ok(args: string[], input?: string): Promise<string> {
+    const result = await server.kubectl(args, input);
+    if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed:\n${result.stderr}`);
+    return result.stdout;
+  }
+
+  async function rpcError(promise: Promise<unknown>): Promise<RpcCallError> {
+    try {
+      await promise;
+    } catch (error) {
+      if (error instanceof RpcCallError) return error;
+      throw error;
+    }
+    throw new Error('the call succeeded');
+  }
+
+  it.each([
+    [{ rules: [] }, 'policy.rules must be a non-empty list'],
+    [
+      { rules: [{ resources: [], olderThanSeconds: 60 }] },
+      'policy.rules[0].resources must list at least one',
+    ],
+    [{ rules: [{ resources: ['widgets'], olderThanSeconds: 60 }] }, 'unknown resource "widgets"'],
+    [
+      { rules: [{ resources: ['leases'], olderThanSeconds: -1 }] },
+      'policy.rules[0].olderThanSeconds must be',
+    ],
+    [{ rules: [{ resources: ['leases'] }] }, 'policy.rules[0].olderThanSeconds is required'],
+    [{ rules: ['leases'] }, 'policy.rules[0] must be an object'],
+  ])('refuses policy %j with a clear error', async (policy, message) => {
+    const error = await rpcError(rpc.call('retention.compact', { policy }));
+    expect(error.code).toBe(-32602);
+    expect(error.message).toContain(message);
+  });
+
+  it('refuses a revision and a policy together', async () => {
+    const error = await rpcError(
+      rpc.call('retention.compact', {
+        revision: 2,
+        policy: { rules: [{ resources: ['leases'], olderThanSeconds: 0 }] },
+      }),
+    );
+    expect(error).toMatchObject({ code: -32602, message: 'give revision or policy, not both' });
+  });
+
+  it('compacts Leases only: 410 below the horizon for them, other kinds and whole-cluster reads still answer', async () => {
+    await ok(['create', 'configmap', 'steady', '--from-literal=k=v']);
+    await ok(
+      ['apply', '-f', '-'],
+      'apiVersion: coordination.k8s.io/v1\nkind: Lease\nmetadata:\n  name: holder\nspec:\n  holderIdentity: a\n',
+    );
+    const old = (await rpc.call('history.head', {})).revision;
+    for (const who of ['b', 'c', 'd'])
+      await ok(['patch', 'lease', 'holder', '--type=merge', '-p', `{"spec":{"holderIdentity":"${who}"}}`]);
+
+    const result = await rpc.call('retention.compact', {
+      policy: { rules: [{ resources: ['coordination.k8s.io/leases'], olderThanSeconds: 0 }] },
+    });
+    const cutoff = result.rules[0].cutoff;
+    expect(result.rules).toEqual([
+      { resources: ['coordination.k8s.io/leases'], olderThanSeconds: 0, cutoff, deletedEvents: 3 },
+    ]);
+    expect(cutoff).toBeGreaterThan(old);
+
+    const expired = await call(server, 'GET', `${LEASES}?resourceVersion=${old}&resourceVersionMatch=Exact`);
+    expect(expired.status).toBe(410);
+    expect(expired.json()).toMatchObject({ reason: 'Expired', code: 410 });
+    expect(expired.json().message).toContain(`oldest available revision: ${cutoff}`);
+    const watched = await call(server, 'GET', `${LEASES}?watch=1&resourceVersion=${old}&timeoutSeconds=2`);
+    expect(JSON.parse(watched.body.trim().split('\n')[0])).toMatchObject({
+      type: 'ERROR',
+      object: { code: 410, reason: 'Expired' },
+    });
+    const current = await call(
+      server,
+      'GET',
+      `${LEASES}?resourceVersion=${cutoff}&resourceVersionMatch=Exact`,
+    );
+    expect(current.json().items.map((l: any) => l.spec.holderIdentity)).toEqual(['d']);
+    const configMaps = await call(
+      server,
+      'GET',
+      `/api/v1/namespaces/default/configmaps?resourceVersion=${old}&resourceVersionMatch=Exact`,
+    );
+    expect(configMaps.status).toBe(200);
+    expect(configMaps.json().items.map((c: any) => c.metadata.name)).toContain('steady');
+
+    // Whole-cluster reads below the horizon leave Leases out and say so; a snapshot file is refused.
+    const state = await rpc.call('state.get', { revision: old });
+    expect(state.incomplete).toContainEqual({ resource: 'leases', oldestAvailable: cutoff });
+    expect(state.items.some((o: any) => o.kind === 'Lease')).toBe(false);
+    expect(state.items.some((o: any) => o.metadata.name === 'steady')).toBe(true);
+    const diff = await rpc.call('diff', { from: { revision: old }, to: { revision: cutoff } });
+    expect(diff.incomplete).toContainEqual({ resource: 'leases', oldestAvailable: cutoff });
+    for (const format of ['native', 'etcd']) {
+      const refused = await rpcError(rpc.call('snapshot.save', { revision: old, format }));
+      expect(refused.code).toBe(-32005);
+    }
+    expect((await rpc.call('state.get', { revision: cutoff })).incomplete).toEqual([]);
+
+    const trace = await rpc.call('retention.history', {});
+    expect(trace.horizons).toContainEqual({ keyPrefix: '/registry/leases/', oldestAvailable: cutoff });
+    expect(trace.items.find((i: any) => i.actor === 'admin')).toMatchObject({
+      revision: cutoff,
+      deletedEvents: 3,
+      policy: { resources: ['coordination.k8s.io/leases'], olderThanSeconds: 0 },
+    });
+  });
+
+  it('applies KUBETIME_RETENTION on its timer as system:kubetime:retention', async () => {
+    const event = (reason: string) =>
+      `apiVersion: v1\nkind: Event\nmetadata:\n  name: ping\ninvolvedObject:\n  kind: ConfigMap\n  name: steady\n  namespace: default\nreason: ${reason}\nmessage: m\ntype: Normal\n`;
+    await ok(['apply', '-f', '-'], event('First'));
+    await ok(['apply', '-f', '-'], event('Second'));
+    let item: any;
+    for (let i = 0; i < 100 && !item; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      item = (await rpc.call('retention.history', {})).items.find(
+        (c: any) => c.actor === 'system:kubetime:retention' && c.deletedEvents > 0,
+      );
+    }
+    expect(item).toMatchObject({ policy: { resources: ['events'], olderThanSeconds: 1 } });
+    expect(item.deletedEvents).toBeGreaterThanOrEqual(1);
   });
 });

@@ -3,7 +3,7 @@ import { createReadStream, createWriteStream } from 'fs';
 import { stat } from 'fs/promises';
 import { parseArgs, ParseArgsConfig } from 'util';
 import { stringify } from 'yaml';
-import { readKubeconfig } from '@kubetime/platform';
+import { parseRetentionRules, readKubeconfig } from '@kubetime/platform';
 import { RpcCallError, RpcClient, scopeOf } from './client';
 import { writeBranchContext } from './kubeconfig';
 import { Output } from './output';
@@ -30,6 +30,8 @@ Usage: kubetime [--kubeconfig FILE] [--context NAME] [-o json] COMMAND
   node stop NAME [--branch B]                                         the node's kubelet stops: no Lease, NotReady after 40 s
   node start NAME [--branch B]                                        ... and runs again
   compact --revision R [--branch B]                                   forget superseded versions at or below R (recorded)
+  compact --policy 'leases,events=1h' [--branch B]                    only those resources: versions older than the age
+                                                                      keep only their latest (ages: 90s, 10m, 1h, 7d)
   kubeconfig --branch NAME [--revision R] [--name CONTEXT] [--use]    writes a context for /branches/NAME[/revisions/R]/
   snapshot save FILE [--format native|etcd] [--branch B] [--revision R] [--history]
                                                                       --history (etcd): also the events above the compaction point
@@ -73,6 +75,7 @@ const OPTIONS: ParseArgsConfig['options'] = {
   clock: { type: 'string' },
   target: { type: 'string' },
   'max-seconds': { type: 'string' },
+  policy: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 };
 
@@ -485,12 +488,40 @@ async function explain(
 
 async function compact(rpc: RpcClient, flags: Flags, branch: string, out: Output): Promise<number> {
   const revision = int(flags.revision, '--revision');
-  if (revision === undefined) throw new UsageError('compact needs --revision R');
+  const policy = str(flags.policy);
+  if (revision !== undefined && policy !== undefined)
+    throw new UsageError('compact takes --revision or --policy, not both');
+  if (policy !== undefined) return compactByPolicy(rpc, policy, branch, out);
+  if (revision === undefined) throw new UsageError("compact needs --revision R or --policy 'RESOURCES=AGE'");
   const result = await rpc.call('retention.compact', { branch, revision });
   if (out.json) return out.write(result);
   return out.line(
     `compacted ${branch} at ${result.compactRevision}: ${result.deletedEvents} superseded events deleted`,
   );
+}
+
+async function compactByPolicy(rpc: RpcClient, text: string, branch: string, out: Output): Promise<number> {
+  let rules;
+  try {
+    rules = parseRetentionRules(text);
+  } catch (error) {
+    throw new UsageError(`--policy: ${(error as Error).message}`);
+  }
+  const result = await rpc.call('retention.compact', { branch, policy: { rules } });
+  if (out.json) return out.write(result);
+  for (const rule of result.rules as {
+    resources: string[];
+    olderThanSeconds: number;
+    cutoff: number | null;
+    deletedEvents: number;
+  }[]) {
+    out.line(
+      rule.cutoff === null
+        ? `${rule.resources.join(',')} on ${branch}: nothing older than ${rule.olderThanSeconds}s`
+        : `${rule.resources.join(',')} on ${branch}: compacted at ${rule.cutoff}, ${rule.deletedEvents} superseded events deleted`,
+    );
+  }
+  return 0;
 }
 
 async function replay(rpc: RpcClient, flags: Flags, branch: string, out: Output): Promise<number> {

@@ -20,6 +20,7 @@ import {
 } from '@kubetime/controllers';
 import { ControllerProgressStore, createPool, EventStore, migrate } from '@kubetime/event-store';
 import {
+  ConfigError,
   createLogger,
   createMetrics,
   ensureAdminToken,
@@ -31,7 +32,12 @@ import {
 } from '@kubetime/platform';
 import type { Pool } from 'pg';
 import type { Subscription } from 'rxjs';
-import { BranchControllers, TimeTravelService } from '@kubetime/time-travel';
+import {
+  BranchControllers,
+  RetentionSchedule,
+  retentionPrefix,
+  TimeTravelService,
+} from '@kubetime/time-travel';
 
 export type Logger = ReturnType<typeof createLogger>;
 
@@ -57,6 +63,7 @@ export class KubetimeRuntime {
   /** The control planes of every branch but main, when controllers are enabled. */
   branchControllers?: BranchControllers;
   metrics!: Metrics;
+  retention?: RetentionSchedule;
   tls!: { caPem: string; certPem: string; keyPem: string };
   kubeconfigPath!: string;
 
@@ -67,6 +74,18 @@ export class KubetimeRuntime {
 
   async start(): Promise<void> {
     const { config, log } = this;
+    // Rule names are checked against the registry before anything starts, as bad env values are.
+    const unknown = config.retention.rules
+      .flatMap((rule) => rule.resources)
+      .flatMap((name) => {
+        try {
+          retentionPrefix(name);
+          return [];
+        } catch (error) {
+          return [`KUBETIME_RETENTION: ${(error as Error).message}`];
+        }
+      });
+    if (unknown.length) throw new ConfigError(unknown);
     this.metrics = createMetrics();
     let url = config.databaseUrl;
     if (!url) {
@@ -202,6 +221,17 @@ export class KubetimeRuntime {
       });
       log.info({ host: config.etcd.host, port: this.etcd.port }, 'etcd v3 endpoint listening (read-only)');
     }
+    this.retention = new RetentionSchedule({
+      events: this.events,
+      rules: config.retention.rules,
+      intervalSeconds: config.retention.intervalSeconds,
+      onRun: (branch, outcomes) => {
+        const deletedEvents = outcomes.reduce((n, o) => n + o.deletedEvents, 0);
+        if (deletedEvents) log.info({ branch, rules: outcomes }, 'retention compacted history');
+      },
+      onError: (error) => log.warn({ err: error }, 'retention run failed; the next one retries'),
+    });
+    this.retention.start();
     const advertised = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
     this.kubeconfigPath = await writeKubeconfig(config.dataDir, {
       server: `https://${advertised.includes(':') ? `[${advertised}]` : advertised}:${config.port}`,
@@ -216,6 +246,7 @@ export class KubetimeRuntime {
 
   /** Watches end cleanly, queued writes commit, then the database stops. */
   async stop(): Promise<void> {
+    await this.retention?.stop();
     await this.etcd?.close();
     this.api?.closeWatches();
     // Stops this process's controllers, then hands the Lease over at once.

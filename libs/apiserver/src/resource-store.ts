@@ -677,9 +677,13 @@ export async function translate<T>(
     return await work();
   } catch (error) {
     if (error instanceof RevisionCompacted) {
-      throw compacted
-        ? compacted(error)
-        : Errors.gone(`too old resource version: ${error.requested} (${error.compacted + 1})`);
+      if (compacted) throw compacted(error);
+      // A retention rule compacted this resource only: name its own oldest readable revision.
+      throw Errors.gone(
+        error.keyPrefix
+          ? `too old resource version: ${error.requested} (${error.compacted}): retention compacted ${error.keyPrefix} (oldest available revision: ${error.compacted})`
+          : `too old resource version: ${error.requested} (${error.compacted + 1})`,
+      );
     }
     if (error instanceof Error && error.name === 'FutureRevision') {
       throw new StatusError(504, 'Timeout', `Too large resource version: ${error.message}`);

@@ -51,7 +51,7 @@ export function startWatch(
         send({ type: 'ADDED', object });
       }
     }
-    return events.watch(request.branch, from).subscribe({
+    return events.watch(request.branch, from, request.prefix).subscribe({
       next: (event: StoredEvent) => {
         if (!event.key.startsWith(request.prefix)) return;
         const object = view(request.type, event.object);

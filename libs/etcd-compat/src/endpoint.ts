@@ -6,7 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { BranchHead, EventStore, StoredEvent } from '@kubetime/event-store';
 import { RevisionCompacted } from '@kubetime/event-store';
-import { concatMap, filter, Subscription } from 'rxjs';
+import { concatMap, filter, Subscription, throwError } from 'rxjs';
 import { saveEtcdSnapshot } from './export';
 import { etcdValue, KeyRange, RAW_COLUMNS, RawRow, stateSql } from './rows';
 
@@ -216,8 +216,8 @@ type Header = (head: BranchHead, revision?: number) => object;
 
 async function range(store: EventStore, head: BranchHead, request: any, header: Header): Promise<object> {
   const at = request.revision > 0 ? request.revision : head.revision;
-  checkRevision(head, at);
   const keys = keyRange(request.key, request.range_end);
+  checkRevision(head, at, keys);
   const params: unknown[] = [];
   const live = stateSql(head, at, keys, 'key', params);
   const where: string[] = [];
@@ -284,12 +284,13 @@ function keyRange(key: Buffer, rangeEnd: Buffer): KeyRange {
   return { from, to: rangeEnd.toString('utf8') };
 }
 
-function checkRevision(head: BranchHead, revision: number): void {
+function checkRevision(head: BranchHead, revision: number, keys: KeyRange): void {
   if (revision > head.revision) {
     throw new GrpcError(grpc.status.OUT_OF_RANGE, 'etcdserver: mvcc: required revision is a future revision');
   }
   // Our compact revision's own state is kept (see saveEtcdSnapshot), as etcd keeps its compact revision's.
-  if (revision < head.compactRevision) {
+  // A retention rule's horizon over any key of the range counts as etcd's compaction would.
+  if (revision < head.horizonOverlapping(keys.from, keys.to).revision) {
     throw new GrpcError(grpc.status.OUT_OF_RANGE, 'etcdserver: mvcc: required revision has been compacted');
   }
 }
@@ -358,8 +359,13 @@ function watch(
     const noDelete = (req.filters ?? []).includes(1);
     const from = req.start_revision > 0 ? req.start_revision - 1 : head.revision;
     send({ header: header(head), watch_id: id, created: true });
-    const subscription = store
-      .watch(branch, from)
+    const keys = keyRange(req.key, req.range_end);
+    const horizon = head.horizonOverlapping(keys.from, keys.to);
+    const subscription = (
+      from < horizon.revision
+        ? throwError(() => new RevisionCompacted(from, horizon.revision, horizon.keyPrefix))
+        : store.watch(branch, from)
+    )
       .pipe(
         filter((e) => bounds(Buffer.from(e.key, 'utf8'))),
         filter((e) => !(e.type === 'DELETED' ? noDelete : noPut)),

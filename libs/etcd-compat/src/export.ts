@@ -39,11 +39,13 @@ export async function saveEtcdSnapshot(
   if (!Number.isSafeInteger(revision) || revision < 1) throw new Error(`revision ${revision} is not valid`);
   if (revision > head.revision) throw new FutureRevision(revision, head.revision);
   // The state at the compact revision itself is still whole (it is the baseline of what follows).
-  if (revision < head.compactRevision) throw new RevisionCompacted(revision, head.compactRevision);
+  // A retention rule's horizon counts too: an etcd file cannot say that one resource is missing.
+  const horizon = head.horizonOverlapping('');
+  if (revision < horizon.revision) throw new RevisionCompacted(revision, horizon.revision, horizon.keyPrefix);
 
   // etcd's first write is revision 2, so compacting at 1 hides nothing and keeps the restored
   // revision pinned even when the branch has no event at its head.
-  const compactRevision = options.history ? Math.max(head.compactRevision, 1) : revision;
+  const compactRevision = options.history ? Math.max(horizon.revision, 1) : revision;
   const everything = { from: '' };
   const baseline = { params: [] as unknown[], sql: '' };
   baseline.sql = stateSql(head, compactRevision, everything, 'revision', baseline.params);

@@ -1,5 +1,5 @@
 import { Subject } from 'rxjs';
-import type { Lineage } from './history';
+import { prefixEnd, type Lineage } from './history';
 import type { StoredEvent, StoredObject } from './types';
 
 /**
@@ -13,6 +13,11 @@ export class BranchHead {
   private readonly recent: StoredEvent[] = [];
   readonly events = new Subject<StoredEvent>();
   lastCheckpoint = 0;
+  /**
+   * Storage prefix -> revision a retention rule compacted its keys at: below it, reads of those keys
+   * are no longer exact (the branch-wide compactRevision still applies to every key).
+   */
+  horizons = new Map<string, number>();
 
   constructor(
     readonly id: number,
@@ -22,6 +27,33 @@ export class BranchHead {
     public compactRevision: number,
     private readonly recentLimit: number,
   ) {}
+
+  /** The oldest revision at which every key under prefix reads exactly. */
+  horizonCovering(prefix: string): { revision: number; keyPrefix?: string } {
+    let found: { revision: number; keyPrefix?: string } = { revision: this.compactRevision };
+    for (const [keyPrefix, revision] of this.horizons)
+      if (prefix.startsWith(keyPrefix) && revision > found.revision) found = { revision, keyPrefix };
+    return found;
+  }
+
+  /** Compacted prefixes that lie inside prefix and cannot be read exactly at revision. */
+  horizonsWithin(prefix: string, revision: number): { keyPrefix: string; oldestAvailable: number }[] {
+    const within: { keyPrefix: string; oldestAvailable: number }[] = [];
+    for (const [keyPrefix, horizon] of this.horizons)
+      if (keyPrefix.startsWith(prefix) && keyPrefix !== prefix && revision < horizon)
+        within.push({ keyPrefix, oldestAvailable: horizon });
+    return within.sort((a, b) => (a.keyPrefix < b.keyPrefix ? -1 : 1));
+  }
+
+  /** The oldest revision at which every key in [from, to) reads exactly (to omitted: no end). */
+  horizonOverlapping(from: string, to?: string): { revision: number; keyPrefix?: string } {
+    let found: { revision: number; keyPrefix?: string } = { revision: this.compactRevision };
+    for (const [keyPrefix, revision] of this.horizons) {
+      const overlaps = prefixEnd(keyPrefix) > from && (to === undefined || keyPrefix < to);
+      if (overlaps && revision > found.revision) found = { revision, keyPrefix };
+    }
+    return found;
+  }
 
   load(objects: Iterable<StoredObject>): void {
     for (const o of objects) this.bucket(o.key).set(o.key, o);

@@ -71,11 +71,30 @@ export class BranchCatalog {
       // Forking below the parent's own fork point is forking the grandparent.
       return this.fork(name, parent.parent!, revision, clock, db);
     }
+    // A retention rule's horizon is a compaction of its resource: the fork's state of it would be wrong
+    // (unless the fork is before the parent's first event, as a restored snapshot's is).
+    const { rows: horizons } = await this.pool.query<{ key_prefix: string; compact_revision: string }>(
+      `SELECT key_prefix, compact_revision FROM key_horizons
+        WHERE branch_id = $1 AND compact_revision > $2
+          AND EXISTS (SELECT 1 FROM events WHERE branch_id = $1 AND revision <= $2)
+        ORDER BY compact_revision DESC LIMIT 1`,
+      [parent.id, revision],
+    );
+    if (horizons.length)
+      throw new RevisionCompacted(revision, Number(horizons[0].compact_revision), horizons[0].key_prefix);
     try {
+      // The child reads the parent's history below the fork (when there is any), so it inherits the
+      // parent's horizons.
       const { rows } = await db.query(
-        `INSERT INTO branches (name, parent_id, fork_revision, head_revision, compact_revision, clock)
-         VALUES ($1, $2, $3, $3, $4, $5)
-         RETURNING id, name, $6::text AS parent, fork_revision, head_revision, compact_revision, clock, created_at`,
+        `WITH child AS (
+           INSERT INTO branches (name, parent_id, fork_revision, head_revision, compact_revision, clock)
+           VALUES ($1, $2, $3, $3, $4, $5)
+           RETURNING id, name, $6::text AS parent, fork_revision, head_revision, compact_revision, clock, created_at),
+         inherited AS (
+           INSERT INTO key_horizons (branch_id, key_prefix, compact_revision)
+           SELECT child.id, h.key_prefix, h.compact_revision FROM child, key_horizons h
+            WHERE h.branch_id = $2 AND EXISTS (SELECT 1 FROM events WHERE branch_id = $2 AND revision <= $3))
+         SELECT * FROM child`,
         [name, parent.id, revision, parent.compactRevision, clock, parent.name],
       );
       return toInfo(rows[0]);

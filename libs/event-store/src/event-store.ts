@@ -1,9 +1,9 @@
-import { Client, Pool } from 'pg';
+import { Client, Pool, PoolClient } from 'pg';
 import { Observable } from 'rxjs';
 import { BranchHead } from './branch';
 import { BranchCatalog } from './branches';
 import { ImportBranchOptions, ImportBranchResult, ImportChange, importBranch } from './bulk-import';
-import { HistoryReader, Lineage } from './history';
+import { HistoryReader, Lineage, prefixEnd } from './history';
 import {
   BodyTransformer,
   EVENT_COLUMNS,
@@ -18,6 +18,7 @@ import {
 import {
   Clock,
   FutureRevision,
+  IncompletePrefix,
   PreconditionFailed,
   RevisionCompacted,
   StoredEvent,
@@ -154,15 +155,7 @@ export class EventStore {
         `INSERT INTO compactions (branch_id, revision, policy, actor) VALUES ($1, $2, $3, $4) RETURNING id`,
         [head.id, revision, JSON.stringify(policy), actor],
       );
-      const deleted = await client.query(
-        `DELETE FROM events e
-          WHERE e.branch_id = $1 AND e.revision <= $2
-            AND (e.type = 'DELETED'
-                 OR EXISTS (SELECT 1 FROM events n
-                             WHERE n.branch_id = e.branch_id AND n.key = e.key AND n.revision > e.revision AND n.revision <= $2))`,
-        [head.id, revision],
-      );
-      deletedEvents = deleted.rowCount ?? 0;
+      deletedEvents = await deleteSuperseded(client, head, revision);
       await client.query(`UPDATE compactions SET deleted_events = $2 WHERE id = $1`, [
         rows[0].id,
         deletedEvents,
@@ -188,6 +181,92 @@ export class EventStore {
     head.lastCheckpoint = 0;
     this.maybeCheckpoint(head);
     return { deletedEvents };
+  }
+
+  /**
+   * A retention rule: forgets the history of the keys under the given storage prefixes only, as the
+   * full compaction does for every key (superseded versions and tombstones at or below the cutoff go,
+   * the version current at it stays), so reads of those keys at or above the cutoff stay exact and
+   * reads below it answer "compacted" naming the cutoff; other keys keep their whole history. The
+   * cutoff is capped at the oldest fork point of a live child branch, which reads this history up to
+   * there. Checkpoints are kept: a reference to a version deleted here names a version superseded
+   * after the checkpoint and at or below the cutoff, so readers at or above the cutoff find its
+   * successor among the events since the checkpoint, and readers below it are refused.
+   */
+  async compactKeys(
+    branchName: string,
+    keyPrefixes: string[],
+    cutoff: number,
+    actor: string,
+    policy: Record<string, unknown>,
+  ): Promise<{ cutoff: number; deletedEvents: number; compacted: string[] }> {
+    const head = await this.branch(branchName);
+    if (cutoff > head.revision) throw new FutureRevision(cutoff, head.revision);
+    const { rows: children } = await this.pool.query<{ fork_revision: string | null }>(
+      // A branch forked before this one's first event (a restored snapshot forks main at 1) reads none of it.
+      `SELECT min(c.fork_revision) AS fork_revision FROM branches c
+        WHERE c.parent_id = $1 AND c.deleted_at IS NULL
+          AND EXISTS (SELECT 1 FROM events e WHERE e.branch_id = $1 AND e.revision <= c.fork_revision)`,
+      [head.id],
+    );
+    if (children[0].fork_revision !== null) cutoff = Math.min(cutoff, Number(children[0].fork_revision));
+    const compacted = [...new Set(keyPrefixes)].filter(
+      (prefix) => cutoff > head.horizonCovering(prefix).revision,
+    );
+    if (!compacted.length) return { cutoff, deletedEvents: 0, compacted };
+    const before = new Map<string, { reader: BranchHead; prefix: string; previous?: number }>();
+    const client = await this.pool.connect();
+    let deletedEvents = 0;
+    try {
+      await client.query('BEGIN');
+      const { rows } = await client.query<{ id: string }>(
+        `INSERT INTO compactions (branch_id, revision, policy, actor) VALUES ($1, $2, $3, $4) RETURNING id`,
+        [head.id, cutoff, JSON.stringify({ ...policy, keyPrefixes: compacted }), actor],
+      );
+      for (const prefix of compacted) deletedEvents += await deleteSuperseded(client, head, cutoff, prefix);
+      await client.query(`UPDATE compactions SET deleted_events = $2 WHERE id = $1`, [
+        rows[0].id,
+        deletedEvents,
+      ]);
+      // Branches forked from this one (at or above the cutoff) read the history just forgotten.
+      const { rows: readers } = await client.query<{ id: number }>(
+        `WITH RECURSIVE readers AS (
+           SELECT id FROM branches WHERE id = $1
+           UNION SELECT b.id FROM branches b JOIN readers r ON b.parent_id = r.id
+                  WHERE b.deleted_at IS NULL
+                    AND (r.id <> $1 OR EXISTS (SELECT 1 FROM events e WHERE e.branch_id = $1 AND e.revision <= b.fork_revision)))
+         INSERT INTO key_horizons (branch_id, key_prefix, compact_revision)
+         SELECT r.id, p, $3 FROM readers r, unnest($2::text[]) AS p
+         ON CONFLICT (branch_id, key_prefix) DO UPDATE
+           SET compact_revision = greatest(key_horizons.compact_revision, EXCLUDED.compact_revision)
+         RETURNING branch_id AS id`,
+        [head.id, compacted, cutoff],
+      );
+      const readerIds = [...new Set(readers.map((r) => r.id))];
+      for (const id of readerIds)
+        await client.query('SELECT pg_notify($1, $2)', [NOTIFY_CHANNEL, `${id}:0:0:horizons`]);
+      // Readers here are refused below the cutoff before the deletion becomes visible to them.
+      for (const id of readerIds) {
+        const reader = this.headsById.get(id);
+        if (!reader) continue;
+        for (const prefix of compacted) {
+          const previous = reader.horizons.get(prefix);
+          if (!before.has(`${id}:${prefix}`)) before.set(`${id}:${prefix}`, { reader, prefix, previous });
+          reader.horizons.set(prefix, Math.max(previous ?? 0, cutoff));
+        }
+      }
+      await client.query('COMMIT');
+    } catch (error) {
+      for (const { reader, prefix, previous } of before.values()) {
+        if (previous === undefined) reader.horizons.delete(prefix);
+        else reader.horizons.set(prefix, previous);
+      }
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+    return { cutoff, deletedEvents, compacted };
   }
 
   /** Deletes a branch (recorded, history kept) and ends its live streams. */
@@ -252,7 +331,7 @@ export class EventStore {
   async get(branchName: string, key: string, revision?: number): Promise<StoredObject | undefined> {
     const head = await this.branch(branchName);
     if (revision === undefined || revision === head.revision) return head.get(key);
-    this.checkReadable(head, revision);
+    this.checkReadable(head, revision, key);
     const event = await this.history.objectAt(head.lineage, key, revision);
     return event && toStoredObject(event);
   }
@@ -262,20 +341,26 @@ export class EventStore {
     branchName: string,
     prefix: string,
     revision?: number,
-  ): Promise<{ revision: number; items: StoredObject[] }> {
+  ): Promise<{ revision: number; items: StoredObject[]; incomplete: IncompletePrefix[] }> {
     const head = await this.branch(branchName);
     if (revision === undefined || revision === head.revision)
-      return { revision: head.revision, items: head.list(prefix) };
-    this.checkReadable(head, revision);
+      return { revision: head.revision, items: head.list(prefix), incomplete: [] };
+    this.checkReadable(head, revision, prefix);
+    // A wider read keeps the resources it can answer exactly and names those it leaves out.
+    const incomplete = head.horizonsWithin(prefix, revision);
     const events = await this.history.stateAt(head.lineage, revision, prefix);
-    return { revision, items: events.map(toStoredObject) };
+    const items = events
+      .filter((e) => !incomplete.some((i) => e.key.startsWith(i.keyPrefix)))
+      .map(toStoredObject);
+    return { revision, items, incomplete };
   }
 
   /**
    * Every event after fromRevision on the branch, in revision order: first what is already in the
-   * log (from memory when recent, else from the database), then live events as they commit.
+   * log (from memory when recent, else from the database), then live events as they commit. A watch
+   * confined to a prefix is refused below that prefix's retention horizon.
    */
-  watch(branchName: string, fromRevision: number): Observable<StoredEvent> {
+  watch(branchName: string, fromRevision: number, prefix = '/'): Observable<StoredEvent> {
     return new Observable<StoredEvent>((subscriber) => {
       let last = fromRevision;
       let live = false;
@@ -285,8 +370,9 @@ export class EventStore {
       this.branch(branchName)
         .then(async (head) => {
           if (unsubscribed) return;
-          if (fromRevision < head.compactRevision)
-            throw new RevisionCompacted(fromRevision, head.compactRevision);
+          const horizon = head.horizonCovering(prefix);
+          if (fromRevision < horizon.revision)
+            throw new RevisionCompacted(fromRevision, horizon.revision, horizon.keyPrefix);
           // Subscribe before reading what is there, then drop duplicates by revision: nothing committed
           // in between can be missed.
           liveSubscription = head.events.subscribe((event) => {
@@ -356,8 +442,10 @@ export class EventStore {
     return this.bodies.needsRewrite(gr, probe);
   }
 
-  private checkReadable(head: BranchHead, revision: number): void {
-    if (revision < head.compactRevision) throw new RevisionCompacted(revision, head.compactRevision);
+  private checkReadable(head: BranchHead, revision: number, prefix = '/'): void {
+    const horizon = head.horizonCovering(prefix);
+    if (revision < horizon.revision)
+      throw new RevisionCompacted(revision, horizon.revision, horizon.keyPrefix);
     if (revision > head.revision) throw new FutureRevision(revision, head.revision);
   }
 
@@ -398,8 +486,17 @@ export class EventStore {
       [branch.id],
     );
     head.lastCheckpoint = Number(cp[0].revision ?? 0);
+    head.horizons = await this.loadHorizons(head.id);
     this.headsById.set(head.id, head);
     return head;
+  }
+
+  private async loadHorizons(branchId: number): Promise<Map<string, number>> {
+    const { rows } = await this.pool.query<{ key_prefix: string; compact_revision: string }>(
+      `SELECT key_prefix, compact_revision FROM key_horizons WHERE branch_id = $1`,
+      [branchId],
+    );
+    return new Map(rows.map((r) => [r.key_prefix, Number(r.compact_revision)]));
   }
 
   private serialize<T>(branchId: number, work: () => Promise<T>): Promise<T> {
@@ -610,16 +707,60 @@ export class EventStore {
     client.on('error', () => undefined);
     await client.connect();
     client.on('notification', (message) => {
-      // `branch:head`, or `branch:head:compacted` when a compaction committed.
+      // `branch:head`, `branch:head:compacted` when a compaction committed, or
+      // `branch:0:0:horizons` when a retention rule moved a prefix's horizon.
       const [id, revision, compacted] = (message.payload ?? '').split(':').map(Number);
       const head = this.headsById.get(id);
       if (head && compacted > head.compactRevision) head.compactRevision = compacted;
+      if (head && message.payload?.endsWith(':horizons'))
+        void this.loadHorizons(id)
+          .then((loaded) => {
+            for (const [prefix, horizon] of loaded)
+              head.horizons.set(prefix, Math.max(horizon, head.horizons.get(prefix) ?? 0));
+          })
+          .catch(() => undefined);
       if (!head || revision <= head.revision) return;
       void this.serialize(id, () => this.foldForeignEvents(head, revision)).catch(() => undefined);
     });
     await client.query(`LISTEN ${NOTIFY_CHANNEL}`);
     this.listener = client;
   }
+}
+
+/**
+ * The compaction's DELETE over the keys under prefix (every key without one): versions superseded at or below the cutoff and
+ * tombstones at or below it. A tombstone on a forked branch is kept when an ancestor branch has
+ * events of its key, because it is what hides the ancestor's version from readers of this branch.
+ */
+async function deleteSuperseded(
+  client: PoolClient,
+  head: BranchHead,
+  cutoff: number,
+  prefix?: string,
+): Promise<number> {
+  const params: unknown[] = [head.id, cutoff];
+  let range = '';
+  if (prefix !== undefined) {
+    params.push(prefix, prefixEnd(prefix));
+    range = 'AND e.key >= $3 AND e.key < $4';
+  }
+  const ancestors = head.lineage.slice(1).map((s) => {
+    params.push(s.branchId, s.after, s.upTo);
+    const n = params.length;
+    return `(a.branch_id = $${n - 2} AND a.revision > $${n - 1} AND a.revision <= $${n})`;
+  });
+  const inAncestor = ancestors.length
+    ? `AND NOT EXISTS (SELECT 1 FROM events a WHERE a.key = e.key AND (${ancestors.join(' OR ')}))`
+    : '';
+  const deleted = await client.query(
+    `DELETE FROM events e
+      WHERE e.branch_id = $1 AND e.revision <= $2 ${range}
+        AND ((e.type = 'DELETED' ${inAncestor})
+             OR EXISTS (SELECT 1 FROM events n
+                         WHERE n.branch_id = e.branch_id AND n.key = e.key AND n.revision > e.revision AND n.revision <= $2))`,
+    params,
+  );
+  return deleted.rowCount ?? 0;
 }
 
 function toStoredObject(event: StoredEvent): StoredObject {

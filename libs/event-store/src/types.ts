@@ -97,9 +97,19 @@ export class RevisionCompacted extends Error {
   constructor(
     readonly requested: number,
     readonly compacted: number,
+    /** Set when a retention rule compacted only the keys under this storage prefix. */
+    readonly keyPrefix?: string,
   ) {
-    super(`required revision ${requested} has been compacted (oldest available: ${compacted})`);
+    super(
+      `required revision ${requested}${keyPrefix ? ` of ${keyPrefix}` : ''} has been compacted (oldest available: ${compacted})`,
+    );
   }
+}
+
+/** A compacted storage prefix inside a wider read: its objects are left out of the answer. */
+export interface IncompletePrefix {
+  keyPrefix: string;
+  oldestAvailable: number;
 }
 
 export class FutureRevision extends Error {

@@ -1,5 +1,6 @@
 import { isAbsolute, join } from 'path';
 import { ConfigError, loadConfig } from './config';
+import { parseDuration, parseRetentionRules } from './retention';
 
 describe('loadConfig', () => {
   it('falls back to the documented defaults', () => {
@@ -24,6 +25,7 @@ describe('loadConfig', () => {
           retryPeriodMs: 2000,
         },
       },
+      retention: { rules: [], intervalSeconds: 600 },
     });
   });
 
@@ -48,6 +50,8 @@ describe('loadConfig', () => {
       ETCD_PORT: '2379',
       ETCD_HOST: '0.0.0.0',
       ETCD_TOKEN: 'secret-token',
+      KUBETIME_RETENTION: 'coordination.k8s.io/leases=1h, events,events.k8s.io/events=2d',
+      KUBETIME_RETENTION_INTERVAL: '30s',
     });
     expect(config).toEqual({
       port: 16443,
@@ -64,6 +68,13 @@ describe('loadConfig', () => {
         leaseRenewIntervalMs: 0,
         loadBalancerPool: { first: '172.18.255.200', last: '172.18.255.250' },
         leaderElection: { enabled: false, leaseDurationMs: 3000, renewDeadlineMs: 2000, retryPeriodMs: 500 },
+      },
+      retention: {
+        rules: [
+          { resources: ['coordination.k8s.io/leases'], olderThanSeconds: 3600 },
+          { resources: ['events', 'events.k8s.io/events'], olderThanSeconds: 172800 },
+        ],
+        intervalSeconds: 30,
       },
       etcd: { port: 2379, host: '0.0.0.0', token: 'secret-token' },
     });
@@ -102,6 +113,13 @@ describe('loadConfig', () => {
     ['KUBETIME_LEADER_LEASE_DURATION_MS', '500'],
     ['KUBETIME_LEADER_RENEW_DEADLINE_MS', '15000'],
     ['KUBETIME_LEADER_RETRY_PERIOD_MS', '9000'],
+    ['KUBETIME_RETENTION', 'leases'],
+    ['KUBETIME_RETENTION', 'leases=1 hour'],
+    ['KUBETIME_RETENTION', 'leases=1h,,events=1h'],
+    ['KUBETIME_RETENTION', '=1h'],
+    ['KUBETIME_RETENTION_INTERVAL', '0'],
+    ['KUBETIME_RETENTION_INTERVAL', '-5m'],
+    ['KUBETIME_RETENTION_INTERVAL', 'often'],
   ])('rejects %s=%j, naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(name);
@@ -141,5 +159,38 @@ describe('the etcd endpoint settings', () => {
     expect(() => loadConfig({ ETCD_PORT: '2379', ETCD_HOST: '0.0.0.0' })).toThrow(
       /ETCD_HOST other than loopback needs ETCD_TOKEN/,
     );
+  });
+});
+
+describe('retention rules', () => {
+  it('share an age among the resources listed before it', () => {
+    expect(parseRetentionRules('leases,events=1h')).toEqual([
+      { resources: ['leases', 'events'], olderThanSeconds: 3600 },
+    ]);
+    expect(parseRetentionRules('leases=90,events=10m')).toEqual([
+      { resources: ['leases'], olderThanSeconds: 90 },
+      { resources: ['events'], olderThanSeconds: 600 },
+    ]);
+  });
+
+  it('accept an age of zero (keep only the latest version of everything older than now)', () => {
+    expect(parseRetentionRules('leases=0s')).toEqual([{ resources: ['leases'], olderThanSeconds: 0 }]);
+  });
+
+  it.each([
+    ['', 'empty entry'],
+    ['leases,events', 'no age given'],
+    ['leases=1h=2h', 'is not resource or resource=age'],
+    ['leases=-1h', 'is not an age'],
+    ['leases=1w', 'is not an age'],
+  ])('refuse %j', (text, message) => {
+    expect(() => parseRetentionRules(text)).toThrow(message);
+  });
+
+  it('read durations in seconds, minutes, hours and days', () => {
+    expect([parseDuration('45'), parseDuration('2m'), parseDuration('3h'), parseDuration('1d')]).toEqual([
+      45, 120, 10800, 86400,
+    ]);
+    expect(parseDuration('1.5h')).toBeUndefined();
   });
 });

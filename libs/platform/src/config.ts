@@ -1,6 +1,7 @@
 import { isIP } from 'net';
 import { resolve } from 'path';
 import { formatIPv4, parseIPv4Pool } from '@kubetime/api-machinery';
+import { parseDuration, parseRetentionRules, RetentionRule } from './retention';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -34,6 +35,11 @@ export interface ServerConfig {
       retryPeriodMs: number;
     };
   };
+  /**
+   * Retention rules the server applies to every live branch every intervalSeconds; no rules (the
+   * default) keeps every version of everything.
+   */
+  retention: { rules: RetentionRule[]; intervalSeconds: number };
   /** The optional etcd v3 endpoint: off unless ETCD_PORT is set. */
   etcd?: { port: number; host: string; token?: string };
 }
@@ -130,6 +136,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     }
   }
 
+  const retentionText = read('KUBETIME_RETENTION');
+  let retentionRules: RetentionRule[] = [];
+  if (retentionText !== undefined) {
+    try {
+      retentionRules = parseRetentionRules(retentionText);
+    } catch (error) {
+      problems.push(`KUBETIME_RETENTION: ${(error as Error).message}`);
+    }
+  }
+  const rawInterval = read('KUBETIME_RETENTION_INTERVAL') ?? '10m';
+  const retentionInterval = parseDuration(rawInterval);
+  if (!retentionInterval) {
+    problems.push(
+      `KUBETIME_RETENTION_INTERVAL must be a positive age such as 30s, 10m or 1h, got ${JSON.stringify(rawInterval)}`,
+    );
+  }
+
   const rawLevel = (read('LOG_LEVEL') ?? 'info').toLowerCase();
   let logLevel: LogLevel = 'info';
   const knownLevel = LOG_LEVELS.find((level) => level === rawLevel);
@@ -157,6 +180,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
         : {}),
       leaderElection: { enabled: leaderElect === 'true', leaseDurationMs, renewDeadlineMs, retryPeriodMs },
     },
+    retention: { rules: retentionRules, intervalSeconds: retentionInterval ?? 600 },
     ...(etcdPort === undefined
       ? {}
       : { etcd: { port: etcdPort, host: etcdHost, ...(etcdToken ? { token: etcdToken } : {}) } }),

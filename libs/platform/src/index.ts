@@ -11,3 +11,5 @@ export { createLogger } from './logger';
 export type { Logger } from './logger';
 export { createMetrics } from './metrics';
 export type { Metrics } from './metrics';
+export { parseDuration, parseRetentionRules } from './retention';
+export type { RetentionRule } from './retention';

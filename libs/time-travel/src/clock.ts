@@ -115,7 +115,7 @@ export class ClockMethods {
     filter: CompiledFilter,
     redact: Redact,
   ): Promise<{ revision: number; object: unknown } | undefined> {
-    for (const item of await this.ctx.state({ branch, revision })) {
+    for (const item of (await this.ctx.state({ branch, revision })).items) {
       const object = redact(item.object);
       if (filter(objectSubject(object, item.resource))) return { revision, object };
     }

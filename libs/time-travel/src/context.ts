@@ -135,19 +135,32 @@ export class TimeTravelContext {
     return { branch, revision: head.revision };
   }
 
-  /** Live objects at a point, read from the branch head when the point is the head. */
+  /**
+   * Live objects at a point, read from the branch head when the point is the head. Resources a
+   * retention rule compacted above the point are left out and named in `incomplete`, so a caller
+   * never takes a partial history of theirs for the state.
+   */
   async state(
     point: Point,
     prefix = '/registry/',
-  ): Promise<{ key: string; object: KubeObject; revision: number; branchId: number; resource: string }[]> {
+  ): Promise<{
+    items: { key: string; object: KubeObject; revision: number; branchId: number; resource: string }[];
+    incomplete: { resource: string; oldestAvailable: number }[];
+  }> {
     const listed = await this.events.list(point.branch, prefix, point.revision);
-    return listed.items.map((o) => ({
-      key: o.key,
-      object: o.object,
-      revision: o.revision,
-      branchId: o.branchId,
-      resource: resourceOfKey(o.key),
-    }));
+    return {
+      items: listed.items.map((o) => ({
+        key: o.key,
+        object: o.object,
+        revision: o.revision,
+        branchId: o.branchId,
+        resource: resourceOfKey(o.key),
+      })),
+      incomplete: listed.incomplete.map((i) => ({
+        resource: resourceOfKey(i.keyPrefix),
+        oldestAvailable: i.oldestAvailable,
+      })),
+    };
   }
 }
 

@@ -34,10 +34,14 @@ export class DiffMethod {
     const filter = compileFilter(params.optionalObject('filter'), { events: false });
     const ignore = ignoreList(params);
     const withObjects = raw.objects !== false;
+    // Resources compacted by a retention rule above either point: left out of the comparison.
+    const incomplete: { resource: string; oldestAvailable: number }[] = [];
 
     const load = async (point: typeof from, redact: (o: KubeObject) => KubeObject) => {
       const found = new Map<string, { ref: Ref; object: KubeObject; revision: number; branchId: number }>();
-      for (const stored of await this.ctx.state(point)) {
+      const state = await this.ctx.state(point);
+      incomplete.push(...state.incomplete);
+      for (const stored of state.items) {
         const object = redact(stored.object);
         if (!filter(objectSubject(object, stored.resource))) continue;
         const ref = {
@@ -93,6 +97,7 @@ export class DiffMethod {
       removed: removed.sort(byKey),
       changed: changed.sort(byKey),
       unchanged,
+      incomplete: [...new Map(incomplete.map((i) => [i.resource, i])).values()],
     };
   }
 }

@@ -100,7 +100,7 @@ export class ExplainMethod {
     );
     const namespace = latest.metadata.namespace ?? '';
     const uid = latest.metadata.uid;
-    const events = (await this.ctx.state({ branch, revision }, `/registry/events/${namespace}/`))
+    const events = (await this.ctx.state({ branch, revision }, `/registry/events/${namespace}/`)).items
       .map((item) => redact(item.object))
       .filter((e: KubeObject) => e.involvedObject?.uid === uid && schedulerEvent(e))
       .map((e: KubeObject) => ({

@@ -100,13 +100,14 @@ export class HistoryMethods {
     const filter = compileFilter(params.optionalObject('filter'), { events: false });
     const limit = params.optionalInteger('limit', 1, 100_000);
     const items: KubeObject[] = [];
-    for (const stored of await this.ctx.state(point)) {
+    const state = await this.ctx.state(point);
+    for (const stored of state.items) {
       const object = redact(stored.object);
       if (!filter(objectSubject(object, stored.resource))) continue;
       if (limit !== undefined && items.length >= limit) break;
       items.push(object);
     }
-    return { branch: point.branch, revision: point.revision, items };
+    return { branch: point.branch, revision: point.revision, items, incomplete: state.incomplete };
   }
 }
 

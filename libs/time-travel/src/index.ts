@@ -8,3 +8,5 @@ export { parsePredicate } from './predicate';
 export { NATIVE_FORMAT, readSnapshot } from './snapshot-format';
 export { BranchControllers } from './branch-controllers';
 export type { BranchControllersOptions, RunningBranch } from './branch-controllers';
+export { RetentionSchedule, retentionPrefix } from './retention';
+export type { RetentionRule, RuleOutcome } from './retention';

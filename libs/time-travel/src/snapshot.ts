@@ -70,7 +70,9 @@ export class SnapshotMethods {
     const chunkBytes = params.optionalInteger('chunkBytes', 1024, MAX_CHUNK) ?? DEFAULT_CHUNK;
     if (format === ETCD_FORMAT) return this.etcd.save(params, session, chunkBytes);
     const point = await this.ctx.point(params);
-    const state = await this.ctx.state(point);
+    const { items: state, incomplete } = await this.ctx.state(point);
+    // A snapshot restores as a whole cluster and has no way to say that a resource is missing.
+    if (incomplete.length) throw compactedByRetention(point.revision, incomplete);
     const [recorded] =
       point.revision > 1
         ? await this.ctx.events.events(point.branch, point.revision - 1, point.revision, 1)
@@ -206,7 +208,7 @@ export class SnapshotMethods {
     session: Session,
     transfer: Transfer,
     header: SnapshotHeader,
-    state: Awaited<ReturnType<TimeTravelContext['state']>>,
+    state: Awaited<ReturnType<TimeTravelContext['state']>>['items'],
     chunkBytes: number,
   ): Promise<void> {
     const gzip = createGzip();
@@ -353,4 +355,19 @@ function storedType(key: string, object: KubeObject): ResourceType {
   const type = findResourceTypeByKind(object.apiVersion ?? '', object.kind ?? '');
   if (!type) throw new Error(`${key}: ${object.apiVersion} ${object.kind} is not a type this server knows`);
   return storageTypeOf(type);
+}
+
+/** A whole-cluster file of a revision below a retention horizon would silently lack those objects. */
+export function compactedByRetention(
+  revision: number,
+  incomplete: { resource: string; oldestAvailable: number }[],
+): RpcError {
+  const oldest = Math.max(...incomplete.map((i) => i.oldestAvailable));
+  return new RpcError(
+    RpcCodes.Gone,
+    `revision ${revision} cannot be saved whole: retention compacted ${incomplete
+      .map((i) => `${i.resource} (oldest available: ${i.oldestAvailable})`)
+      .join(', ')}; save revision ${oldest} or later`,
+    { oldestAvailable: oldest, incomplete },
+  );
 }

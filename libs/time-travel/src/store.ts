@@ -40,6 +40,12 @@ export class LogReader {
    */
   async revisionAt(branch: string, time: Date): Promise<number> {
     const head = await this.events.branch(branch);
+    return (await this.newestRecordedBy(branch, time)) ?? Math.max(1, head.compactRevision + 1);
+  }
+
+  /** The newest revision of the branch recorded at or before a time; undefined when none was. */
+  async newestRecordedBy(branch: string, time: Date): Promise<number | undefined> {
+    const head = await this.events.branch(branch);
     for (const segment of [...segments(head)].reverse()) {
       const { rows } = await this.events.pool.query<{ revision: string | null }>(
         `SELECT max(revision) AS revision FROM events
@@ -48,7 +54,21 @@ export class LogReader {
       );
       if (rows[0].revision !== null) return Number(rows[0].revision);
     }
-    return Math.max(1, head.compactRevision + 1);
+    return undefined;
+  }
+
+  /** The time of the branch's newest event: where its own clock stands. */
+  async timeOf(branch: string): Promise<Date | undefined> {
+    const head = await this.events.branch(branch);
+    for (const segment of [...segments(head)].reverse()) {
+      const { rows } = await this.events.pool.query<{ recorded_at: Date }>(
+        `SELECT recorded_at FROM events WHERE branch_id = $1 AND revision > $2 AND revision <= $3
+          ORDER BY revision DESC LIMIT 1`,
+        [segment.branchId, segment.after, Math.min(segment.upTo, head.revision)],
+      );
+      if (rows.length) return rows[0].recorded_at;
+    }
+    return undefined;
   }
 
   /** Rows as stored, by (branch id, revision): `sealed` stays the ciphertext with its key id. */
