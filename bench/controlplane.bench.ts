@@ -403,6 +403,7 @@ async function runScaleUp(): Promise<Figure[]> {
       `  ${fmtCount(reached)}/${fmtCount(SCALE_UP_PODS)} pods Running and Ready; first after ${fmtMs(watch.firstReadyMs ?? NaN)}, ` +
         `${watch.allReadyMs === undefined ? `deadline of ${READY_DEADLINE_S} s reached` : `all after ${fmtMs(elapsedMs)}`}`,
     );
+    if (watch.allReadyMs === undefined) log(`  the server's last output:\n${server.output()}`);
     log(`  events written meanwhile (revisions ${before + 1}..${until}):`);
     printByActor(byActor, elapsedMs / 1000);
     log(`  load average after the rollout: ${load()}`);
@@ -476,6 +477,7 @@ async function runSteadyState(): Promise<Figure[]> {
       `  ${fmtCount(reached)}/${fmtCount(STEADY_PODS)} pods Running and Ready ` +
         `${watch.allReadyMs === undefined ? `at the ${READY_DEADLINE_S} s deadline` : `after ${fmtMs(watch.allReadyMs)} (${fmtCount(reached / (watch.allReadyMs / 1000))} pods/s)`}`,
     );
+    if (watch.allReadyMs === undefined) log(`  the server's last output:\n${server.output()}`);
     // Trailing writes of the rollout (last status updates, Event aggregation) out of the window.
     await sleep(10_000);
 
