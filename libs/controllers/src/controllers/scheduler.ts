@@ -30,11 +30,37 @@ export const DECISION_ANNOTATION = 'kubetime.io/scheduling-decision';
 const SCORE_WEIGHTS = { TaintToleration: 3, NodeAffinity: 2, InterPodAffinity: 2, NodeResourcesFit: 1 };
 
 /** One node's verdicts: each filter plugin run ('Success' or its reason), and each score plugin's 0-100 score. */
-interface NodeVerdict {
+export interface NodeVerdict {
   node: string;
   filters: Record<string, string>;
   scores?: Record<string, number>;
   total?: number;
+}
+
+/**
+ * Nodes whose verdicts a decision records, as upstream's minimum of feasible nodes to find. Every node
+ * recorded makes the annotation some 250 bytes longer: with a thousand nodes it would pass the 256 KiB
+ * annotation limit, and every later write of the pod (the kubelet's status updates) would be refused.
+ */
+export const RECORDED_NODES_LIMIT = 100;
+
+/**
+ * The verdicts a decision keeps: all of them up to the limit, else the chosen node, then the others
+ * by total score (the runners-up explain the choice best), then the refused ones in name order, and
+ * how many were left out (the Unschedulable message keeps the count of every refusal reason).
+ */
+export function recordedVerdicts(
+  verdicts: NodeVerdict[],
+  chosen: string | null,
+): { nodes: NodeVerdict[]; omittedNodes?: number } {
+  if (verdicts.length <= RECORDED_NODES_LIMIT) return { nodes: verdicts };
+  const rank = (v: NodeVerdict) => (v.node === chosen ? Infinity : (v.total ?? -1));
+  const kept = verdicts
+    .map((v, order) => ({ v, order }))
+    .sort((a, b) => rank(b.v) - rank(a.v) || a.order - b.order)
+    .slice(0, RECORDED_NODES_LIMIT)
+    .map(({ v }) => v);
+  return { nodes: kept, omittedNodes: verdicts.length - kept.length };
 }
 
 /**
@@ -99,7 +125,11 @@ export class SchedulerController implements Controller {
     const recorded = deepClone(pod);
     recorded.metadata.annotations = {
       ...(pod.metadata.annotations ?? {}),
-      [DECISION_ANNOTATION]: JSON.stringify({ node: chosen, weights: SCORE_WEIGHTS, nodes: verdicts }),
+      [DECISION_ANNOTATION]: JSON.stringify({
+        node: chosen,
+        weights: SCORE_WEIGHTS,
+        ...recordedVerdicts(verdicts, chosen),
+      }),
     };
     await ctx.api.bind(recorded, chosen);
     await ctx.api.event(
@@ -130,7 +160,7 @@ export class SchedulerController implements Controller {
     const recorded = deepClone(pod);
     recorded.metadata.annotations = {
       ...(pod.metadata.annotations ?? {}),
-      [DECISION_ANNOTATION]: JSON.stringify({ node: null, nodes: verdicts }),
+      [DECISION_ANNOTATION]: JSON.stringify({ node: null, ...recordedVerdicts(verdicts, null) }),
     };
     const written = await ctx.api.update(TYPES.pods, recorded);
     const next = deepClone(written);
