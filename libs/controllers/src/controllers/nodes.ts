@@ -46,6 +46,7 @@ export function nodeUser(node: string) {
  */
 export class NodePoolController implements Controller {
   readonly name = 'node-pool';
+  readonly urgent = true;
   readonly user = nodeUser('pool');
   readonly names: string[];
 

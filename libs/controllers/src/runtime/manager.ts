@@ -39,6 +39,12 @@ export interface Controller {
   /** Everything to look at once on start: how a restarted controller resumes from the head state. */
   startKeys(cache: ObjectCache): Iterable<string>;
   reconcile(key: string, ctx: ReconcileContext): Promise<ReconcileResult | void>;
+  /**
+   * Its work goes ahead of every other controller's queued work. For the simulated nodes' heartbeats:
+   * in a cluster each kubelet renews its Lease on its own, so a rollout of thousands of pods queued
+   * ahead must not hold renewals back until the node lifecycle controller sees the nodes as dead.
+   */
+  readonly urgent?: boolean;
 }
 
 export interface ManagerOptions {
@@ -100,6 +106,7 @@ export class ControllerManager {
   private readonly branch: string;
   private readonly buffer: StoredEvent[] = [];
   private readonly queue = new Map<string, Work>();
+  private readonly urgentQueue = new Map<string, Work>();
   private readonly timers = new Map<string, Timer>();
   private readonly failures = new Map<string, number>();
   private readonly attempts = new Map<string, { cause: number; n: number }>();
@@ -259,11 +266,11 @@ export class ControllerManager {
   }
 
   private async idle(deadline: number): Promise<void> {
-    while (this.buffer.length || this.queue.size || this.busy || this.cache.revision < this.head.revision) {
+    while (this.buffer.length || this.queued() || this.busy || this.cache.revision < this.head.revision) {
       if (this.failure) throw this.failure;
       if (Date.now() > deadline)
         throw new Error(
-          `controllers did not settle (queue ${this.queue.size}, revision ${this.cache.revision}/${this.head.revision})`,
+          `controllers did not settle (queue ${this.queued()}, revision ${this.cache.revision}/${this.head.revision})`,
         );
       await new Promise((r) => setTimeout(r, 2));
     }
@@ -271,12 +278,17 @@ export class ControllerManager {
 
   private enqueue(controller: Controller, key: string, cause: number, replayFrom?: number): void {
     const id = `${controller.name}\u0000${key}`;
-    const queued = this.queue.get(id);
+    const queue = controller.urgent ? this.urgentQueue : this.queue;
+    const queued = queue.get(id);
     if (queued) {
       queued.cause = Math.max(queued.cause, cause);
       queued.replayFrom = latest(queued.replayFrom, replayFrom);
-    } else this.queue.set(id, { controller, key, cause, replayFrom });
+    } else queue.set(id, { controller, key, cause, replayFrom });
     this.wake?.();
+  }
+
+  private queued(): number {
+    return this.queue.size + this.urgentQueue.size;
   }
 
   /** One timer per key: the earliest requested wins, a reconcile in between may ask again. */
@@ -303,10 +315,11 @@ export class ControllerManager {
         for (const event of this.buffer.splice(0)) this.fold(event);
         continue;
       }
-      const next = this.queue.entries().next();
+      const queue = this.urgentQueue.size ? this.urgentQueue : this.queue;
+      const next = queue.entries().next();
       if (!next.done) {
         const [id, work] = next.value;
-        this.queue.delete(id);
+        queue.delete(id);
         this.busy = true;
         try {
           await this.reconcile(id, work);
