@@ -87,6 +87,8 @@ export class EventStore {
   private readonly flushing = new Set<number>();
   /** Per-branch chain that orders commits and catch-ups, so events are folded strictly in order. */
   private readonly locks = new Map<number, Promise<unknown>>();
+  /** Per branch id, the newest head revision another process has announced (NOTIFY). */
+  private readonly announced = new Map<number, number>();
   readonly history: HistoryReader;
   readonly branches: BranchCatalog;
   readonly bodies: BodyTransformer;
@@ -672,11 +674,14 @@ export class EventStore {
 
   /** Another process committed on this branch: fold its events in before deciding anything. */
   private async foldForeignEvents(head: BranchHead, upTo: number): Promise<void> {
-    while (head.revision < upTo) {
+    this.announced.set(head.id, Math.max(upTo, this.announced.get(head.id) ?? 0));
+    // Reads up to the newest revision announced so far, not just this call's: commits announced while
+    // a read is running come in its next page, and the folds queued for them find nothing left to do.
+    while (head.revision < this.announced.get(head.id)!) {
       const { rows } = await this.pool.query<EventRow>(
         `SELECT ${EVENT_COLUMNS} FROM events WHERE branch_id = $1 AND revision > $2 AND revision <= $3
           ORDER BY revision LIMIT $4`,
-        [head.id, head.revision, upTo, CATCH_UP_PAGE],
+        [head.id, head.revision, this.announced.get(head.id), CATCH_UP_PAGE],
       );
       if (!rows.length) break;
       for (const row of rows) head.apply(eventFromRow(row, this.bodies));
@@ -720,6 +725,7 @@ export class EventStore {
           })
           .catch(() => undefined);
       if (!head || revision <= head.revision) return;
+      this.announced.set(id, Math.max(revision, this.announced.get(id) ?? 0));
       void this.serialize(id, () => this.foldForeignEvents(head, revision)).catch(() => undefined);
     });
     await client.query(`LISTEN ${NOTIFY_CHANNEL}`);
