@@ -1,12 +1,8 @@
-import { execFile } from 'child_process';
 import { copyFileSync, existsSync } from 'fs';
-import { join, resolve } from 'path';
-import { promisify } from 'util';
+import { join } from 'path';
+import { CliResult, runCli } from './support/cli';
 import { startServer, stopServer, TestServer } from './support/server';
 import type { TestDatabase } from './support/database';
-
-const run = promisify(execFile);
-const CLI = resolve(__dirname, '../bin/kubetime.js');
 
 describe('the kubetime CLI', () => {
   let server: TestServer & { database: TestDatabase };
@@ -34,23 +30,7 @@ describe('the kubetime CLI', () => {
     return result.stdout;
   }
 
-  /** Runs the CLI with KUBECONFIG set, as a user would after `npm start`. */
-  async function cli(args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
-    try {
-      const { stdout, stderr } = await run(process.execPath, [CLI, ...args], {
-        env: { ...process.env, KUBECONFIG: kubeconfig },
-        timeout: 30_000,
-      });
-      return { stdout, stderr, code: 0 };
-    } catch (error) {
-      const e = error as { stdout?: string; stderr?: string; code?: number };
-      return {
-        stdout: e.stdout ?? '',
-        stderr: e.stderr ?? '',
-        code: typeof e.code === 'number' ? e.code : 1,
-      };
-    }
-  }
+  const cli = (args: string[]): Promise<CliResult> => runCli(kubeconfig, args, 30_000);
 
   async function ok(args: string[]): Promise<string> {
     const result = await cli(args);

@@ -1,15 +1,10 @@
-import { execFile } from 'child_process';
-import { resolve } from 'path';
-import { promisify } from 'util';
 import { findResourceType, KubeObject } from '@kubetime/api-machinery';
 import { bootstrapCluster, RequestContext, ResourceStore } from '@kubetime/apiserver';
 import { createPool, EventStore, migrate } from '@kubetime/event-store';
 import { ControllerManager, startControllers, VirtualClock } from '../libs/controllers/src';
 import { createTestDatabase, TestDatabase } from './support/database';
+import { CliResult, runCli } from './support/cli';
 import { startServer, stopServer, TestServer } from './support/server';
-
-const runFile = promisify(execFile);
-const CLI = resolve(__dirname, '../bin/kubetime.js');
 
 const pods = findResourceType('', 'v1', 'pods')!;
 const nodes = findResourceType('', 'v1', 'nodes')!;
@@ -635,23 +630,7 @@ describe('cordon, uncordon and drain with the real kubectl (seed 003)', () => {
 describe('the server with controllers: kubetime node verbs, kube-root-ca.crt, the LoadBalancer pool', () => {
   let server: TestServer & { database: TestDatabase };
 
-  /** The CLI as a user runs it, against this server's kubeconfig. */
-  async function cli(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
-    try {
-      const { stdout, stderr } = await runFile(process.execPath, [CLI, ...args], {
-        env: { ...process.env, KUBECONFIG: server.kubeconfig },
-        timeout: 60_000,
-      });
-      return { stdout, stderr, code: 0 };
-    } catch (error) {
-      const e = error as { stdout?: string; stderr?: string; code?: number };
-      return {
-        stdout: e.stdout ?? '',
-        stderr: e.stderr ?? '',
-        code: typeof e.code === 'number' ? e.code : 1,
-      };
-    }
-  }
+  const cli = (...args: string[]): Promise<CliResult> => runCli(server.kubeconfig, args);
   async function ok(...args: string[]): Promise<string> {
     const result = await cli(...args);
     if (result.code !== 0) throw new Error(`kubetime ${args.join(' ')} failed: ${result.stderr}`);

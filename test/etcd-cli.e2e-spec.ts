@@ -7,7 +7,7 @@
 import { execFile } from 'child_process';
 import { copyFileSync } from 'fs';
 import { readFile, writeFile } from 'fs/promises';
-import { join, resolve } from 'path';
+import { join } from 'path';
 import { promisify } from 'util';
 import {
   etcdctl,
@@ -20,10 +20,10 @@ import {
   tempDir,
 } from '../libs/etcd-snapshot/src/spec-fixtures';
 import type { TestDatabase } from './support/database';
+import { CliResult, runCli } from './support/cli';
 import { startServer, stopServer, TestServer } from './support/server';
 
 const run = promisify(execFile);
-const CLI = resolve(__dirname, '../bin/kubetime.js');
 
 if (!HAVE_ETCD) console.warn(SKIP_ETCD_REASON);
 const describeWithEtcd = HAVE_ETCD ? describe : describe.skip;
@@ -73,22 +73,7 @@ describeWithEtcd('etcd-format snapshots through the CLI (real server, real etcd 
     return result.stdout;
   }
 
-  async function cli(args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
-    try {
-      const { stdout, stderr } = await run(process.execPath, [CLI, ...args], {
-        env: { ...process.env, KUBECONFIG: kubeconfig },
-        timeout: 60_000,
-      });
-      return { stdout, stderr, code: 0 };
-    } catch (error) {
-      const e = error as { stdout?: string; stderr?: string; code?: number };
-      return {
-        stdout: e.stdout ?? '',
-        stderr: e.stderr ?? '',
-        code: typeof e.code === 'number' ? e.code : 1,
-      };
-    }
-  }
+  const cli = (args: string[]): Promise<CliResult> => runCli(kubeconfig, args);
 
   async function ok(args: string[]): Promise<string> {
     const result = await cli(args);

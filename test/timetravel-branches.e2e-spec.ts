@@ -1,9 +1,8 @@
-import { execFile } from 'child_process';
 import { mkdtemp, rm } from 'fs/promises';
 import { tmpdir } from 'os';
-import { join, resolve } from 'path';
-import { promisify } from 'util';
-import { RpcCallError, RpcClient } from '../apps/cli/src/client';
+import { join } from 'path';
+import { RpcClient } from '../apps/cli/src/client';
+import { rpcFailure, runCli } from './support/cli';
 import { startServer, stopServer, TestServer } from './support/server';
 import type { TestDatabase } from './support/database';
 
@@ -15,8 +14,6 @@ import type { TestDatabase } from './support/database';
  * PodScheduled=False/Unschedulable: that is the failure the scheduler reproduces whatever the kubelet
  * does with the image, and the breakpoint stops on it.
  */
-const run = promisify(execFile);
-const CLI = resolve(__dirname, '../bin/kubetime.js');
 const UNSCHEDULABLE = '$.status.conditions[*].reason == "Unschedulable"';
 const BAD_PATCH = JSON.stringify([
   { op: 'replace', path: '/spec/template/spec/containers/0/image', value: 'nginx:bad' },
@@ -48,18 +45,16 @@ describe('time travel with per-branch controllers and virtual clocks', () => {
     return result.stdout;
   }
 
-  async function head(branch = 'main'): Promise<number> {
-    return (await rpc.call('history.head', { branch })).revision;
+  /** The kubetime CLI against this server; its output, or the test fails with its stderr. */
+  async function cli(args: string[]): Promise<string> {
+    const result = await runCli(server.kubeconfig, args);
+    if (result.code !== 0)
+      throw new Error(`kubetime ${args.join(' ')} failed (${result.code}):\n${result.stderr}`);
+    return result.stdout;
   }
 
-  async function rpcError(call: Promise<unknown>): Promise<RpcCallError> {
-    try {
-      await call;
-    } catch (error) {
-      if (error instanceof RpcCallError) return error;
-      throw error;
-    }
-    throw new Error('the call succeeded');
+  async function head(branch = 'main'): Promise<number> {
+    return (await rpc.call('history.head', { branch })).revision;
   }
 
   /** Polls until the predicate holds on main's events after a revision (bounded). */
@@ -237,8 +232,8 @@ describe('time travel with per-branch controllers and virtual clocks', () => {
     });
     expect(notHeld).toMatchObject({ held: false, elapsedSeconds: 60 });
     expect(notHeld.message).toContain('did not hold within 60 seconds');
-    expect((await rpcError(rpc.call('clock.advance', { branch: 'main', seconds: 1 }))).code).toBe(-32007);
-    expect((await rpcError(rpc.call('clock.advance', { branch: 'drill', seconds: -1 }))).code).toBe(-32602);
+    expect((await rpcFailure(rpc.call('clock.advance', { branch: 'main', seconds: 1 }))).code).toBe(-32007);
+    expect((await rpcFailure(rpc.call('clock.advance', { branch: 'drill', seconds: -1 }))).code).toBe(-32602);
   }, 60_000);
 
   it('replays a bad image on a virtual branch to the first ErrImagePull, and breaks there', async () => {
@@ -359,11 +354,6 @@ describe('time travel with per-branch controllers and virtual clocks', () => {
   });
 
   it('runs controllers on a branch restored from a snapshot at once, without a server restart', async () => {
-    const cli = (args: string[]) =>
-      run(process.execPath, [CLI, ...args], {
-        env: { ...process.env, KUBECONFIG: server.kubeconfig },
-        timeout: 60_000,
-      });
     const dir = await mkdtemp(join(tmpdir(), 'kubetime-restore-'));
     try {
       for (const format of ['native', 'etcd']) {
@@ -395,13 +385,6 @@ describe('time travel with per-branch controllers and virtual clocks', () => {
   }, 120_000);
 
   it('does the same from the CLI: a virtual branch, clock advance and run-until, explain, reexecute', async () => {
-    const cli = async (args: string[]) =>
-      (
-        await run(process.execPath, [CLI, ...args], {
-          env: { ...process.env, KUBECONFIG: server.kubeconfig },
-          timeout: 60_000,
-        })
-      ).stdout;
     expect(await cli(['branch', 'create', 'cli', '--from', String(good), '--clock', 'virtual'])).toContain(
       'clock virtual',
     );
@@ -443,12 +426,12 @@ describe('time travel with per-branch controllers and virtual clocks', () => {
     const leaf = await rpc.call('branch.create', { name: 'late', clock: 'wall' });
     await rpc.call('branch.delete', { name: 'late' });
     // Forks below the point still read that history: compacting below them is refused.
-    expect((await rpcError(rpc.call('retention.compact', { revision: good + 1 }))).code).toBe(-32004);
+    expect((await rpcFailure(rpc.call('retention.compact', { revision: good + 1 }))).code).toBe(-32004);
     for (const name of ['drill', 'twice', 're1', 're2']) await rpc.call('branch.delete', { name });
     const compacted = await rpc.call('retention.compact', { revision: leaf.forkRevision });
     expect(compacted).toMatchObject({ branch: 'main', compactRevision: leaf.forkRevision });
     expect(compacted.deletedEvents).toBeGreaterThan(0);
-    const gone = await rpcError(rpc.call('state.get', { revision: good }));
+    const gone = await rpcFailure(rpc.call('state.get', { revision: good }));
     expect(gone.code).toBe(-32005);
     expect(gone.message).toContain(`oldest available: ${leaf.forkRevision + 1}`);
     const trace = await rpc.call('retention.history', {});

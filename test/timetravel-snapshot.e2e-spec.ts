@@ -1,5 +1,6 @@
 import { gunzipSync, gzipSync } from 'zlib';
-import { RpcCallError, RpcClient } from '../apps/cli/src/client';
+import { RpcClient } from '../apps/cli/src/client';
+import { rpcFailure } from './support/cli';
 import { startServer, stopServer, TestServer } from './support/server';
 import type { TestDatabase } from './support/database';
 
@@ -68,16 +69,6 @@ describe('native snapshots over the time-travel API', () => {
       });
     }
     return rpc.call('snapshot.commit', { upload });
-  }
-
-  async function refusal(call: Promise<unknown>): Promise<RpcCallError> {
-    try {
-      await call;
-    } catch (error) {
-      if (error instanceof RpcCallError) return error;
-      throw error;
-    }
-    throw new Error('the call succeeded');
   }
 
   it('saves the state at a revision as a checksummed gzip stream, Secrets still sealed', async () => {
@@ -157,31 +148,31 @@ describe('native snapshots over the time-travel API', () => {
 
   it('refuses truncated and tampered files and writes nothing', async () => {
     const before = (await rpc.call('branch.list')).items.map((b: any) => b.name);
-    const truncated = await refusal(restore('truncated', file.subarray(0, Math.floor(file.length / 2))));
+    const truncated = await rpcFailure(restore('truncated', file.subarray(0, Math.floor(file.length / 2))));
     expect(truncated.code).toBe(-32006);
     expect(truncated.message).toMatch(/truncated.*nothing was written/);
 
     const flipped = Buffer.from(file);
     flipped[Math.floor(flipped.length / 2)] ^= 0xff;
-    expect((await refusal(restore('flipped', flipped))).code).toBe(-32006);
+    expect((await rpcFailure(restore('flipped', flipped))).code).toBe(-32006);
 
     // A well-formed gzip whose content was edited: the checksum catches it.
     const edited = gzipSync(
       Buffer.from(gunzipSync(file).toString('utf8').replace('"mode":"fast"', '"mode":"slow"')),
     );
-    const tampered = await refusal(restore('edited', edited));
+    const tampered = await rpcFailure(restore('edited', edited));
     expect(tampered.message).toMatch(/checksum mismatch.*nothing was written/);
 
-    const garbage = await refusal(restore('garbage', Buffer.from('not a snapshot at all')));
+    const garbage = await rpcFailure(restore('garbage', Buffer.from('not a snapshot at all')));
     expect(garbage.code).toBe(-32006);
 
     expect((await rpc.call('branch.list')).items.map((b: any) => b.name)).toEqual(before);
     for (const name of ['truncated', 'flipped', 'edited', 'garbage']) {
-      expect((await refusal(rpc.call('history.head', { branch: name }))).code).toBe(-32002);
+      expect((await rpcFailure(rpc.call('history.head', { branch: name }))).code).toBe(-32002);
     }
     // Restoring onto an existing branch name is refused too.
-    expect((await refusal(restore('restored', file))).code).toBe(-32004);
-    expect((await refusal(rpc.call('snapshot.save', { format: 'zip' }))).message).toMatch(
+    expect((await rpcFailure(restore('restored', file))).code).toBe(-32004);
+    expect((await rpcFailure(rpc.call('snapshot.save', { format: 'zip' }))).message).toMatch(
       /format must be "native" or "etcd"/,
     );
   });

@@ -1,4 +1,5 @@
-import { RpcCallError, RpcClient } from '../apps/cli/src/client';
+import { RpcClient } from '../apps/cli/src/client';
+import { rpcFailure } from './support/cli';
 import { startServer, stopServer, TestServer } from './support/server';
 import { call } from './support/http';
 import type { TestDatabase } from './support/database';
@@ -34,16 +35,6 @@ describe('the time-travel API over wss://HOST:PORT/timetravel', () => {
 
   async function head(branch = 'main'): Promise<number> {
     return (await rpc.call('history.head', { branch })).revision;
-  }
-
-  async function rpcError(call: Promise<unknown>): Promise<RpcCallError> {
-    try {
-      await call;
-    } catch (error) {
-      if (error instanceof RpcCallError) return error;
-      throw error;
-    }
-    throw new Error('the call succeeded');
   }
 
   /** Collects notifications of one method for one subscription until a predicate holds (bounded). */
@@ -266,10 +257,10 @@ describe('the time-travel API over wss://HOST:PORT/timetravel', () => {
     expect(await head('b1')).toBe(good + 1);
 
     expect(await rpc.call('branch.delete', { name: 'b1' })).toEqual({ name: 'b1', deleted: true });
-    expect((await rpcError(rpc.call('history.head', { branch: 'b1' }))).code).toBe(-32002);
-    expect((await rpcError(rpc.call('branch.delete', { name: 'main' }))).code).toBe(-32003);
+    expect((await rpcFailure(rpc.call('history.head', { branch: 'b1' }))).code).toBe(-32002);
+    expect((await rpcFailure(rpc.call('branch.delete', { name: 'main' }))).code).toBe(-32003);
     expect(
-      (await rpcError(rpc.call('branch.create', { name: 'Bad_Name', from: { revision: good } }))).code,
+      (await rpcFailure(rpc.call('branch.create', { name: 'Bad_Name', from: { revision: good } }))).code,
     ).toBe(-32602);
     // A virtual-clock branch is created either way; without controllers (this suite runs with
     // KUBETIME_CONTROLLERS=off) nothing moves it, and clock calls say why.
@@ -277,7 +268,7 @@ describe('the time-travel API over wss://HOST:PORT/timetravel', () => {
       name: 'v',
       clock: 'virtual',
     });
-    const noControllers = await rpcError(rpc.call('clock.advance', { branch: 'v', seconds: 60 }));
+    const noControllers = await rpcFailure(rpc.call('clock.advance', { branch: 'v', seconds: 60 }));
     expect(noControllers.code).toBe(-32007);
     expect(noControllers.message).toContain('KUBETIME_CONTROLLERS=off');
     await rpc.call('branch.delete', { name: 'v' });
@@ -316,7 +307,7 @@ describe('the time-travel API over wss://HOST:PORT/timetravel', () => {
       closed: true,
     });
     await rpc.call('watch.unsubscribe', { subscription: resumed.subscription });
-    expect((await rpcError(rpc.call('watch.unsubscribe', { subscription: sub.subscription }))).code).toBe(
+    expect((await rpcFailure(rpc.call('watch.unsubscribe', { subscription: sub.subscription }))).code).toBe(
       -32602,
     );
   });
@@ -437,7 +428,7 @@ describe('the time-travel API over wss://HOST:PORT/timetravel', () => {
     expect(events[0]).toBe(good + 1);
     expect(events).toEqual(Array.from({ length: events.length }, (_, i) => good + 1 + i));
     await rpc.call('replay.stop', { subscription: idRef.id });
-    expect((await rpcError(rpc.call('replay.resume', { subscription: idRef.id }))).code).toBe(-32602);
+    expect((await rpcFailure(rpc.call('replay.resume', { subscription: idRef.id }))).code).toBe(-32602);
   });
 
   describe('Secrets', () => {
@@ -543,11 +534,13 @@ describe('the time-travel API over wss://HOST:PORT/timetravel', () => {
       const token = (await ok(['create', 'token', 'viewer'])).trim();
       const viewer = await connect(token);
       try {
-        const error = await rpcError(viewer.call('state.get', { filter: { kind: 'Secret' }, reveal: true }));
+        const error = await rpcFailure(
+          viewer.call('state.get', { filter: { kind: 'Secret' }, reveal: true }),
+        );
         expect(error.code).toBe(-32003);
         expectNoPlaintext(await viewer.call('state.get', { filter: { kind: 'Secret' } }));
-        expect((await rpcError(viewer.call('branch.create', { name: 'nope' }))).code).toBe(-32003);
-        expect((await rpcError(viewer.call('node.stop', { name: 'node-1' }))).code).toBe(-32003);
+        expect((await rpcFailure(viewer.call('branch.create', { name: 'nope' }))).code).toBe(-32003);
+        expect((await rpcFailure(viewer.call('node.stop', { name: 'node-1' }))).code).toBe(-32003);
       } finally {
         viewer.close();
       }
@@ -569,7 +562,7 @@ describe('the time-travel API over wss://HOST:PORT/timetravel', () => {
       ]);
       const brancher = await connect((await ok(['create', 'token', 'brancher'])).trim());
       try {
-        const refused = await rpcError(brancher.call('node.stop', { name: 'node-1' }));
+        const refused = await rpcFailure(brancher.call('node.stop', { name: 'node-1' }));
         expect(refused.code).toBe(-32003);
         expect(refused.message).toContain('may not patch nodes "node-1" on branch "main"');
       } finally {
@@ -591,16 +584,16 @@ describe('the time-travel API over wss://HOST:PORT/timetravel', () => {
     for (let i = 0; i < 100 && replies.length < 3; i++) await new Promise((r) => setTimeout(r, 50));
     off();
     expect(replies.map((r) => r.error.code)).toEqual([-32700, -32600, -32001]);
-    expect((await rpcError(rpc.call('no.such.method'))).code).toBe(-32601);
-    expect((await rpcError(rpc.call('history.events', { limit: 'ten' }))).code).toBe(-32602);
+    expect((await rpcFailure(rpc.call('no.such.method'))).code).toBe(-32601);
+    expect((await rpcFailure(rpc.call('history.events', { limit: 'ten' }))).code).toBe(-32602);
     expect(
-      (await rpcError(rpc.call('history.events', { filter: { where: '$.spec.replicas >' } }))).message,
+      (await rpcFailure(rpc.call('history.events', { filter: { where: '$.spec.replicas >' } }))).message,
     ).toMatch(/invalid predicate/);
-    expect((await rpcError(rpc.call('state.get', { revision: 10_000_000 }))).code).toBe(-32602);
-    expect((await rpcError(rpc.call('history.head', { branch: 'nope' }))).code).toBe(-32002);
-    expect((await rpcError(rpc.call('node.stop', {}))).message).toBe('name is required (a string)');
-    expect((await rpcError(rpc.call('node.start', { name: 'node-1', branch: 'nope' }))).code).toBe(-32002);
-    expect((await rpcError(rpc.call('node.start', { name: 'node-1' }))).message).toBe(
+    expect((await rpcFailure(rpc.call('state.get', { revision: 10_000_000 }))).code).toBe(-32602);
+    expect((await rpcFailure(rpc.call('history.head', { branch: 'nope' }))).code).toBe(-32002);
+    expect((await rpcFailure(rpc.call('node.stop', {}))).message).toBe('name is required (a string)');
+    expect((await rpcFailure(rpc.call('node.start', { name: 'node-1', branch: 'nope' }))).code).toBe(-32002);
+    expect((await rpcFailure(rpc.call('node.start', { name: 'node-1' }))).message).toBe(
       'nodes "node-1" not found',
     );
     expect((await rpc.call('history.head', {})).revision).toBeGreaterThan(good);
@@ -661,16 +654,6 @@ describe('retention rules over the time-travel API and the Kubernetes API', () =
     return result.stdout;
   }
 
-  async function rpcError(promise: Promise<unknown>): Promise<RpcCallError> {
-    try {
-      await promise;
-    } catch (error) {
-      if (error instanceof RpcCallError) return error;
-      throw error;
-    }
-    throw new Error('the call succeeded');
-  }
-
   it.each([
     [{ rules: [] }, 'policy.rules must be a non-empty list'],
     [
@@ -685,13 +668,13 @@ describe('retention rules over the time-travel API and the Kubernetes API', () =
     [{ rules: [{ resources: ['leases'] }] }, 'policy.rules[0].olderThanSeconds is required'],
     [{ rules: ['leases'] }, 'policy.rules[0] must be an object'],
   ])('refuses policy %j with a clear error', async (policy, message) => {
-    const error = await rpcError(rpc.call('retention.compact', { policy }));
+    const error = await rpcFailure(rpc.call('retention.compact', { policy }));
     expect(error.code).toBe(-32602);
     expect(error.message).toContain(message);
   });
 
   it('refuses a revision and a policy together', async () => {
-    const error = await rpcError(
+    const error = await rpcFailure(
       rpc.call('retention.compact', {
         revision: 2,
         policy: { rules: [{ resources: ['leases'], olderThanSeconds: 0 }] },
@@ -750,7 +733,7 @@ describe('retention rules over the time-travel API and the Kubernetes API', () =
     const diff = await rpc.call('diff', { from: { revision: old }, to: { revision: cutoff } });
     expect(diff.incomplete).toContainEqual({ resource: 'leases', oldestAvailable: cutoff });
     for (const format of ['native', 'etcd']) {
-      const refused = await rpcError(rpc.call('snapshot.save', { revision: old, format }));
+      const refused = await rpcFailure(rpc.call('snapshot.save', { revision: old, format }));
       expect(refused.code).toBe(-32005);
     }
     expect((await rpc.call('state.get', { revision: cutoff })).incomplete).toEqual([]);

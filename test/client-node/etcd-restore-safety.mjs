@@ -12,7 +12,10 @@ const onMain = new k8s.KubeConfig();
 onMain.loadFromFile(kubeconfigPath);
 const onBranch = new k8s.KubeConfig();
 onBranch.loadFromOptions({
-  clusters: onMain.clusters.map((c) => ({ ...c, server: `${c.server.replace(/\/$/, '')}/branches/${branch}` })),
+  clusters: onMain.clusters.map((c) => ({
+    ...c,
+    server: `${c.server.replace(/\/$/, '')}/branches/${branch}`,
+  })),
   users: onMain.users,
   contexts: onMain.contexts,
   currentContext: onMain.currentContext,
@@ -73,7 +76,10 @@ report.cachedAfterRelist = names(informer.list());
 report.deletedByRelist = [...deleted].sort();
 
 // And the informer is live on the branch afterwards.
-await branchApi.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'after-restore' } } });
+await branchApi.createNamespacedConfigMap({
+  namespace: 'default',
+  body: { metadata: { name: 'after-restore' } },
+});
 await wait(() => added.includes('default/after-restore'));
 report.liveAdd = added.includes('default/after-restore');
 await informer.stop();

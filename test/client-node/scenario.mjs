@@ -14,24 +14,44 @@ await apps.createNamespacedDeployment({
   namespace: 'default',
   body: {
     metadata: { name: 'client' },
-    spec: { replicas: 1, selector: { matchLabels: { app: 'client' } }, template: { metadata: { labels: { app: 'client' } }, spec: { containers: [{ name: 'c', image: 'nginx' }] } } },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: { app: 'client' } },
+      template: {
+        metadata: { labels: { app: 'client' } },
+        spec: { containers: [{ name: 'c', image: 'nginx' }] },
+      },
+    },
   },
 });
-const patched = await apps.patchNamespacedDeployment({ name: 'client', namespace: 'default', body: [{ op: 'replace', path: '/spec/replicas', value: 3 }] });
+const patched = await apps.patchNamespacedDeployment({
+  name: 'client',
+  namespace: 'default',
+  body: [{ op: 'replace', path: '/spec/replicas', value: 3 }],
+});
 report.patchedReplicas = patched.spec?.replicas;
-report.missingCode = (await core.readNamespacedConfigMap({ name: 'missing', namespace: 'default' }).catch((e) => e)).code;
+report.missingCode = (
+  await core.readNamespacedConfigMap({ name: 'missing', namespace: 'default' }).catch((e) => e)
+).code;
 
-const informer = k8s.makeInformer(kc, '/api/v1/namespaces/default/configmaps', () => core.listNamespacedConfigMap({ namespace: 'default' }));
+const informer = k8s.makeInformer(kc, '/api/v1/namespaces/default/configmaps', () =>
+  core.listNamespacedConfigMap({ namespace: 'default' }),
+);
 const added = [];
 informer.on('add', (cm) => added.push(cm.metadata.name));
 await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'before' } } });
 await informer.start();
-for (let i = 0; i < 5; i++) await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: `live-${i}` } } });
+for (let i = 0; i < 5; i++)
+  await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: `live-${i}` } } });
 await core.deleteNamespacedConfigMap({ name: 'before', namespace: 'default' });
 const deadline = Date.now() + 15_000;
-while (Date.now() < deadline && (informer.list().length !== 5 || added.length < 6)) await new Promise((r) => setTimeout(r, 100));
+while (Date.now() < deadline && (informer.list().length !== 5 || added.length < 6))
+  await new Promise((r) => setTimeout(r, 100));
 report.added = added;
-report.cached = informer.list().map((c) => c.metadata.name).sort();
+report.cached = informer
+  .list()
+  .map((c) => c.metadata.name)
+  .sort();
 await informer.stop();
 process.stdout.write(JSON.stringify(report) + '\n');
 process.exit(0);
