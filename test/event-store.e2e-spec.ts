@@ -242,6 +242,33 @@ describe('compaction (real PostgreSQL)', () => {
     const { rows } = await store.pool.query('SELECT revision, actor, deleted_events FROM compactions');
     expect(rows).toEqual([{ revision: String(point), actor: 'test', deleted_events: '3' }]);
   });
+
+  it('refuses reads below the point on branches forked above it, which read the compacted history', async () => {
+    const first = await store.append('main', configMap('lineage', 'v1'));
+    const second = await store.append('main', {
+      ...configMap('lineage', 'v2'),
+      type: 'MODIFIED',
+      expectedRevision: first.revision,
+    });
+    const point = second.revision;
+    const fork = (await store.append('main', configMap('lineage-filler', 'x'))).revision;
+    await store.branches.fork('child', 'main', fork, 'wall');
+    await store.append('child', configMap('child-own', 'x'));
+    const childHead = (await store.branch('child')).revision;
+    await store.branches.fork('grandchild', 'child', childHead, 'wall');
+    await store.branch('grandchild');
+    const key = '/registry/configmaps/default/lineage';
+    expect((await store.get('child', key, first.revision))?.object.data).toEqual({ value: 'v1' });
+
+    await store.compact('main', point, 'test');
+    for (const branch of ['child', 'grandchild']) {
+      await expect(store.get(branch, key, first.revision)).rejects.toMatchObject({
+        name: 'RevisionCompacted',
+      });
+      expect((await store.get(branch, key, point))?.object.data).toEqual({ value: 'v2' });
+      expect((await store.branches.get(branch)).compactRevision).toBe(point);
+    }
+  });
 });
 
 describe('bulk import into a new branch (real PostgreSQL)', () => {

@@ -151,6 +151,7 @@ export class EventStore {
     }
     const client = await this.pool.connect();
     let deletedEvents = 0;
+    let raisedDescendants: number[] = [];
     try {
       await client.query('BEGIN');
       const { rows } = await client.query<{ id: string }>(
@@ -163,6 +164,23 @@ export class EventStore {
         deletedEvents,
       ]);
       await client.query(`UPDATE branches SET compact_revision = $2 WHERE id = $1`, [head.id, revision]);
+      // Branches forked from this one (and their forks) read this history below their fork point; what
+      // was deleted here is gone for them too, so their reads below the point must be refused as well.
+      const { rows: descendants } = await client.query<{ id: number; head_revision: string }>(
+        `WITH RECURSIVE lineage AS (
+           SELECT id FROM branches WHERE parent_id = $1
+           UNION ALL SELECT b.id FROM branches b JOIN lineage l ON b.parent_id = l.id)
+         UPDATE branches SET compact_revision = $2
+          WHERE id IN (SELECT id FROM lineage) AND compact_revision < $2
+          RETURNING id, head_revision`,
+        [head.id, revision],
+      );
+      for (const descendant of descendants)
+        await client.query('SELECT pg_notify($1, $2)', [
+          NOTIFY_CHANNEL,
+          `${descendant.id}:${descendant.head_revision}:${revision}`,
+        ]);
+      raisedDescendants = descendants.map((d) => Number(d.id));
       // Checkpoints below the compaction point may name versions that are gone now.
       await client.query(`DELETE FROM checkpoints WHERE branch_id = $1 AND revision < $2`, [
         head.id,
@@ -180,6 +198,10 @@ export class EventStore {
       client.release();
     }
     head.compactRevision = revision;
+    for (const id of raisedDescendants) {
+      const descendant = this.headsById.get(id);
+      if (descendant) descendant.compactRevision = Math.max(descendant.compactRevision, revision);
+    }
     head.lastCheckpoint = 0;
     this.maybeCheckpoint(head);
     return { deletedEvents };
@@ -219,6 +241,7 @@ export class EventStore {
     const before = new Map<string, { reader: BranchHead; prefix: string; previous?: number }>();
     const client = await this.pool.connect();
     let deletedEvents = 0;
+    let raisedDescendants: number[] = [];
     try {
       await client.query('BEGIN');
       const { rows } = await client.query<{ id: string }>(
