@@ -241,7 +241,6 @@ export class EventStore {
     const before = new Map<string, { reader: BranchHead; prefix: string; previous?: number }>();
     const client = await this.pool.connect();
     let deletedEvents = 0;
-    let raisedDescendants: number[] = [];
     try {
       await client.query('BEGIN');
       const { rows } = await client.query<{ id: string }>(
