@@ -171,6 +171,16 @@ describe('leader election between two server processes on one database', () => {
     expect(identityOf(b)).toBeUndefined();
   }, 60_000);
 
+  it('finalizes a namespace deleted through the standby (the namespace controller runs in the leader)', async () => {
+    await kubectl(b, ['create', 'namespace', 'doomed']);
+    await kubectl(b, ['create', 'configmap', 'inside', '-n', 'doomed']);
+    await kubectl(b, ['delete', 'namespace', 'doomed', '--wait=false']);
+    await eventually('the namespace to go', async () =>
+      (await b.kubectl(['get', 'namespace', 'doomed'])).code !== 0 ? true : undefined,
+    );
+    expect((await b.kubectl(['get', 'configmap', 'inside', '-n', 'doomed'])).code).not.toBe(0);
+  });
+
   it('fails over within about one lease duration after SIGKILL, and the survivor reconciles', async () => {
     const before = await lease(b);
     await a.kill();

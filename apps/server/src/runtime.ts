@@ -156,9 +156,24 @@ export class KubetimeRuntime {
       branchControllers: this.branchControllers,
     });
     await bootstrapCluster(this.api.resources, 'main', config.port, () => new Date());
-    this.subscriptions.push(
-      await runNamespaceFinalizer(this.events, this.api.resources, 'main', () => new Date()),
-    );
+    // The namespace controller is part of the controller manager upstream: with several servers on one
+    // database, only the Lease holder finalizes namespaces. Without controllers it still runs, so a
+    // deleted namespace never stays Terminating.
+    let namespaceFinalizer: Subscription | undefined;
+    const startNamespaceFinalizer = async () => {
+      namespaceFinalizer = await runNamespaceFinalizer(
+        this.events,
+        this.api.resources,
+        'main',
+        () => new Date(),
+      );
+      this.subscriptions.push(namespaceFinalizer);
+    };
+    const stopNamespaceFinalizer = () => {
+      namespaceFinalizer?.unsubscribe();
+      this.subscriptions = this.subscriptions.filter((s) => s !== namespaceFinalizer);
+      namespaceFinalizer = undefined;
+    };
     const startMain = async () => {
       this.controllers = await startControllers({
         events: this.events,
@@ -188,6 +203,7 @@ export class KubetimeRuntime {
         }),
         onStartedLeading: async () => {
           log.info({ identity }, 'leading: controllers start');
+          await startNamespaceFinalizer();
           await startMain();
           // Branches that exist already (created before a restart, or by another server) are live
           // clusters too; the catalog is looked at again every retry period for new ones.
@@ -200,6 +216,7 @@ export class KubetimeRuntime {
         onStoppedLeading: async () => {
           log.warn({ identity }, 'not leading: controllers stop');
           clearInterval(this.branchSync);
+          stopNamespaceFinalizer();
           await this.controllers?.stop();
           this.controllers = undefined;
           await this.branchControllers?.standby();
@@ -207,9 +224,12 @@ export class KubetimeRuntime {
         onError: (what, err) => log.warn({ identity, err }, `leader election: ${what}`),
       });
       await this.elector.start();
-    } else if (config.controllers.enabled) {
-      await startMain();
-      await this.branchControllers?.startAll();
+    } else {
+      await startNamespaceFinalizer();
+      if (config.controllers.enabled) {
+        await startMain();
+        await this.branchControllers?.startAll();
+      }
     }
     if (config.etcd) {
       this.etcd = await startEtcdEndpoint({
