@@ -180,7 +180,13 @@ async function decideBatch(
     });
   }
   const lastEvent = new Map<string, StoredEvent>();
-  for (const row of bodyRows?.rows ?? []) lastEvent.set(row.key, eventFromRow(row, bodies));
+  for (const row of bodyRows?.rows ?? []) {
+    const last = eventFromRow(row, bodies);
+    lastEvent.set(row.key, last);
+    // A body kept as raw bytes, or sealed with a key not configured here, is carried as stored.
+    if (row.raw) storedForms.set(last, { raw: row.raw });
+    else if (row.sealed && last.opaque) storedForms.set(last, { sealed: row.sealed });
+  }
 
   const events: StoredEvent[] = [];
   let revision = base;
@@ -229,6 +235,11 @@ async function decideBatch(
         request: change.request ?? null,
         recordedAt: now,
       };
+    }
+    if (event.type === 'DELETED') {
+      // The tombstone carries the last state in the form it was stored, not its identity-only stand-in.
+      const lastStored = storedForms.get(lastEvent.get(change.key)!);
+      if (lastStored) storedForms.set(event, lastStored);
     }
     state.set(change.key, {
       revision,

@@ -56,6 +56,7 @@ export interface StartOverrides {
  */
 export class BranchControllers {
   private readonly running = new Map<string, Promise<RunningBranch>>();
+  private syncing?: Promise<void>;
   private readonly locks = new Map<string, Promise<unknown>>();
   private readonly ids = new Map<string, number>();
   private leading: boolean;
@@ -78,6 +79,8 @@ export class BranchControllers {
   /** This process lost or gave up the Lease: every branch's control plane stops here. */
   async standby(): Promise<void> {
     this.leading = false;
+    // A sync still running could start a branch after the stop below: let it finish first.
+    await this.syncing?.catch(() => undefined);
     await this.stopAll();
   }
 
@@ -85,7 +88,13 @@ export class BranchControllers {
    * Brings the running set in line with the catalog: branches created, reset or deleted through
    * another server process on the same database start or stop here too.
    */
-  async sync(): Promise<void> {
+  sync(): Promise<void> {
+    // One at a time: two overlapping syncs could both launch a reset branch and orphan a manager.
+    this.syncing ??= this.syncOnce().finally(() => (this.syncing = undefined));
+    return this.syncing;
+  }
+
+  private async syncOnce(): Promise<void> {
     if (!this.leading) return;
     const listed = (await this.options.events.branches.list()).filter((info) => info.name !== 'main');
     const live = new Map(listed.map((info) => [info.name, info.id]));
@@ -108,6 +117,8 @@ export class BranchControllers {
     const existing = this.running.get(info.name);
     if (existing && this.ids.get(info.name) === info.id) return existing;
     if (existing) await this.stop(info.name);
+    if (!this.leading)
+      throw new Error(`branch "${info.name}": this process gave up the controller Lease while it restarted`);
     const started = this.launch(info, overrides);
     this.running.set(info.name, started);
     this.ids.set(info.name, info.id);

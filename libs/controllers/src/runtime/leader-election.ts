@@ -233,7 +233,12 @@ export class LeaderElector {
       }
       await started;
       this.leading = false;
-      await this.options.onStoppedLeading();
+      try {
+        await this.options.onStoppedLeading();
+      } catch (error) {
+        // Whatever failed while stopping, this process keeps campaigning rather than dying quietly.
+        this.options.onError?.('stopping the controllers', error);
+      }
       await this.announce('stopped leading');
     }
   }

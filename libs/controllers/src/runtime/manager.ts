@@ -188,7 +188,16 @@ export class ControllerManager {
     }
     const revision = Math.min(...known.map(([, r]) => r));
     try {
-      const { items } = await this.options.events.list(this.branch, '/registry/', revision);
+      const { items, incomplete } = await this.options.events.list(this.branch, '/registry/', revision);
+      if (incomplete.length) {
+        // A retention rule forgot some kinds' history there: a cache built from it would miss those
+        // objects, and controllers would act on their absence (a ReplicaSet creating pods it has).
+        this.notice('recorded progress is below a retention horizon: controllers start from the head state', {
+          recorded: revision,
+          incomplete: incomplete.map((i) => i.keyPrefix),
+        });
+        return undefined;
+      }
       this.resumeAfter = new Map(known);
       this.notice('controllers resume from their recorded revisions', {
         from: revision,
