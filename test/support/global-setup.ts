@@ -12,7 +12,9 @@ export default async function globalSetup(): Promise<void> {
     process.env.KUBETIME_TEST_ADMIN_URL = process.env.DATABASE_URL;
     return;
   }
-  const { startEmbeddedPostgres } = await import('../../libs/platform/src');
+  // The file itself, not the library's index: jest's module mapping does not reach global set-up, so
+  // nothing here may import another @kubetime library (the index's config does).
+  const { startEmbeddedPostgres } = await import('../../libs/platform/src/embedded-postgres');
   const dataDir = process.env.KUBETIME_TEST_PG_DIR ?? mkdtempSync(join(tmpdir(), 'kubetime-test-pg-'));
   const silent = { info: () => undefined, warn: () => undefined };
   const server = await startEmbeddedPostgres(dataDir, silent as never);
