@@ -29,6 +29,34 @@ function configMap(name: string, value: string, ns = 'default'): WriteIntent {
   };
 }
 
+/**
+ * Runs `race` while a fork sits uncommitted in another transaction; `race` must not settle before
+ * the fork commits, because it has to see the fork to be right.
+ */
+async function withForkInProgress<T>(
+  store: EventStore,
+  fork: { name: string; from: string; revision: number },
+  race: () => Promise<T>,
+): Promise<PromiseSettledResult<T>> {
+  const client = await store.pool.connect();
+  try {
+    await client.query('BEGIN');
+    await store.branches.fork(fork.name, fork.from, fork.revision, 'wall', client);
+    let settled = false;
+    const racing = race().finally(() => (settled = true));
+    const outcome = Promise.allSettled([racing]).then(([result]) => result);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(settled).toBe(false);
+    await client.query('COMMIT');
+    return await outcome;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
 describe('event store (real PostgreSQL)', () => {
   let db: TestDatabase;
   let store: EventStore;
@@ -268,6 +296,22 @@ describe('compaction (real PostgreSQL)', () => {
       expect((await store.get(branch, key, point))?.object.data).toEqual({ value: 'v2' });
       expect((await store.branches.get(branch)).compactRevision).toBe(point);
     }
+  });
+
+  it('waits for a fork being created and then refuses to delete the history it reads', async () => {
+    for (const earlier of ['grandchild', 'child']) await store.deleteBranch(earlier);
+    for (let i = 0; i < 3; i++) await store.append('main', configMap(`race-${i}`, 'x'));
+    const fork = (await store.branch()).revision;
+    await store.append('main', configMap('race-after', 'x'));
+    const compaction = await withForkInProgress(store, { name: 'racer', from: 'main', revision: fork }, () =>
+      store.compact('main', fork + 1, 'test'),
+    );
+    expect(compaction).toMatchObject({
+      status: 'rejected',
+      reason: { message: expect.stringContaining(`branch "racer" was forked at revision ${fork}`) },
+    });
+    expect((await store.list('racer', '/registry/configmaps/default/race-', fork)).items).toHaveLength(3);
+    await store.deleteBranch('racer');
   });
 });
 
@@ -624,6 +668,21 @@ describe('retention rules: per-resource compaction (real PostgreSQL)', () => {
       keyPrefix: LEASES,
     });
     await store.deleteBranch('kid');
+  });
+
+  it('caps the cutoff at the fork point of a child being created while it starts', async () => {
+    await renew('node-race', 3);
+    const fork = (await store.branch()).revision;
+    await renew('node-race', 3);
+    const head = (await store.branch()).revision;
+    const compaction = await withForkInProgress(
+      store,
+      { name: 'late-kid', from: 'main', revision: fork },
+      () => store.compactKeys('main', [LEASES], head, 'tester', {}),
+    );
+    expect(compaction).toMatchObject({ status: 'fulfilled', value: { cutoff: fork } });
+    expect((await store.get('late-kid', `${LEASES}kube-node-lease/node-race`, fork))?.revision).toBe(fork);
+    await store.deleteBranch('late-kid');
   });
 
   it('leaves nothing half-done when the compaction fails', async () => {

@@ -53,7 +53,7 @@ export class BranchCatalog {
   }
 
   /**
-   * `db` lets a caller create the branch inside its own transaction (a bulk import), so the branch
+   * `tx` lets a caller create the branch inside its own transaction (a bulk import), so the branch
    * exists only if everything written with it commits.
    */
   async fork(
@@ -61,19 +61,49 @@ export class BranchCatalog {
     from: string,
     revision: number,
     clock: 'wall' | 'virtual',
-    db: Pool | PoolClient = this.pool,
+    tx?: PoolClient,
   ): Promise<BranchInfo> {
     if (!BRANCH_NAME.test(name)) throw new InvalidBranchName(name);
-    const parent = await this.get(from);
-    if (revision > parent.headRevision) throw new FutureRevision(revision, parent.headRevision);
-    if (revision < parent.compactRevision) throw new RevisionCompacted(revision, parent.compactRevision);
-    if (parent.forkRevision !== null && revision < parent.forkRevision) {
-      // Forking below the parent's own fork point is forking the grandparent.
-      return this.fork(name, parent.parent!, revision, clock, db);
+    let parent = await this.get(from);
+    // Forking below the parent's own fork point is forking the grandparent.
+    while (parent.forkRevision !== null && revision < parent.forkRevision)
+      parent = await this.get(parent.parent!);
+    if (tx) return this.forkLocked(name, parent, revision, clock, tx);
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const forked = await this.forkLocked(name, parent, revision, clock, client);
+      await client.query('COMMIT');
+      return forked;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
     }
+  }
+
+  /** Inside a transaction: the parent's history is held against compaction until it ends. */
+  private async forkLocked(
+    name: string,
+    parent: BranchInfo,
+    revision: number,
+    clock: 'wall' | 'virtual',
+    tx: PoolClient,
+  ): Promise<BranchInfo> {
+    await lockBranchHistory(tx, parent.id, 'read');
+    // Read again under the lock: a compaction that committed while this waited has moved the bounds.
+    const { rows: bounds } = await tx.query<{ head_revision: string; compact_revision: string }>(
+      `SELECT head_revision, compact_revision FROM branches WHERE id = $1`,
+      [parent.id],
+    );
+    const headRevision = Number(bounds[0].head_revision);
+    const compactRevision = Number(bounds[0].compact_revision);
+    if (revision > headRevision) throw new FutureRevision(revision, headRevision);
+    if (revision < compactRevision) throw new RevisionCompacted(revision, compactRevision);
     // A retention rule's horizon is a compaction of its resource: the fork's state of it would be wrong
     // (unless the fork is before the parent's first event, as a restored snapshot's is).
-    const { rows: horizons } = await this.pool.query<{ key_prefix: string; compact_revision: string }>(
+    const { rows: horizons } = await tx.query<{ key_prefix: string; compact_revision: string }>(
       `SELECT key_prefix, compact_revision FROM key_horizons
         WHERE branch_id = $1 AND compact_revision > $2
           AND EXISTS (SELECT 1 FROM events WHERE branch_id = $1 AND revision <= $2)
@@ -85,7 +115,7 @@ export class BranchCatalog {
     try {
       // The child reads the parent's history below the fork (when there is any), so it inherits the
       // parent's horizons.
-      const { rows } = await db.query(
+      const { rows } = await tx.query(
         `WITH child AS (
            INSERT INTO branches (name, parent_id, fork_revision, head_revision, compact_revision, clock)
            VALUES ($1, $2, $3, $3, $4, $5)
@@ -95,7 +125,7 @@ export class BranchCatalog {
            SELECT child.id, h.key_prefix, h.compact_revision FROM child, key_horizons h
             WHERE h.branch_id = $2 AND EXISTS (SELECT 1 FROM events WHERE branch_id = $2 AND revision <= $3))
          SELECT * FROM child`,
-        [name, parent.id, revision, parent.compactRevision, clock, parent.name],
+        [name, parent.id, revision, compactRevision, clock, parent.name],
       );
       return toInfo(rows[0]);
     } catch (error) {
@@ -117,6 +147,24 @@ export class BranchCatalog {
     );
   }
 }
+
+/**
+ * Compaction deletes history that forks read, and a fork reads history a compaction may be deleting:
+ * each checks the other's rows, so the check and the write must not interleave. Forks of one parent
+ * share the lock; a compaction holds it alone. Transaction-scoped, so a crash cannot leave it held.
+ * Two-key advisory locks are a separate space from the one-key locks used elsewhere.
+ */
+export async function lockBranchHistory(
+  tx: PoolClient,
+  branchId: number,
+  mode: 'read' | 'compact',
+): Promise<void> {
+  const lock = mode === 'read' ? 'pg_advisory_xact_lock_shared' : 'pg_advisory_xact_lock';
+  await tx.query(`SELECT ${lock}($1, $2)`, [BRANCH_HISTORY_LOCK, branchId]);
+}
+
+/** The first key of the branch-history advisory locks ("kt" + "bh"), the second is the branch id. */
+const BRANCH_HISTORY_LOCK = 0x6b746268;
 
 function toInfo(row: Record<string, any>): BranchInfo {
   return {

@@ -1,7 +1,7 @@
 import { Client, Pool, PoolClient } from 'pg';
 import { Observable } from 'rxjs';
 import { BranchHead } from './branch';
-import { BranchCatalog } from './branches';
+import { BranchCatalog, lockBranchHistory } from './branches';
 import { ImportBranchOptions, ImportBranchResult, ImportChange, importBranch } from './bulk-import';
 import { HistoryReader, Lineage, prefixEnd } from './history';
 import {
@@ -140,20 +140,21 @@ export class EventStore {
     const head = await this.branch(branchName);
     if (revision > head.revision) throw new FutureRevision(revision, head.revision);
     if (revision <= head.compactRevision) return { deletedEvents: 0 };
-    const { rows: children } = await this.pool.query<{ name: string; fork_revision: string }>(
-      `SELECT name, fork_revision FROM branches WHERE parent_id = $1 AND deleted_at IS NULL AND fork_revision < $2 ORDER BY fork_revision LIMIT 1`,
-      [head.id, revision],
-    );
-    if (children.length) {
-      throw new Error(
-        `branch "${children[0].name}" was forked at revision ${children[0].fork_revision} and reads this history: compact at or below it`,
-      );
-    }
     const client = await this.pool.connect();
     let deletedEvents = 0;
     let raisedDescendants: number[] = [];
     try {
       await client.query('BEGIN');
+      await lockBranchHistory(client, head.id, 'compact');
+      const { rows: children } = await client.query<{ name: string; fork_revision: string }>(
+        `SELECT name, fork_revision FROM branches WHERE parent_id = $1 AND deleted_at IS NULL AND fork_revision < $2 ORDER BY fork_revision LIMIT 1`,
+        [head.id, revision],
+      );
+      if (children.length) {
+        throw new Error(
+          `branch "${children[0].name}" was forked at revision ${children[0].fork_revision} and reads this history: compact at or below it`,
+        );
+      }
       const { rows } = await client.query<{ id: string }>(
         `INSERT INTO compactions (branch_id, revision, policy, actor) VALUES ($1, $2, $3, $4) RETURNING id`,
         [head.id, revision, JSON.stringify(policy), actor],
@@ -226,23 +227,28 @@ export class EventStore {
   ): Promise<{ cutoff: number; deletedEvents: number; compacted: string[] }> {
     const head = await this.branch(branchName);
     if (cutoff > head.revision) throw new FutureRevision(cutoff, head.revision);
-    const { rows: children } = await this.pool.query<{ fork_revision: string | null }>(
-      // A branch forked before this one's first event (a restored snapshot forks main at 1) reads none of it.
-      `SELECT min(c.fork_revision) AS fork_revision FROM branches c
-        WHERE c.parent_id = $1 AND c.deleted_at IS NULL
-          AND EXISTS (SELECT 1 FROM events e WHERE e.branch_id = $1 AND e.revision <= c.fork_revision)`,
-      [head.id],
-    );
-    if (children[0].fork_revision !== null) cutoff = Math.min(cutoff, Number(children[0].fork_revision));
-    const compacted = [...new Set(keyPrefixes)].filter(
-      (prefix) => cutoff > head.horizonCovering(prefix).revision,
-    );
-    if (!compacted.length) return { cutoff, deletedEvents: 0, compacted };
     const before = new Map<string, { reader: BranchHead; prefix: string; previous?: number }>();
     const client = await this.pool.connect();
     let deletedEvents = 0;
+    let compacted: string[] = [];
     try {
       await client.query('BEGIN');
+      await lockBranchHistory(client, head.id, 'compact');
+      const { rows: children } = await client.query<{ fork_revision: string | null }>(
+        // A branch forked before this one's first event (a restored snapshot forks main at 1) reads none of it.
+        `SELECT min(c.fork_revision) AS fork_revision FROM branches c
+          WHERE c.parent_id = $1 AND c.deleted_at IS NULL
+            AND EXISTS (SELECT 1 FROM events e WHERE e.branch_id = $1 AND e.revision <= c.fork_revision)`,
+        [head.id],
+      );
+      if (children[0].fork_revision !== null) cutoff = Math.min(cutoff, Number(children[0].fork_revision));
+      compacted = [...new Set(keyPrefixes)].filter(
+        (prefix) => cutoff > head.horizonCovering(prefix).revision,
+      );
+      if (!compacted.length) {
+        await client.query('ROLLBACK');
+        return { cutoff, deletedEvents: 0, compacted };
+      }
       const { rows } = await client.query<{ id: string }>(
         `INSERT INTO compactions (branch_id, revision, policy, actor) VALUES ($1, $2, $3, $4) RETURNING id`,
         [head.id, cutoff, JSON.stringify({ ...policy, keyPrefixes: compacted }), actor],
