@@ -201,13 +201,18 @@ export class KubetimeRuntime {
           namespace: 'kube-system',
           name: 'kubetime-controller-manager',
         }),
-        onStartedLeading: async () => {
+        onStartedLeading: async (term) => {
           log.info({ identity }, 'leading: controllers start');
+          // Each step may take a while; a term that ended meanwhile starts nothing more, and
+          // onStoppedLeading stops what did start.
           await startNamespaceFinalizer();
+          if (term.aborted) return;
           await startMain();
+          if (term.aborted) return;
           // Branches that exist already (created before a restart, or by another server) are live
           // clusters too; the catalog is looked at again every retry period for new ones.
           await this.branchControllers?.lead();
+          if (term.aborted) return;
           this.branchSync = setInterval(
             () => void this.branchControllers?.sync().catch((err) => log.warn({ err }, 'branch sync failed')),
             election.retryPeriodMs,

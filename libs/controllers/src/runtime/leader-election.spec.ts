@@ -236,6 +236,43 @@ describe('LeaderElector', () => {
   });
 });
 
+describe('LeaderElector losing the Lease while its controllers start', () => {
+  it('aborts the start under way, then stops what did start', async () => {
+    const slot = new LeaseSlot();
+    const clock = new ManualClock();
+    const calls: string[] = [];
+    const elector = new LeaderElector({
+      identity: 'a_1',
+      namespace: 'kube-system',
+      name: 'kubetime-controller-manager',
+      ...TIMINGS,
+      client: slot.client(),
+      clock,
+      // A start that never finishes on its own, like a long catch-up on the log.
+      onStartedLeading: (signal) =>
+        new Promise<void>((resolve) => {
+          calls.push('starting');
+          signal.addEventListener('abort', () => {
+            calls.push('start aborted');
+            resolve();
+          });
+        }),
+      onStoppedLeading: async () => void calls.push('stopped'),
+    });
+    const firstAttempt = elector.start();
+    await until(() => calls.length === 1);
+    slot.failing = true;
+    await until(() => calls.length === 3);
+    expect(calls).toEqual(['starting', 'start aborted', 'stopped']);
+    expect(elector.isLeader()).toBe(false);
+    await firstAttempt;
+    slot.failing = false;
+    await until(() => calls.length === 4);
+    await elector.stop();
+    expect(calls).toEqual(['starting', 'start aborted', 'stopped', 'starting', 'start aborted', 'stopped']);
+  });
+});
+
 async function until(condition: () => boolean): Promise<void> {
   for (let i = 0; i < 1_000 && !condition(); i++) await new Promise((r) => setImmediate(r));
   if (!condition()) throw new Error('condition not reached');

@@ -43,7 +43,13 @@ export interface LeaderElectionOptions {
   retryPeriodMs: number;
   client: LeaseClient;
   clock?: ElectionClock;
-  onStartedLeading(): Promise<void>;
+  /**
+   * Starts the controllers. The signal aborts when this term ends (the Lease is lost or `stop` is
+   * called) while starting is still under way: a start that takes a while should look at it between
+   * its steps, as client-go's callback watches its context, so a process that lost the Lease does
+   * not go on starting controllers another process is already running.
+   */
+  onStartedLeading(signal: AbortSignal): Promise<void>;
   onStoppedLeading(): Promise<void>;
   onError?: (what: string, error: unknown) => void;
 }
@@ -205,9 +211,12 @@ export class LeaderElector {
       if (signal.aborted) return;
       this.leading = true;
       await this.announce('became leader');
+      const term = new AbortController();
+      const endTerm = () => term.abort();
+      signal.addEventListener('abort', endTerm, { once: true });
       // Starting the controllers may take a while (catching up on the log): renewing goes on meanwhile.
       const started = this.options
-        .onStartedLeading()
+        .onStartedLeading(term.signal)
         .catch((error) => this.options.onError?.('starting to lead', error))
         .finally(firstAttemptDone);
       let renewed = this.clock.now().getTime();
@@ -231,6 +240,8 @@ export class LeaderElector {
           break;
         }
       }
+      endTerm();
+      signal.removeEventListener('abort', endTerm);
       await started;
       this.leading = false;
       try {
