@@ -18,11 +18,6 @@ export class RawJson {
   }
 }
 
-/** The decoded value of a body that may still be text. */
-export function decodeJson<T>(value: T | RawJson): T {
-  return value instanceof RawJson ? (JSON.parse(value.text) as T) : value;
-}
-
 /** Texts of the RawJson values met by the JSON.stringify call running now, by placeholder index. */
 let splicing: string[] | undefined;
 /**

@@ -1,4 +1,4 @@
-import { decodeJson, RawJson, type KubeObject } from '@kubetime/api-machinery';
+import { RawJson, type KubeObject } from '@kubetime/api-machinery';
 import type { Body, BodyForm, EventType, Opaque, RequestMetadata, StoredEvent, WriteIntent } from './types';
 
 /**
@@ -163,9 +163,9 @@ export interface EventRow<F extends BodyForm = 'decoded'> {
   raw: Buffer | null;
 }
 
-/** The object of an event or stored object read in either form, decoded if it came as text. */
-export function objectOf(item: { object: KubeObject | RawJson }): KubeObject {
-  return decodeJson(item.object);
+/** The object of a body read in either form: decoded here if it came as text. */
+export function objectOf(body: KubeObject | RawJson): KubeObject {
+  return body instanceof RawJson ? (JSON.parse(body.text) as KubeObject) : body;
 }
 
 export function withResourceVersion(object: KubeObject, revision: number): KubeObject {

@@ -1,5 +1,5 @@
-import { decodeJson, deepClone, RawJson, type KubeObject } from '@kubetime/api-machinery';
-import type { StoredEvent } from '@kubetime/event-store';
+import { deepClone, RawJson, type KubeObject } from '@kubetime/api-machinery';
+import { objectOf, type StoredEvent } from '@kubetime/event-store';
 import { actorKind, type Subject } from './filter';
 import { invalid, Params } from './params';
 
@@ -16,7 +16,7 @@ export type Body = KubeObject | RawJson;
  */
 export function visible(body: Body, redact: Redact): Body {
   if (body instanceof RawJson && !body.text.includes('"Secret"')) return body;
-  return redact(decodeJson(body));
+  return redact(objectOf(body));
 }
 
 export interface EventView {
@@ -46,7 +46,7 @@ export function eventSubject(event: StoredEvent<Body>, object: Body): Subject {
     namespace: event.namespace,
     name: event.name,
     get object() {
-      return (decoded ??= decodeJson(object));
+      return (decoded ??= objectOf(object));
     },
     type: event.type,
     actor: event.actor,
@@ -57,7 +57,7 @@ export function eventSubject(event: StoredEvent<Body>, object: Body): Subject {
 /** The subject of an object at some revision; a body still as text is decoded only if a filter asks. */
 export function objectSubject(body: Body, resource: string): Subject {
   let decoded: KubeObject | undefined;
-  const object = () => (decoded ??= decodeJson(body));
+  const object = () => (decoded ??= objectOf(body));
   return {
     get kind() {
       return object().kind ?? '';
