@@ -22,8 +22,7 @@ export class RawJson {
 let splicing: string[] | undefined;
 /**
  * The start of every placeholder. Random, so object data cannot name it on purpose; a string that
- * still happens to look like one is caught by counting, and the value is encoded again with a fresh
- * token.
+ * still happens to look like one is noticed while splicing (see encodeJson).
  */
 let token = '';
 /** A placeholder as it appears in the output: the quoted token and index. */
