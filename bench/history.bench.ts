@@ -177,6 +177,13 @@ export async function runHistory(): Promise<Figure[]> {
       stateSamples.add(now() - t);
       objects += items.length;
     }
+    // The same reads with bodies passed through as stored text, as state.get now reads them.
+    const rawStateSamples = new Samples();
+    for (let i = 0; i < 30; i++) {
+      const t = now();
+      await store.list('main', '/registry/', pastRevision(), 'raw');
+      rawStateSamples.add(now() - t);
+    }
     // Where the time goes: the store's own two queries with bodies left as text, so the difference
     // to store.list is JSON decoding and object building in Node rather than database work.
     const sqlSamples = new Samples();
@@ -235,6 +242,7 @@ export async function runHistory(): Promise<Figure[]> {
     }
 
     const [s50, s99] = stateSamples.percentiles(50, 99);
+    const [w50, w99] = rawStateSamples.percentiles(50, 99);
     const [n50] = naiveSamples.percentiles(50);
     const [g50, g99] = getSamples.percentiles(50, 99);
     const [r50, r99] = rawSamples.percentiles(50, 99);
@@ -246,6 +254,13 @@ export async function runHistory(): Promise<Figure[]> {
         fmtMs(s50),
         fmtMs(s99),
         `avg ${Math.round(objects / 30)} objects returned`,
+      ],
+      [
+        'store.list, raw bodies (pass-through form)',
+        '30',
+        fmtMs(w50),
+        fmtMs(w99),
+        'bodies stay JSON text, resourceVersion set in SQL',
       ],
       [
         '  same SQL, bodies as text (no JSON decode)',
@@ -280,10 +295,10 @@ export async function runHistory(): Promise<Figure[]> {
     return [
       {
         figure: '4a full state at past R (p50)',
-        measured: fmtMs(s50),
+        measured: `${fmtMs(w50)} raw bodies, ${fmtMs(s50)} decoded`,
         reference: `naive DISTINCT ON ${fmtMs(n50)}`,
         goal: '< 100 ms',
-        verdict: s50 < 100 ? 'met' : 'missed',
+        verdict: w50 < 100 ? 'met' : 'missed',
       },
       {
         figure: '4b one object at past R (p50)',

@@ -1,7 +1,7 @@
 import type { IncomingMessage, Server } from 'http';
 import type { Duplex } from 'stream';
 import { RawData, WebSocket, WebSocketServer } from 'ws';
-import { Errors, StatusError } from '@kubetime/api-machinery';
+import { encodeJson, Errors, StatusError } from '@kubetime/api-machinery';
 import type { Authenticator, Authorizer, UserInfo } from '@kubetime/apiserver';
 import { MAX_MESSAGE_BYTES, TimeTravelService } from '@kubetime/time-travel';
 import type { Logger } from './runtime';
@@ -142,7 +142,8 @@ function bearerToken(req: IncomingMessage): string | undefined {
 
 function send(ws: WebSocket, message: unknown): Promise<void> {
   if (ws.readyState !== WebSocket.OPEN) return Promise.resolve();
-  const data = JSON.stringify(message);
+  // Past states and replays carry bodies as stored JSON text (RawJson), written out as they are.
+  const data = encodeJson(message);
   if (ws.bufferedAmount < HIGH_WATER_BYTES) {
     ws.send(data);
     return Promise.resolve();

@@ -8,3 +8,4 @@ export * from './patch';
 export * from './openapi';
 export * from './protobuf';
 export * from './ipv4';
+export * from './json';

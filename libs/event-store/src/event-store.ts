@@ -1,4 +1,5 @@
 import { Client, Pool, PoolClient } from 'pg';
+import type { KubeObject, RawJson } from '@kubetime/api-machinery';
 import { Observable } from 'rxjs';
 import { BranchHead } from './branch';
 import { BranchCatalog, lockBranchHistory } from './branches';
@@ -16,6 +17,8 @@ import {
   withResourceVersion,
 } from './rows';
 import {
+  Body,
+  BodyForm,
   Clock,
   FutureRevision,
   IncompletePrefix,
@@ -366,19 +369,23 @@ export class EventStore {
     return event && toStoredObject(event);
   }
 
-  /** Live objects under prefix at the head, or at a past revision. */
-  async list(
+  /**
+   * Live objects under prefix at the head, or at a past revision. In the raw form, a past read leaves
+   * plaintext bodies as stored text; the head's objects are in memory, decoded, either way.
+   */
+  async list<F extends BodyForm = 'decoded'>(
     branchName: string,
     prefix: string,
     revision?: number,
-  ): Promise<{ revision: number; items: StoredObject[]; incomplete: IncompletePrefix[] }> {
+    form?: F,
+  ): Promise<{ revision: number; items: StoredObject<Body<F>>[]; incomplete: IncompletePrefix[] }> {
     const head = await this.branch(branchName);
     if (revision === undefined || revision === head.revision)
-      return { revision: head.revision, items: head.list(prefix), incomplete: [] };
+      return { revision: head.revision, items: head.list(prefix) as StoredObject<Body<F>>[], incomplete: [] };
     this.checkReadable(head, revision, prefix);
     // A wider read keeps the resources it can answer exactly and names those it leaves out.
     const incomplete = head.horizonsWithin(prefix, revision);
-    const events = await this.history.stateAt(head.lineage, revision, prefix);
+    const events = await this.history.stateAt(head.lineage, revision, prefix, form);
     const items = events
       .filter((e) => !incomplete.some((i) => e.key.startsWith(i.keyPrefix)))
       .map(toStoredObject);
@@ -439,11 +446,17 @@ export class EventStore {
     });
   }
 
-  /** Events of the branch in (after, upTo], for history browsing. */
-  async events(branchName: string, after: number, upTo: number, limit: number): Promise<StoredEvent[]> {
+  /** Events of the branch in (after, upTo], for history browsing; bodies in the form asked for. */
+  async events<F extends BodyForm = 'decoded'>(
+    branchName: string,
+    after: number,
+    upTo: number,
+    limit: number,
+    form?: F,
+  ): Promise<StoredEvent<Body<F>>[]> {
     const head = await this.branch(branchName);
     this.checkReadable(head, Math.max(after, head.compactRevision));
-    return this.history.eventsBetween(head.lineage, after, Math.min(upTo, head.revision), limit);
+    return this.history.eventsBetween(head.lineage, after, Math.min(upTo, head.revision), limit, form);
   }
 
   async close(): Promise<void> {
@@ -797,7 +810,7 @@ async function deleteSuperseded(
   return deleted.rowCount ?? 0;
 }
 
-function toStoredObject(event: StoredEvent): StoredObject {
+function toStoredObject<B extends KubeObject | RawJson>(event: StoredEvent<B>): StoredObject<B> {
   return {
     key: event.key,
     object: event.object,

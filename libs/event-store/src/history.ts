@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
-import { BodyTransformer, EVENT_COLUMNS, EventRow, eventFromRow } from './rows';
-import type { StoredEvent } from './types';
+import { BodyTransformer, EVENT_COLUMNS, EventRow, eventFromRow, selectEventColumns } from './rows';
+import type { Body, BodyForm, StoredEvent } from './types';
 
 /**
  * A branch sees its own events after its fork point and its ancestors' events up to it, so reads walk
@@ -59,18 +59,23 @@ export class HistoryReader {
    * Every live object under a key prefix at revision R: the nearest checkpoint at or below R plus the
    * latest event per key since it, so the cost follows live objects and recent events, not history.
    */
-  async stateAt(lineage: Lineage, revision: number, prefix = '/'): Promise<StoredEvent[]> {
+  async stateAt<F extends BodyForm = 'decoded'>(
+    lineage: Lineage,
+    revision: number,
+    prefix = '/',
+    form: F = 'decoded' as F,
+  ): Promise<StoredEvent<Body<F>>[]> {
     const segments = clip(lineage, 0, revision);
     const checkpoint = await this.nearestCheckpoint(segments);
     const end = prefixEnd(prefix);
-    const latest = new Map<string, EventRow>();
+    const latest = new Map<string, EventRow<F>>();
     // The checkpoint's references and the events since it are independent reads: run them together.
     const checkpointRows = checkpoint
-      ? this.pool.query<EventRow>(
+      ? this.pool.query<EventRow<F>>(
           // MATERIALIZED keeps the key range out of the join: pushed down, it turns each reference's
           // primary-key probe into a scan of the key index over the whole range.
           `WITH referenced AS MATERIALIZED (
-             SELECT ${EVENT_COLUMNS.replace(/(\w+)/g, 'e.$1')}
+             SELECT ${selectEventColumns(form, 'e')}
                FROM checkpoints c
                CROSS JOIN LATERAL unnest(c.ref_branches, c.ref_revisions) AS r(branch_id, revision)
                JOIN events e ON e.branch_id = r.branch_id AND e.revision = r.revision
@@ -78,10 +83,10 @@ export class HistoryReader {
            SELECT * FROM referenced WHERE key >= $3 AND key < $4`,
           [checkpoint.branchId, checkpoint.revision, prefix, end],
         )
-      : Promise.resolve({ rows: [] as EventRow[] });
+      : Promise.resolve({ rows: [] as EventRow<F>[] });
     const deltaRows = clip(lineage, checkpoint?.revision ?? 0, revision).map((s) =>
-      this.pool.query<EventRow>(
-        `SELECT DISTINCT ON (key) ${EVENT_COLUMNS} FROM events
+      this.pool.query<EventRow<F>>(
+        `SELECT DISTINCT ON (key) ${selectEventColumns(form)} FROM events
           WHERE branch_id = $1 AND revision > $2 AND revision <= $3 AND key >= $4 AND key < $5
           ORDER BY key, revision DESC`,
         [s.branchId, s.after, s.upTo, prefix, end],
@@ -91,7 +96,7 @@ export class HistoryReader {
     // Segments are in revision order, so a later one's version of a key replaces an earlier one's.
     for (const result of await Promise.all(deltaRows))
       for (const row of result.rows) latest.set(row.key, row);
-    const live: StoredEvent[] = [];
+    const live: StoredEvent<Body<F>>[] = [];
     for (const row of latest.values()) {
       if (row.type !== 'DELETED') live.push(eventFromRow(row, this.bodies));
     }
@@ -99,11 +104,17 @@ export class HistoryReader {
   }
 
   /** Events with after < revision <= upTo in revision order, at most limit of them. */
-  async eventsBetween(lineage: Lineage, after: number, upTo: number, limit: number): Promise<StoredEvent[]> {
-    const events: StoredEvent[] = [];
+  async eventsBetween<F extends BodyForm = 'decoded'>(
+    lineage: Lineage,
+    after: number,
+    upTo: number,
+    limit: number,
+    form: F = 'decoded' as F,
+  ): Promise<StoredEvent<Body<F>>[]> {
+    const events: StoredEvent<Body<F>>[] = [];
     for (const s of clip(lineage, after, upTo)) {
-      const { rows } = await this.pool.query<EventRow>(
-        `SELECT ${EVENT_COLUMNS} FROM events
+      const { rows } = await this.pool.query<EventRow<F>>(
+        `SELECT ${selectEventColumns(form)} FROM events
           WHERE branch_id = $1 AND revision > $2 AND revision <= $3
           ORDER BY revision LIMIT $4`,
         [s.branchId, s.after, s.upTo, limit - events.length],

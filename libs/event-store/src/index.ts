@@ -8,6 +8,8 @@ export {
   EVENT_COLUMNS,
   EventRow,
   eventFromRow,
+  objectOf,
+  selectEventColumns,
 } from './rows';
 export { migrate, createPool, MIGRATIONS } from './database';
 export { prefixEnd } from './history';

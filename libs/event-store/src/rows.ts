@@ -1,5 +1,5 @@
-import type { KubeObject } from '@kubetime/api-machinery';
-import type { EventType, Opaque, RequestMetadata, StoredEvent, WriteIntent } from './types';
+import { RawJson, type KubeObject } from '@kubetime/api-machinery';
+import type { Body, BodyForm, EventType, Opaque, RequestMetadata, StoredEvent, WriteIntent } from './types';
 
 /**
  * Encryption at rest is pluggable: @kubetime/encryption's ValueTransformer fits this shape.
@@ -33,8 +33,45 @@ export function groupResource(group: string, resource: string): string {
   return group ? `${resource}.${group}` : resource;
 }
 
-export const EVENT_COLUMNS = `branch_id, revision, key, api_group, api_version, resource, kind, namespace, name, uid,
-  type, object, sealed, prev_revision, create_revision, version, actor, cause, request, recorded_at, raw`;
+const COLUMN_NAMES = [
+  'branch_id',
+  'revision',
+  'key',
+  'api_group',
+  'api_version',
+  'resource',
+  'kind',
+  'namespace',
+  'name',
+  'uid',
+  'type',
+  'object',
+  'sealed',
+  'prev_revision',
+  'create_revision',
+  'version',
+  'actor',
+  'cause',
+  'request',
+  'recorded_at',
+  'raw',
+];
+
+/**
+ * The event columns to select for a read of the given form, of the table under `alias` when given. A
+ * raw read takes the body as text with resourceVersion set by PostgreSQL, so `pg` hands the string on
+ * unparsed and the bytes are already what a client is sent.
+ */
+export function selectEventColumns(form: BodyForm, alias?: string): string {
+  const t = alias ? `${alias}.` : '';
+  return COLUMN_NAMES.map((c) =>
+    c === 'object' && form === 'raw'
+      ? `jsonb_set(${t}object, '{metadata,resourceVersion}', to_jsonb(${t}revision::text))::text AS object`
+      : `${t}${c}`,
+  ).join(', ');
+}
+
+export const EVENT_COLUMNS = selectEventColumns('decoded');
 
 /**
  * An INSERT of many events in one statement: `$1`..`$21` are one array per column, in the order
@@ -101,7 +138,7 @@ export function eventColumns(
   return columns;
 }
 
-export interface EventRow {
+export interface EventRow<F extends BodyForm = 'decoded'> {
   branch_id: number;
   revision: string;
   key: string;
@@ -113,7 +150,8 @@ export interface EventRow {
   name: string;
   uid: string;
   type: EventType;
-  object: KubeObject | null;
+  /** Text in a raw read, with resourceVersion set. */
+  object: (F extends 'raw' ? string : KubeObject) | null;
   sealed: Buffer | null;
   prev_revision: string;
   create_revision: string;
@@ -123,6 +161,11 @@ export interface EventRow {
   request: RequestMetadata | null;
   recorded_at: Date;
   raw: Buffer | null;
+}
+
+/** The object of a body read in either form: decoded here if it came as text. */
+export function objectOf(body: KubeObject | RawJson): KubeObject {
+  return body instanceof RawJson ? (JSON.parse(body.text) as KubeObject) : body;
 }
 
 export function withResourceVersion(object: KubeObject, revision: number): KubeObject {
@@ -135,36 +178,45 @@ export function withResourceVersion(object: KubeObject, revision: number): KubeO
  * from loading; reading that object then fails with the reason, as kube-apiserver answers a value it
  * cannot decrypt.
  */
-function bodyOf(row: EventRow, bodies: BodyTransformer): { body: KubeObject; opaque?: Opaque } {
-  if (row.object) return { body: row.object };
+function bodyOf(
+  row: EventRow<BodyForm>,
+  bodies: BodyTransformer,
+): { body: KubeObject | RawJson; opaque?: Opaque } {
+  if (typeof row.object === 'string') return { body: new RawJson(row.object) };
+  if (row.object) return { body: withResourceVersion(row.object, Number(row.revision)) };
   if (row.sealed) {
     try {
-      return { body: JSON.parse(bodies.open(row.sealed, row.key).toString('utf8')) as KubeObject };
+      const opened = JSON.parse(bodies.open(row.sealed, row.key).toString('utf8')) as KubeObject;
+      return { body: withResourceVersion(opened, Number(row.revision)) };
     } catch (error) {
       return {
-        body: identity(row),
+        body: withResourceVersion(identity(row), Number(row.revision)),
         opaque: { reason: error instanceof Error ? error.message : String(error) },
       };
     }
   }
   return {
-    body: identity(row),
+    body: withResourceVersion(identity(row), Number(row.revision)),
     opaque: {
       reason: `the stored value of ${row.key} (${row.raw?.length ?? 0} bytes) could not be decoded when it was imported; it is kept as raw bytes`,
     },
   };
 }
 
-function identity(row: EventRow): KubeObject {
+function identity(row: EventRow<BodyForm>): KubeObject {
   const apiVersion = row.api_group ? `${row.api_group}/${row.api_version}` : row.api_version;
   const metadata: KubeObject['metadata'] = { name: row.name, uid: row.uid };
   if (row.namespace) metadata.namespace = row.namespace;
   return { apiVersion, kind: row.kind, metadata };
 }
 
-export function eventFromRow(row: EventRow, bodies: BodyTransformer): StoredEvent {
+export function eventFromRow<F extends BodyForm = 'decoded'>(
+  row: EventRow<F>,
+  bodies: BodyTransformer,
+): StoredEvent<Body<F>> {
   const revision = Number(row.revision);
-  const { body, opaque } = bodyOf(row, bodies);
+  // A decoded row's body is always decoded, so the body matches the row's form.
+  const { body, opaque } = bodyOf(row, bodies) as { body: Body<F>; opaque?: Opaque };
   return {
     branchId: row.branch_id,
     revision,
@@ -177,7 +229,7 @@ export function eventFromRow(row: EventRow, bodies: BodyTransformer): StoredEven
     name: row.name,
     uid: row.uid,
     type: row.type,
-    object: withResourceVersion(body, revision),
+    object: body,
     prevRevision: Number(row.prev_revision),
     createRevision: Number(row.create_revision),
     keyVersion: row.version,

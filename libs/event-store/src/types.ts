@@ -1,4 +1,4 @@
-import type { KubeObject } from '@kubetime/api-machinery';
+import type { KubeObject, RawJson } from '@kubetime/api-machinery';
 
 export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
@@ -40,8 +40,19 @@ export interface RequestMetadata {
   requestId?: string;
 }
 
+/**
+ * How a read returns bodies. `raw` is for callers that pass bodies on without looking inside (past
+ * states and replays sent to a client): a plaintext body then comes as the JSON text PostgreSQL holds,
+ * its resourceVersion already set there, and is never parsed in Node. Sealed and undecodable bodies
+ * come decoded either way, since they have to be opened or stood in for.
+ */
+export type BodyForm = 'decoded' | 'raw';
+
+/** What `object` holds in a read of the given form. */
+export type Body<F extends BodyForm> = F extends 'raw' ? KubeObject | RawJson : KubeObject;
+
 /** One committed event, decrypted, as readers see it. */
-export interface StoredEvent {
+export interface StoredEvent<B extends KubeObject | RawJson = KubeObject> {
   branchId: number;
   revision: number;
   key: string;
@@ -54,7 +65,7 @@ export interface StoredEvent {
   uid: string;
   type: EventType;
   /** With metadata.resourceVersion set to this revision. */
-  object: KubeObject;
+  object: B;
   prevRevision: number;
   createRevision: number;
   /** Writes to the key since it was created (etcd's KeyValue.version). */
@@ -70,9 +81,9 @@ export interface StoredEvent {
 }
 
 /** The live value of one key. */
-export interface StoredObject {
+export interface StoredObject<B extends KubeObject | RawJson = KubeObject> {
   key: string;
-  object: KubeObject;
+  object: B;
   revision: number;
   branchId: number;
   createRevision: number;

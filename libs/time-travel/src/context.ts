@@ -7,7 +7,7 @@ import {
 } from '@kubetime/api-machinery';
 import type { Authorizer, ResourceAttributes, ResourceStore } from '@kubetime/apiserver';
 import { redactSecret } from '@kubetime/encryption';
-import type { EventStore } from '@kubetime/event-store';
+import type { Body, BodyForm, EventStore } from '@kubetime/event-store';
 import type { BranchControllers, RunningBranch } from './branch-controllers';
 import { invalid, Params } from './params';
 import { RpcCodes, RpcError } from './rpc';
@@ -24,6 +24,15 @@ export interface TimeTravelOptions {
   now?: () => Date;
   /** Present when the server runs controllers: every branch but main then gets its own. */
   branchControllers?: BranchControllers;
+}
+
+/** One live object of a state read. */
+export interface StateItem<B extends Body<BodyForm> = KubeObject> {
+  key: string;
+  object: B;
+  revision: number;
+  branchId: number;
+  resource: string;
 }
 
 /** A point in a branch's history. */
@@ -136,18 +145,20 @@ export class TimeTravelContext {
   }
 
   /**
-   * Live objects at a point, read from the branch head when the point is the head. Resources a
+   * Live objects at a point, read from the branch head when the point is the head, bodies in the
+   * form asked for (see BodyForm). Resources a
    * retention rule compacted above the point are left out and named in `incomplete`, so a caller
    * never takes a partial history of theirs for the state.
    */
-  async state(
+  async state<F extends BodyForm = 'decoded'>(
     point: Point,
     prefix = '/registry/',
+    form?: F,
   ): Promise<{
-    items: { key: string; object: KubeObject; revision: number; branchId: number; resource: string }[];
+    items: StateItem<Body<F>>[];
     incomplete: { resource: string; oldestAvailable: number }[];
   }> {
-    const listed = await this.events.list(point.branch, prefix, point.revision);
+    const listed = await this.events.list(point.branch, prefix, point.revision, form);
     return {
       items: listed.items.map((o) => ({
         key: o.key,

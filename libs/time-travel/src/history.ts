@@ -4,7 +4,16 @@ import { keyOf, TimeTravelContext, typeByName } from './context';
 import { compileFilter } from './filter';
 import { invalid, Params } from './params';
 import type { Session } from './session';
-import { eventSubject, eventView, EventView, ignoreList, objectSubject, withoutIgnored } from './views';
+import {
+  Body,
+  eventSubject,
+  eventView,
+  EventView,
+  ignoreList,
+  objectSubject,
+  visible,
+  withoutIgnored,
+} from './views';
 
 const MAX_PAGE = 1000;
 const DEFAULT_PAGE = 100;
@@ -53,12 +62,12 @@ export class HistoryMethods {
     const items: EventView[] = [];
     let scanned = 0;
     while (after < to && items.length < limit && scanned < MAX_SCAN) {
-      const batch = await this.ctx.events.events(branch, after, to, SCAN_BATCH);
+      const batch = await this.ctx.events.events(branch, after, to, SCAN_BATCH, 'raw');
       if (!batch.length) break;
       for (const event of batch) {
         after = event.revision;
         scanned++;
-        const object = redact(event.object);
+        const object = visible(event.object, redact);
         if (filter(eventSubject(event, object)))
           items.push(eventView(event, withObjects ? object : undefined));
         if (items.length >= limit) break;
@@ -99,10 +108,11 @@ export class HistoryMethods {
     const redact = await this.ctx.redactor(session, params, point.branch);
     const filter = compileFilter(params.optionalObject('filter'), { events: false });
     const limit = params.optionalInteger('limit', 1, 100_000);
-    const items: KubeObject[] = [];
-    const state = await this.ctx.state(point);
+    const items: Body[] = [];
+    // Past objects that need no per-object work go to the client as the bytes PostgreSQL holds.
+    const state = await this.ctx.state(point, undefined, 'raw');
     for (const stored of state.items) {
-      const object = redact(stored.object);
+      const object = visible(stored.object, redact);
       if (!filter(objectSubject(object, stored.resource))) continue;
       if (limit !== undefined && items.length >= limit) break;
       items.push(object);

@@ -4,7 +4,7 @@ import { compileFilter, CompiledFilter } from './filter';
 import { firstAfter } from './history';
 import { invalid, Params } from './params';
 import type { Session, Stream } from './session';
-import { eventSubject, eventView, Redact } from './views';
+import { Body, eventSubject, eventView, Redact, visible } from './views';
 import { MAX_STREAMS } from './watch';
 
 const FETCH = 500;
@@ -35,8 +35,8 @@ class Replay implements Stream {
   readonly kind = 'replay' as const;
   state: State = 'paused';
   position: number;
-  private buffer: StoredEvent[] = [];
-  private ahead?: { after: number; page: Promise<StoredEvent[]> };
+  private buffer: StoredEvent<Body>[] = [];
+  private ahead?: { after: number; page: Promise<StoredEvent<Body>[]> };
   private generation = 0;
   private running?: Promise<void>;
   private wake?: () => void;
@@ -132,7 +132,7 @@ class Replay implements Stream {
         await this.notify('replay.done', { position: this.position });
         return;
       }
-      const object = this.options.redact(event.object);
+      const object = visible(event.object, this.options.redact);
       const subject = eventSubject(event, object);
       const wanted = this.options.filter(subject);
       if (wanted && speed !== 'max') {
@@ -151,11 +151,11 @@ class Replay implements Stream {
 
   /** Sends the event if the filter wants it; pauses on a breakpoint. True when it was sent. */
   private async deliver(
-    event: StoredEvent,
+    event: StoredEvent<Body>,
     checkBreakpoints: boolean,
-    judged?: { object: ReturnType<Redact>; subject: ReturnType<typeof eventSubject>; wanted: boolean },
+    judged?: { object: Body; subject: ReturnType<typeof eventSubject>; wanted: boolean },
   ): Promise<boolean> {
-    const object = judged?.object ?? this.options.redact(event.object);
+    const object = judged?.object ?? visible(event.object, this.options.redact);
     const subject = judged?.subject ?? eventSubject(event, object);
     const wanted = judged?.wanted ?? this.options.filter(subject);
     if (wanted)
@@ -176,7 +176,7 @@ class Replay implements Stream {
   }
 
   /** The next event after position (whether or not the filter wants it), or none at the end; not consumed. */
-  private async next(): Promise<StoredEvent | undefined> {
+  private async next(): Promise<StoredEvent<Body> | undefined> {
     // Whatever position has passed is consumed; a seek or a step back empties the buffer.
     while (this.buffer.length && this.buffer[0].revision <= this.position) this.buffer.shift();
     if (!this.buffer.length && this.position < this.options.to) {
@@ -195,29 +195,32 @@ class Replay implements Stream {
     return this.buffer[0];
   }
 
-  private async page(after: number): Promise<StoredEvent[]> {
+  /** Bodies come as stored text: most events are sent on without anything looking inside them. */
+  private async page(after: number): Promise<StoredEvent<Body>[]> {
     const head = await this.ctx.events.branch(this.options.branch);
     return this.ctx.events.events(
       this.options.branch,
       firstAfter(after, head.compactRevision),
       this.options.to,
       FETCH,
+      'raw',
     );
   }
 
   /** Up to count events the filter wants at or below position, newest first. */
-  private async previousMatches(count: number): Promise<StoredEvent[]> {
-    const found: StoredEvent[] = [];
+  private async previousMatches(count: number): Promise<StoredEvent<Body>[]> {
+    const found: StoredEvent<Body>[] = [];
     const floor = this.options.from - 1;
     const head = await this.ctx.events.branch(this.options.branch);
     let hi = this.position;
     while (found.length < count && hi > floor) {
       const lo = Math.max(floor, hi - BACK_WINDOW, head.compactRevision, 1);
       if (lo >= hi) break;
-      const batch = await this.ctx.events.events(this.options.branch, lo, hi, BACK_WINDOW);
+      const batch = await this.ctx.events.events(this.options.branch, lo, hi, BACK_WINDOW, 'raw');
       for (const event of batch.reverse()) {
         if (found.length >= count) break;
-        if (this.options.filter(eventSubject(event, this.options.redact(event.object)))) found.push(event);
+        if (this.options.filter(eventSubject(event, visible(event.object, this.options.redact))))
+          found.push(event);
       }
       hi = lo;
     }

@@ -10,7 +10,7 @@ import {
   type ResourceType,
 } from '@kubetime/api-machinery';
 import type { RequestContext } from '@kubetime/apiserver';
-import { TimeTravelContext } from './context';
+import { TimeTravelContext, type StateItem } from './context';
 import { invalid, Params } from './params';
 import { RpcCodes, RpcError } from './rpc';
 import type { Session, Stream } from './session';
@@ -208,7 +208,7 @@ export class SnapshotMethods {
     session: Session,
     transfer: Transfer,
     header: SnapshotHeader,
-    state: Awaited<ReturnType<TimeTravelContext['state']>>['items'],
+    state: StateItem[],
     chunkBytes: number,
   ): Promise<void> {
     const gzip = createGzip();

@@ -1,10 +1,23 @@
-import { deepClone, type KubeObject } from '@kubetime/api-machinery';
-import type { StoredEvent } from '@kubetime/event-store';
+import { deepClone, RawJson, type KubeObject } from '@kubetime/api-machinery';
+import { objectOf, type StoredEvent } from '@kubetime/event-store';
 import { actorKind, type Subject } from './filter';
 import { invalid, Params } from './params';
 
 /** Turns an object into what a caller may see: Secrets redacted unless revealing was allowed. */
 export type Redact = (object: KubeObject) => KubeObject;
+
+/** A body as a raw read returns it: decoded, or the stored JSON text. */
+export type Body = KubeObject | RawJson;
+
+/**
+ * What a caller may see of a body that may still be text. Redaction only changes Secrets, so text
+ * that cannot be one (it holds no JSON string "Secret", whatever its spacing) is passed on as it is;
+ * anything else is decoded and redacted exactly as a decoded read would be.
+ */
+export function visible(body: Body, redact: Redact): Body {
+  if (body instanceof RawJson && !body.text.includes('"Secret"')) return body;
+  return redact(objectOf(body));
+}
 
 export interface EventView {
   revision: number;
@@ -21,33 +34,48 @@ export interface EventView {
   verb: string | null;
   requestId: string | null;
   time: string;
-  object?: KubeObject;
+  object?: Body;
 }
 
-export function eventSubject(event: StoredEvent, object: KubeObject): Subject {
+/** The subject of an event; a body still as text is decoded only if a filter looks at it. */
+export function eventSubject(event: StoredEvent<Body>, object: Body): Subject {
+  let decoded: KubeObject | undefined;
   return {
     kind: event.kind,
     resource: event.resource,
     namespace: event.namespace,
     name: event.name,
-    object,
+    get object() {
+      return (decoded ??= objectOf(object));
+    },
     type: event.type,
     actor: event.actor,
     cause: event.cause,
   };
 }
 
-export function objectSubject(object: KubeObject, resource: string): Subject {
+/** The subject of an object at some revision; a body still as text is decoded only if a filter asks. */
+export function objectSubject(body: Body, resource: string): Subject {
+  let decoded: KubeObject | undefined;
+  const object = () => (decoded ??= objectOf(body));
   return {
-    kind: object.kind ?? '',
+    get kind() {
+      return object().kind ?? '';
+    },
     resource,
-    namespace: object.metadata.namespace ?? null,
-    name: object.metadata.name ?? '',
-    object,
+    get namespace() {
+      return object().metadata.namespace ?? null;
+    },
+    get name() {
+      return object().metadata.name ?? '';
+    },
+    get object() {
+      return object();
+    },
   };
 }
 
-export function eventView(event: StoredEvent, object: KubeObject | undefined): EventView {
+export function eventView(event: StoredEvent<Body>, object: Body | undefined): EventView {
   const view: EventView = {
     revision: event.revision,
     type: event.type,
