@@ -439,7 +439,7 @@ export class ControllerManager {
         run.error = error;
       }
     }
-    await settle(runs);
+    await awaitDeferred(runs);
     for (const run of runs) {
       if (run.failed) continue;
       const followUps = run.followUps.splice(0);
@@ -451,7 +451,7 @@ export class ControllerManager {
         }
       }
     }
-    await settle(runs);
+    await awaitDeferred(runs);
     for (const run of runs) this.finish(run);
   }
 
@@ -507,7 +507,7 @@ export class ControllerManager {
 }
 
 /** Awaits every run's deferred writes; the first failure of a run that had none is its error. */
-async function settle(runs: Run[]): Promise<void> {
+async function awaitDeferred(runs: Run[]): Promise<void> {
   for (const run of runs) {
     const outcomes = await Promise.allSettled(run.deferred.splice(0));
     const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
