@@ -836,8 +836,10 @@ describe('workload controllers (real PostgreSQL, virtual clock)', () => {
       await c.resources.delete(c.user(), T.services, 'default', 'lb-b', { dryRun: false });
       await c.settle();
       expect(await ingress('lb-c')).toEqual({ ingress: [{ ip: '192.168.49.11', ipMode: 'VIP' }] });
+      // Listed by name, which is random: the order they were written in is their resourceVersion's.
       const reasons = (await list(T.events))
         .filter((e) => e.involvedObject.name === 'lb-c' && e.type === 'Normal')
+        .sort((a, b) => Number(a.metadata.resourceVersion) - Number(b.metadata.resourceVersion))
         .map((e) => e.reason);
       expect(reasons).toEqual(['EnsuringLoadBalancer', 'EnsuredLoadBalancer']);
 
