@@ -15,4 +15,9 @@ export interface RequestContext {
   requestId?: string;
   /** The revision that made a controller act; empty for user writes. */
   cause?: number;
+  /**
+   * Called when the write reaches the event store's queue, before it commits: a controller issuing
+   * several writes in a fixed order starts the next one then (see the controllers' WriteSequence).
+   */
+  onSequenced?: () => void;
 }

@@ -533,19 +533,23 @@ export class ResourceStore {
     const stored = storage === type ? object : convert(object, groupVersion(storage));
     const { resourceVersion: _rv, ...metadata } = stored.metadata;
     try {
-      const event = await this.events.append(ctx.branch, {
-        key: storageKey(storage, metadata.namespace, metadata.name ?? ''),
-        type: eventType,
-        object: { ...stored, metadata },
-        group: storage.group,
-        version: storage.version,
-        resource: storage.resource,
-        expectedRevision,
-        actor: ctx.user.username,
-        cause: ctx.cause,
-        recordedAt: ctx.now,
-        request: { verb, userAgent: ctx.userAgent, requestId: ctx.requestId },
-      });
+      const event = await this.events.append(
+        ctx.branch,
+        {
+          key: storageKey(storage, metadata.namespace, metadata.name ?? ''),
+          type: eventType,
+          object: { ...stored, metadata },
+          group: storage.group,
+          version: storage.version,
+          resource: storage.resource,
+          expectedRevision,
+          actor: ctx.user.username,
+          cause: ctx.cause,
+          recordedAt: ctx.now,
+          request: { verb, userAgent: ctx.userAgent, requestId: ctx.requestId },
+        },
+        ctx.onSequenced,
+      );
       return event.object;
     } catch (error) {
       if (error instanceof PreconditionFailed) {

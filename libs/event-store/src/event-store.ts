@@ -313,14 +313,19 @@ export class EventStore {
     }
   }
 
-  /** Appends one write; resolves after COMMIT with the event as stored. */
-  async append(branchName: string, intent: WriteIntent): Promise<StoredEvent> {
+  /**
+   * Appends one write; resolves after COMMIT with the event as stored. `onSequenced` runs once the
+   * write has its place in the branch's queue: writes queued after it get later revisions (if they
+   * are accepted), so a caller can issue its next write then instead of waiting for the commit.
+   */
+  async append(branchName: string, intent: WriteIntent, onSequenced?: () => void): Promise<StoredEvent> {
     if (this.closed) throw new Error('event store is closed');
     const head = await this.branch(branchName);
     return new Promise<StoredEvent>((resolve, reject) => {
       let queue = this.queues.get(head.id);
       if (!queue) this.queues.set(head.id, (queue = []));
       queue.push({ intent, resolve, reject });
+      onSequenced?.();
       if (!this.flushing.has(head.id)) {
         this.flushing.add(head.id);
         // Let requests that arrive in the same tick join the first batch.

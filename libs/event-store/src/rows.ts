@@ -73,14 +73,20 @@ export function selectEventColumns(form: BodyForm, alias?: string): string {
 
 export const EVENT_COLUMNS = selectEventColumns('decoded');
 
+/** The position of the plaintext body among INSERT_EVENT_COLUMNS' parameters ($12). */
+const BODY_COLUMN = 11;
+
 /**
  * An INSERT of many events in one statement: `$1`..`$21` are one array per column, in the order
  * eventColumns fills them, so the statement's size does not depend on how many rows it carries.
  */
 export const INSERT_EVENT_COLUMNS = `INSERT INTO events (${EVENT_COLUMNS})
-  SELECT b, r, k, g, v, res, kind, ns, n, u, t, o::jsonb, s, p, c, ver, a, cause, req::jsonb, at, raw
+  SELECT b, r, k, g, v, res, kind, ns, n, u, t, o, s, p, c, ver, a, cause, req::jsonb, at, raw
     FROM unnest($1::int[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-                $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::bytea[], $14::bigint[],
+                $8::text[], $9::text[], $10::text[], $11::text[],
+                ARRAY(SELECT NULLIF(body, 'null'::jsonb)
+                        FROM jsonb_array_elements($12::jsonb) WITH ORDINALITY AS bodies(body, i) ORDER BY i),
+                $13::bytea[], $14::bigint[],
                 $15::bigint[], $16::int[], $17::text[], $18::bigint[], $19::text[], $20::timestamptz[],
                 $21::bytea[])
       AS x(b, r, k, g, v, res, kind, ns, n, u, t, o, s, p, c, ver, a, cause, req, at, raw)`;
@@ -88,13 +94,15 @@ export const INSERT_EVENT_COLUMNS = `INSERT INTO events (${EVENT_COLUMNS})
 /**
  * The column arrays of INSERT_EVENT_COLUMNS for these events. Bodies are stored without
  * resourceVersion (the revision is), sealed when their resource is encrypted, and a body that arrived
- * in stored form (`storedForm`) is kept as it came. Sets each event's sealedWith.
+ * in stored form (`storedForm`) is kept as it came. Sets each event's sealedWith. The plaintext bodies
+ * go as one JSON array (null where there is none): as a text[] parameter every quote in every body
+ * was escaped, which was a quarter of the server's CPU time in a pod rollout.
  */
 export function eventColumns(
   events: StoredEvent[],
   bodies: BodyTransformer,
   storedForm: (event: StoredEvent) => WriteIntent['stored'] | undefined,
-): unknown[][] {
+): unknown[] {
   const columns: unknown[][] = Array.from({ length: 21 }, () => []);
   for (const e of events) {
     const { resourceVersion: _rv, ...metadata } = e.object.metadata;
@@ -135,7 +143,9 @@ export function eventColumns(
     ];
     values.forEach((v, i) => columns[i].push(v));
   }
-  return columns;
+  return columns.map((column, i) =>
+    i === BODY_COLUMN ? `[${column.map((body) => body ?? 'null').join(',')}]` : column,
+  );
 }
 
 export interface EventRow<F extends BodyForm = 'decoded'> {

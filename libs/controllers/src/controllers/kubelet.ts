@@ -94,6 +94,8 @@ interface Env {
 export class KubeletController implements Controller {
   readonly name = 'kubelet';
   readonly user = nodeUser('kubelet');
+  /** Status writes of many pods (a node's, or many nodes') are sequenced and committed together. */
+  readonly batchSize = 128;
 
   constructor(private readonly options: KubeletOptions) {}
 
@@ -295,9 +297,10 @@ export class KubeletController implements Controller {
       containerStatuses: statuses,
     };
     if (canonicalJson(next.status) !== canonicalJson(pod.status))
-      await ctx.api.updateStatus(TYPES.pods, next);
+      ctx.defer(ctx.api.updateStatus(TYPES.pods, next));
     const source = { component: 'kubelet', host: pod.spec.nodeName };
-    for (const e of events) await ctx.api.event(pod, e.type, e.reason, e.message, source);
+    // Recorded as things happen, not after the status sync, as the kubelet's recorder does.
+    for (const e of events) ctx.defer(ctx.api.event(pod, e.type, e.reason, e.message, source));
     if (finished || due === undefined) return;
     return { requeueAfterMs: Math.max(0, due - now) };
   }

@@ -111,36 +111,39 @@ export class ReplicaSetController implements Controller {
     return owned;
   }
 
+  /**
+   * Slow start, as upstream's slowStartBatch: batches of 1, 2, 4, ... creates, each batch issued at
+   * once and awaited together, stopping at the first batch with a failure (a quota or admission
+   * refusal then costs one write, not `count`). A batch's Events are issued once its creates succeeded
+   * and awaited with the rest of the reconcile.
+   */
   private async createPods(key: string, rs: KubeObject, count: number, ctx: ReconcileContext): Promise<void> {
     const base = `${rs.metadata.name!.slice(0, MAX_NAME_BASE)}-`;
     const template = rs.spec?.template ?? {};
-    for (let i = 0; i < count; i++) {
-      let podName = base + ctx.random.string(5, NAME_SUFFIX_ALPHABET);
-      while (ctx.cache.object('pods', rs.metadata.namespace, podName))
-        podName = base + ctx.random.string(5, NAME_SUFFIX_ALPHABET);
-      const pod: KubeObject = {
-        apiVersion: 'v1',
-        kind: 'Pod',
-        metadata: {
-          name: podName,
-          generateName: base,
-          namespace: rs.metadata.namespace,
-          labels: deepClone(template.metadata?.labels ?? {}),
-          ...(template.metadata?.annotations
-            ? { annotations: deepClone(template.metadata.annotations) }
-            : {}),
-          ownerReferences: [ownerRefTo(rs)],
-        },
-        spec: deepClone(template.spec ?? {}),
-      };
-      this.expectations.expectAdd(key, podName);
-      try {
-        await ctx.api.create(TYPES.pods, pod);
-      } catch (error) {
-        this.expectations.forget(key, podName);
-        throw error;
+    const names = new Set<string>();
+    for (let done = 0, size = 1; done < count; done += size, size *= 2) {
+      const batch: string[] = [];
+      for (let i = 0; i < Math.min(size, count - done); i++) {
+        let podName = base + ctx.random.string(5, NAME_SUFFIX_ALPHABET);
+        while (names.has(podName) || ctx.cache.object('pods', rs.metadata.namespace, podName))
+          podName = base + ctx.random.string(5, NAME_SUFFIX_ALPHABET);
+        names.add(podName);
+        batch.push(podName);
       }
-      await ctx.api.event(rs, 'Normal', 'SuccessfulCreate', `Created pod: ${podName}`, SOURCE);
+      const created = await Promise.allSettled(
+        batch.map((podName) => {
+          this.expectations.expectAdd(key, podName);
+          return ctx.api.create(TYPES.pods, podFor(rs, podName, base, template)).catch((error: unknown) => {
+            this.expectations.forget(key, podName);
+            throw error;
+          });
+        }),
+      );
+      for (const [i, outcome] of created.entries())
+        if (outcome.status === 'fulfilled')
+          ctx.defer(ctx.api.event(rs, 'Normal', 'SuccessfulCreate', `Created pod: ${batch[i]}`, SOURCE));
+      const failed = created.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+      if (failed) throw failed.reason;
     }
   }
 
@@ -198,6 +201,22 @@ export class ReplicaSetController implements Controller {
     }
     return soonest === undefined ? undefined : { requeueAfterMs: soonest };
   }
+}
+
+function podFor(rs: KubeObject, name: string, base: string, template: KubeObject): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name,
+      generateName: base,
+      namespace: rs.metadata.namespace,
+      labels: deepClone(template.metadata?.labels ?? {}),
+      ...(template.metadata?.annotations ? { annotations: deepClone(template.metadata.annotations) } : {}),
+      ownerReferences: [ownerRefTo(rs)],
+    },
+    spec: deepClone(template.spec ?? {}),
+  };
 }
 
 const PHASE_RANK: Record<string, number> = { Pending: 0, Unknown: 1, Running: 2 };

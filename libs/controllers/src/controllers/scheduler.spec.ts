@@ -1,4 +1,4 @@
-import { NodeVerdict, RECORDED_NODES_LIMIT, recordedVerdicts } from './scheduler';
+import { feasibleNodesToFind, NodeVerdict, RECORDED_NODES_LIMIT, recordedVerdicts } from './scheduler';
 
 const ANNOTATION_LIMIT_BYTES = 256 * 1024;
 
@@ -61,5 +61,18 @@ describe('recordedVerdicts', () => {
       verdicts.slice(0, RECORDED_NODES_LIMIT).map((v) => v.node),
     );
     expect(record.omittedNodes).toBe(50);
+  });
+});
+
+describe('feasibleNodesToFind', () => {
+  it("follows upstream's adaptive percentage of nodes to score", () => {
+    expect(feasibleNodesToFind(5)).toBe(5);
+    expect(feasibleNodesToFind(99)).toBe(99);
+    expect(feasibleNodesToFind(100)).toBe(100);
+    // 50% less 1% per 125 nodes: 42% of 1,000, 10% of 5,000, never under 5% or 100 nodes.
+    expect(feasibleNodesToFind(1_000)).toBe(420);
+    expect(feasibleNodesToFind(5_000)).toBe(500);
+    expect(feasibleNodesToFind(10_000)).toBe(500);
+    expect(feasibleNodesToFind(150)).toBe(100);
   });
 });

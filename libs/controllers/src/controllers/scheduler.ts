@@ -44,6 +44,81 @@ export interface NodeVerdict {
  */
 export const RECORDED_NODES_LIMIT = 100;
 
+/** Pods decided per pass: their bindings are sequenced together and committed in a few transactions. */
+const SCHEDULING_BATCH = 128;
+/** Upstream's minFeasibleNodesToFind and minFeasibleNodesPercentageToFind, and the adaptive base. */
+const MIN_FEASIBLE_NODES = 100;
+const MIN_FEASIBLE_PERCENTAGE = 5;
+const BASE_PERCENTAGE = 50;
+
+/**
+ * How many feasible nodes a decision looks for before it stops filtering, as upstream's default
+ * (adaptive) percentageOfNodesToScore: every node below 100, then 50% less 1% per 125 nodes, at least 5%
+ * and at least 100 nodes.
+ */
+export function feasibleNodesToFind(total: number): number {
+  if (total < MIN_FEASIBLE_NODES) return total;
+  const percentage = Math.max(MIN_FEASIBLE_PERCENTAGE, BASE_PERCENTAGE - Math.floor(total / 125));
+  return Math.max(MIN_FEASIBLE_NODES, Math.floor((total * percentage) / 100));
+}
+
+/** What is requested on a node: as declared (Fit's filter) and with defaults for empty requests (its score). */
+interface NodeUsage {
+  pods: number;
+  milliCpu: number;
+  memory: number;
+  nonZeroMilliCpu: number;
+  nonZeroMemory: number;
+}
+
+/**
+ * The cluster as a pass decides on it: the cache at one revision, plus the pods this scheduler has
+ * bound since but the cache does not show bound yet (assumed, as upstream's scheduler cache assumes a
+ * pod on its node as soon as the binding starts), with each node's requests summed once.
+ */
+class Snapshot {
+  readonly nodes: KubeObject[];
+  readonly placed: KubeObject[];
+  readonly antiAffinityHolders: KubeObject[];
+  private readonly usage = new Map<string, NodeUsage>();
+
+  constructor(
+    readonly revision: number,
+    cache: ObjectCache,
+    assumed: Iterable<KubeObject>,
+  ) {
+    this.nodes = [...cache.list('nodes')].sort((a, b) => (a.metadata.name! < b.metadata.name! ? -1 : 1));
+    this.placed = [];
+    this.antiAffinityHolders = [];
+    for (const pod of cache.list('pods')) if (pod.spec?.nodeName && isActive(pod)) this.assume(pod);
+    for (const pod of assumed) this.assume(pod);
+  }
+
+  assume(pod: KubeObject): void {
+    this.placed.push(pod);
+    // Found once per pass, not once per node: pods with required anti-affinity are usually few or none.
+    if (pod.spec?.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.length)
+      this.antiAffinityHolders.push(pod);
+    const node = pod.spec.nodeName as string;
+    const usage = this.on(node);
+    const r = podRequests(pod);
+    usage.pods += 1;
+    usage.milliCpu += r.milliCpu;
+    usage.memory += r.memory;
+    usage.nonZeroMilliCpu += r.milliCpu || DEFAULT_MILLI_CPU;
+    usage.nonZeroMemory += r.memory || DEFAULT_MEMORY;
+  }
+
+  on(node: string): NodeUsage {
+    let usage = this.usage.get(node);
+    if (!usage) {
+      usage = { pods: 0, milliCpu: 0, memory: 0, nonZeroMilliCpu: 0, nonZeroMemory: 0 };
+      this.usage.set(node, usage);
+    }
+    return usage;
+  }
+}
+
 /**
  * The verdicts a decision keeps: all of them up to the limit, else the chosen node, then the others
  * by total score (the runners-up explain the choice best), then the refused ones in name order, and
@@ -77,6 +152,12 @@ export function recordedVerdicts(
 export class SchedulerController implements Controller {
   readonly name = SCHEDULER;
   readonly user = { username: 'system:kube-scheduler', groups: ['system:authenticated', 'system:masters'] };
+  readonly batchSize = SCHEDULING_BATCH;
+  /** Pods whose binding this scheduler issued, by key, until the cache shows them bound or gone. */
+  private readonly assumed = new Map<string, KubeObject>();
+  private snapshot?: Snapshot;
+  /** Where the next decision starts looking among the nodes, as upstream's nextStartNodeIndex. */
+  private nextStartNode = 0;
 
   *startKeys(cache: ObjectCache): Iterable<string> {
     for (const pod of cache.list('pods')) if (wantsScheduling(pod)) yield namespacedKey(pod);
@@ -97,28 +178,31 @@ export class SchedulerController implements Controller {
 
   async reconcile(key: string, ctx: ReconcileContext): Promise<void> {
     const { namespace, name } = splitKey(key);
+    // Decided again (its binding failed, or it changed): the earlier assumption no longer holds.
+    if (this.assumed.delete(key)) this.snapshot = undefined;
     const pod = ctx.cache.object('pods', namespace, name);
     if (!pod || !wantsScheduling(pod)) return;
-    const nodes = [...ctx.cache.list('nodes')].sort((a, b) => (a.metadata.name! < b.metadata.name! ? -1 : 1));
-    const placed = ctx.cache.list('pods').filter((p) => p.spec?.nodeName && isActive(p));
-    // Found once per pod, not once per node: at a thousand nodes the per-node scan of every placed
-    // pod was most of a decision, and pods with required anti-affinity are usually few or none.
-    const antiAffinityHolders = placed.filter(
-      (p) => p.spec?.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.length,
-    );
+    const snapshot = this.snapshotAt(ctx.cache);
+    const { nodes } = snapshot;
+    const toFind = feasibleNodesToFind(nodes.length);
+    const start = nodes.length ? this.nextStartNode % nodes.length : 0;
     const reasons = new Map<string, number>();
     const verdicts: NodeVerdict[] = [];
     const feasible: KubeObject[] = [];
-    for (const node of nodes) {
-      const filters = runFilters(pod, node, ctx.cache, placed, antiAffinityHolders);
+    let processed = 0;
+    while (processed < nodes.length && feasible.length < toFind) {
+      const node = nodes[(start + processed) % nodes.length];
+      processed++;
+      const filters = runFilters(pod, node, ctx.cache, snapshot);
       verdicts.push({ node: node.metadata.name!, filters });
       const failed = Object.values(filters).filter((v) => v !== 'Success');
       if (failed.length)
         for (const r of failed.flatMap((f) => f.split('; '))) reasons.set(r, (reasons.get(r) ?? 0) + 1);
       else feasible.push(node);
     }
+    this.nextStartNode = nodes.length ? (start + processed) % nodes.length : 0;
     if (!feasible.length) return this.markUnschedulable(pod, nodes.length, reasons, verdicts, ctx);
-    const scores = scoreNodes(pod, feasible, ctx.cache, placed);
+    const scores = scoreNodes(pod, feasible, ctx.cache, snapshot);
     for (const v of verdicts) {
       const s = scores.get(v.node);
       if (s) Object.assign(v, s);
@@ -136,16 +220,31 @@ export class SchedulerController implements Controller {
         ...recordedVerdicts(verdicts, chosen),
       }),
     };
-    await ctx.api.bind(recorded, chosen);
-    await ctx.api.event(
-      pod,
-      'Normal',
-      'Scheduled',
-      `Successfully assigned ${namespace}/${name} to ${chosen}`,
-      {
+    const assumed = { ...pod, spec: { ...pod.spec, nodeName: chosen } };
+    this.assumed.set(key, assumed);
+    snapshot.assume(assumed);
+    ctx.defer(ctx.api.bind(recorded, chosen));
+    ctx.afterWrites(() =>
+      ctx.api.event(pod, 'Normal', 'Scheduled', `Successfully assigned ${namespace}/${name} to ${chosen}`, {
         component: SCHEDULER,
-      },
+      }),
     );
+  }
+
+  /**
+   * The snapshot of the cache's revision, built once per revision (the cache does not move during a
+   * pass). Assumptions the cache has caught up with (bound, deleted, or no longer waiting) are
+   * dropped first; those of bindings still in flight or refused stay until the pod is decided again.
+   */
+  private snapshotAt(cache: ObjectCache): Snapshot {
+    if (this.snapshot?.revision === cache.revision) return this.snapshot;
+    for (const [key, pod] of this.assumed) {
+      const current = cache.object('pods', pod.metadata.namespace, pod.metadata.name!);
+      if (!current || current.metadata.uid !== pod.metadata.uid || !wantsScheduling(current))
+        this.assumed.delete(key);
+    }
+    this.snapshot = new Snapshot(cache.revision, cache, this.assumed.values());
+    return this.snapshot;
   }
 
   private async markUnschedulable(
@@ -210,8 +309,7 @@ function runFilters(
   pod: KubeObject,
   node: KubeObject,
   cache: ObjectCache,
-  placed: KubeObject[],
-  antiAffinityHolders: KubeObject[],
+  snapshot: Snapshot,
 ): Record<string, string> {
   const plugins: [string, () => string[]][] = [
     ['NodeUnschedulable', () => nodeUnschedulable(pod, node)],
@@ -220,8 +318,11 @@ function runFilters(
       'NodeAffinity',
       () => (matchesNodeSelector(pod, node) ? [] : ["node(s) didn't match Pod's node affinity/selector"]),
     ],
-    ['NodeResourcesFit', () => resourcesFit(pod, node, cache)],
-    ['InterPodAffinity', () => interPodAffinity(pod, node, cache, placed, antiAffinityHolders)],
+    ['NodeResourcesFit', () => resourcesFit(pod, node, snapshot.on(node.metadata.name!))],
+    [
+      'InterPodAffinity',
+      () => interPodAffinity(pod, node, cache, snapshot.placed, snapshot.antiAffinityHolders),
+    ],
   ];
   const verdicts: Record<string, string> = {};
   for (const [plugin, run] of plugins) {
@@ -252,18 +353,11 @@ function untoleratedTaint(pod: KubeObject, node: KubeObject): string[] {
     : [];
 }
 
-function resourcesFit(pod: KubeObject, node: KubeObject, cache: ObjectCache): string[] {
-  const pods = cache.podsOn(node.metadata.name!).filter(isActive);
+function resourcesFit(pod: KubeObject, node: KubeObject, used: NodeUsage): string[] {
   const allocatable = node.status?.allocatable ?? {};
-  const used = pods
-    .map(podRequests)
-    .reduce((a, r) => ({ milliCpu: a.milliCpu + r.milliCpu, memory: a.memory + r.memory }), {
-      milliCpu: 0,
-      memory: 0,
-    });
   const wanted = podRequests(pod);
   const reasons: string[] = [];
-  if (pods.length + 1 > quantity(allocatable.pods ?? '110')) reasons.push('Too many pods');
+  if (used.pods + 1 > quantity(allocatable.pods ?? '110')) reasons.push('Too many pods');
   if (wanted.milliCpu && used.milliCpu + wanted.milliCpu > milliCpu(allocatable.cpu))
     reasons.push('Insufficient cpu');
   if (wanted.memory && used.memory + wanted.memory > quantity(allocatable.memory))
@@ -353,14 +447,14 @@ function scoreNodes(
   pod: KubeObject,
   nodes: KubeObject[],
   cache: ObjectCache,
-  placed: KubeObject[],
+  snapshot: Snapshot,
 ): Map<string, { scores: Record<string, number>; total: number }> {
   const raw = nodes.map((node) => ({
     node,
-    fit: leastAllocated(pod, node, cache),
+    fit: leastAllocated(pod, node, snapshot.on(node.metadata.name!)),
     affinity: preferredNodeAffinity(pod, node),
     taints: preferNoScheduleCount(pod, node),
-    pods: preferredPodAffinity(pod, node, cache, placed),
+    pods: preferredPodAffinity(pod, node, cache, snapshot.placed),
   }));
   const maxAffinity = Math.max(0, ...raw.map((r) => r.affinity));
   const maxTaints = Math.max(0, ...raw.map((r) => r.taints));
@@ -492,21 +586,13 @@ function requirementHolds(r: Requirement, labels: Record<string, string>): boole
 }
 
 /** NodeResourcesFit's LeastAllocated: the mean free fraction of cpu and memory after placing the pod, 0-100. */
-function leastAllocated(pod: KubeObject, node: KubeObject, cache: ObjectCache): number {
+function leastAllocated(pod: KubeObject, node: KubeObject, used: NodeUsage): number {
   const allocatable = node.status?.allocatable ?? {};
   const cpu = milliCpu(allocatable.cpu);
   const memory = quantity(allocatable.memory);
-  const nonZero = (p: KubeObject) => {
-    const r = podRequests(p);
-    return { milliCpu: r.milliCpu || DEFAULT_MILLI_CPU, memory: r.memory || DEFAULT_MEMORY };
-  };
-  let usedCpu = 0;
-  let usedMemory = 0;
-  for (const p of [...cache.podsOn(node.metadata.name!).filter(isActive), pod]) {
-    const r = nonZero(p);
-    usedCpu += r.milliCpu;
-    usedMemory += r.memory;
-  }
+  const r = podRequests(pod);
+  const usedCpu = used.nonZeroMilliCpu + (r.milliCpu || DEFAULT_MILLI_CPU);
+  const usedMemory = used.nonZeroMemory + (r.memory || DEFAULT_MEMORY);
   const free = (used: number, total: number) =>
     total <= 0 || used > total ? 0 : ((total - used) * 100) / total;
   return Math.floor((free(usedCpu, cpu) + free(usedMemory, memory)) / 2);

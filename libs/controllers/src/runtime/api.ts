@@ -2,6 +2,7 @@ import { deepClone, KubeObject, ResourceType, rfc3339, StatusError } from '@kube
 import type { RequestContext, ResourceStore, UserInfo } from '@kubetime/apiserver';
 import type { ObjectCache } from './cache';
 import type { Random } from './random';
+import type { WriteSequence } from './sequence';
 import { TYPES } from './types';
 
 export interface EventSource {
@@ -13,6 +14,8 @@ export interface EventSource {
  * The only way a controller writes: through the apiserver's ResourceStore (defaults, validation,
  * optimistic concurrency, finalizers), as the controller's own user, with the revision that made it
  * act as the cause. Every write is therefore an event in the log that says who made it and why.
+ * Writes go through the manager's sequence, so the order they were called in is the order of their
+ * revisions even when a controller does not wait for one before issuing the next.
  */
 export class ControllerApi {
   constructor(
@@ -21,6 +24,7 @@ export class ControllerApi {
     private readonly cache: ObjectCache,
     private readonly random: Random,
     private readonly recorder: EventAggregator,
+    private readonly sequence: WriteSequence,
   ) {}
 
   get user(): UserInfo {
@@ -28,21 +32,38 @@ export class ControllerApi {
   }
 
   create(type: ResourceType, object: KubeObject): Promise<KubeObject> {
-    return this.resources.create(this.ctx, type, object.metadata.namespace, object, { dryRun: false });
+    return this.sequence.issue((onSequenced) =>
+      this.resources.create({ ...this.ctx, onSequenced }, type, object.metadata.namespace, object, {
+        dryRun: false,
+      }),
+    );
   }
 
   /** A main-resource write, conditional on the resourceVersion the object was read at. */
   update(type: ResourceType, object: KubeObject): Promise<KubeObject> {
-    return this.resources.update(this.ctx, type, object.metadata.namespace, object.metadata.name!, object, {
-      dryRun: false,
-    });
+    return this.sequence.issue((onSequenced) =>
+      this.resources.update(
+        { ...this.ctx, onSequenced },
+        type,
+        object.metadata.namespace,
+        object.metadata.name!,
+        object,
+        { dryRun: false },
+      ),
+    );
   }
 
   updateStatus(type: ResourceType, object: KubeObject): Promise<KubeObject> {
-    return this.resources.update(this.ctx, type, object.metadata.namespace, object.metadata.name!, object, {
-      dryRun: false,
-      subresource: 'status',
-    });
+    return this.sequence.issue((onSequenced) =>
+      this.resources.update(
+        { ...this.ctx, onSequenced },
+        type,
+        object.metadata.namespace,
+        object.metadata.name!,
+        object,
+        { dryRun: false, subresource: 'status' },
+      ),
+    );
   }
 
   /** Deletes the object if it is still the one the controller saw (same uid); gone already is fine. */
@@ -52,12 +73,20 @@ export class ControllerApi {
     options: { gracePeriodSeconds?: number; propagationPolicy?: 'Background' | 'Foreground' | 'Orphan' } = {},
   ): Promise<void> {
     try {
-      await this.resources.delete(this.ctx, type, object.metadata.namespace, object.metadata.name!, {
-        dryRun: false,
-        preconditions: { uid: object.metadata.uid },
-        propagationPolicy: options.propagationPolicy ?? 'Background',
-        gracePeriodSeconds: options.gracePeriodSeconds,
-      });
+      await this.sequence.issue((onSequenced) =>
+        this.resources.delete(
+          { ...this.ctx, onSequenced },
+          type,
+          object.metadata.namespace,
+          object.metadata.name!,
+          {
+            dryRun: false,
+            preconditions: { uid: object.metadata.uid },
+            propagationPolicy: options.propagationPolicy ?? 'Background',
+            gracePeriodSeconds: options.gracePeriodSeconds,
+          },
+        ),
+      );
     } catch (error) {
       if (!(error instanceof StatusError && error.code === 404)) throw error;
     }
@@ -81,13 +110,15 @@ export class ControllerApi {
       },
     ];
     try {
-      return await this.resources.appendWrite(
-        this.ctx,
-        TYPES.pods,
-        bound,
-        'MODIFIED',
-        Number(pod.metadata.resourceVersion),
-        'create',
+      return await this.sequence.issue((onSequenced) =>
+        this.resources.appendWrite(
+          { ...this.ctx, onSequenced },
+          TYPES.pods,
+          bound,
+          'MODIFIED',
+          Number(pod.metadata.resourceVersion),
+          'create',
+        ),
       );
     } catch (error) {
       if (error instanceof StatusError) throw error;
@@ -116,9 +147,7 @@ export class ControllerApi {
       const next = deepClone(earlier);
       next.count = (earlier.count ?? 1) + 1;
       next.lastTimestamp = now;
-      await this.resources.update(this.ctx, TYPES.events, namespace, next.metadata.name!, next, {
-        dryRun: false,
-      });
+      await this.update(TYPES.events, next);
       return;
     }
     const name = `${involved.metadata.name}.${this.random.string(16, '0123456789abcdef')}`;

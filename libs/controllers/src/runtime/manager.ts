@@ -7,6 +7,7 @@ import { ControllerApi, EventAggregator } from './api';
 import { CacheChange, ObjectCache } from './cache';
 import { Clock, VirtualClock } from './clock';
 import { Random, seededRandom } from './random';
+import { WriteSequence } from './sequence';
 import { typeOfKey } from './types';
 
 export interface ReconcileContext {
@@ -18,6 +19,18 @@ export interface ReconcileContext {
   /** Seeded by the cluster seed, the controller, the key, the cause and the attempt. */
   random: Random;
   api: ControllerApi;
+  /**
+   * Hands over a write (or a chain of them) the reconcile does not wait for: the manager awaits it
+   * with the rest of the batch, and its failure is the key's failure. Writes are issued in call
+   * order whether awaited or not, so the log comes out the same on every replay.
+   */
+  defer(write: Promise<unknown>): void;
+  /**
+   * Writes that follow from the deferred ones succeeding (the Scheduled Event after a binding). They
+   * are issued once the whole batch's deferred writes have settled, in the batch's key order, so
+   * their place in the log does not depend on which commit came back first.
+   */
+  afterWrites(next: () => Promise<unknown>): void;
 }
 
 export interface ReconcileResult {
@@ -45,6 +58,13 @@ export interface Controller {
    * ahead must not hold renewals back until the node lifecycle controller sees the nodes as dead.
    */
   readonly urgent?: boolean;
+  /**
+   * Up to this many of its queued keys are taken at once (in queue order) and reconciled one after
+   * another on the same cache, their deferred writes sequenced together and awaited as one batch.
+   * Reconciles of a batch do not see each other's writes in the cache: a controller that batches
+   * keeps track of what it issued itself (the scheduler's assumed pods).
+   */
+  readonly batchSize?: number;
 }
 
 export interface ManagerOptions {
@@ -81,6 +101,16 @@ interface Work {
   replayFrom?: number;
 }
 
+interface Run {
+  id: string;
+  work: Work;
+  deferred: Promise<unknown>[];
+  followUps: (() => Promise<unknown>)[];
+  result?: ReconcileResult | void;
+  error?: unknown;
+  failed: boolean;
+}
+
 interface Timer {
   due: number;
   subscription: Subscription;
@@ -96,8 +126,9 @@ const CATCH_UP_PAGE = 2_000;
 /**
  * Runs controllers as projections of the log: one stream of events, folded in revision order into
  * one cache, mapped to dirty keys in a queue that dedupes (a burst of events about one object is one
- * reconcile), and reconciled one key at a time. Processing is serial on purpose: after every
- * reconcile the events its own writes produced are folded before the next key is looked at, so what
+ * reconcile), and reconciled one key, or one batch of a controller's keys, at a time. Processing is
+ * serial on purpose: after every batch the events its own writes produced are folded before the next
+ * key is looked at, and the writes of a batch are sequenced in the order they were issued, so what
  * each controller decides depends only on the events before it, the clock and the seed, and two
  * clusters fed the same events write the same events in the same order.
  */
@@ -325,13 +356,11 @@ export class ControllerManager {
         continue;
       }
       const queue = this.urgentQueue.size ? this.urgentQueue : this.queue;
-      const next = queue.entries().next();
-      if (!next.done) {
-        const [id, work] = next.value;
-        queue.delete(id);
+      const batch = takeBatch(queue);
+      if (batch.length) {
         this.busy = true;
         try {
-          await this.reconcile(id, work);
+          await this.reconcile(batch);
         } finally {
           this.busy = false;
         }
@@ -397,7 +426,36 @@ export class ControllerManager {
     }
   }
 
-  private async reconcile(id: string, work: Work): Promise<void> {
+  private async reconcile(batch: [string, Work][]): Promise<void> {
+    const sequence = new WriteSequence();
+    const runs: Run[] = [];
+    for (const [id, work] of batch) {
+      const run: Run = { id, work, deferred: [], followUps: [], failed: false };
+      runs.push(run);
+      try {
+        run.result = await work.controller.reconcile(work.key, this.context(id, work, sequence, run));
+      } catch (error) {
+        run.failed = true;
+        run.error = error;
+      }
+    }
+    await awaitDeferred(runs);
+    for (const run of runs) {
+      if (run.failed) continue;
+      const followUps = run.followUps.splice(0);
+      for (const next of followUps) {
+        try {
+          run.deferred.push(next());
+        } catch (error) {
+          run.deferred.push(Promise.reject(error));
+        }
+      }
+    }
+    await awaitDeferred(runs);
+    for (const run of runs) this.finish(run);
+  }
+
+  private context(id: string, work: Work, sequence: WriteSequence, run: Run): ReconcileContext {
     const { controller, key, cause } = work;
     const now = this.options.clock.now();
     const previous = this.attempts.get(id);
@@ -411,29 +469,69 @@ export class ControllerManager {
       cause,
       userAgent: `kube-controller-manager/v1.32.0 (linux/amd64) kubetime/${controller.name}`,
     };
-    const api = new ControllerApi(this.options.resources, ctx, this.cache, random, this.aggregator);
-    try {
-      const result = await controller.reconcile(key, {
-        cache: this.cache,
-        clock: this.options.clock,
-        now,
-        cause,
-        random,
-        api,
-      });
+    const api = new ControllerApi(this.options.resources, ctx, this.cache, random, this.aggregator, sequence);
+    return {
+      cache: this.cache,
+      clock: this.options.clock,
+      now,
+      cause,
+      random,
+      api,
+      defer: (write) => {
+        // Observed here so a failure is not an unhandled rejection before the batch awaits it.
+        write.catch(() => undefined);
+        run.deferred.push(write);
+      },
+      afterWrites: (next) => run.followUps.push(next),
+    };
+  }
+
+  private finish(run: Run): void {
+    const { id, work } = run;
+    if (!run.failed) {
       this.failures.delete(id);
-      if (result?.requeueAfterMs !== undefined) this.requeueAfter(work, result.requeueAfterMs);
-    } catch (error) {
-      const failures = (this.failures.get(id) ?? 0) + 1;
-      this.failures.set(id, failures);
-      const raced = error instanceof StatusError && (error.code === 409 || error.code === 404);
-      if (!raced) this.options.onError?.(controller.name, key, error);
-      // A lost race means the cache is behind: the newer event is about to be folded, so look again
-      // at once. Anything else, or a key that keeps losing, backs off on the clock.
-      if (raced && failures <= IMMEDIATE_RETRIES) this.enqueue(controller, key, cause, work.replayFrom);
-      else this.requeueAfter(work, Math.min(MAX_BACKOFF_MS, 10 * 2 ** Math.min(failures, 12)));
+      if (run.result?.requeueAfterMs !== undefined) this.requeueAfter(work, run.result.requeueAfterMs);
+      return;
+    }
+    const error = run.error;
+    const failures = (this.failures.get(id) ?? 0) + 1;
+    this.failures.set(id, failures);
+    const raced = error instanceof StatusError && (error.code === 409 || error.code === 404);
+    if (!raced) this.options.onError?.(work.controller.name, work.key, error);
+    // A lost race means the cache is behind: the newer event is about to be folded, so look again
+    // at once. Anything else, or a key that keeps losing, backs off on the clock.
+    if (raced && failures <= IMMEDIATE_RETRIES)
+      this.enqueue(work.controller, work.key, work.cause, work.replayFrom);
+    else this.requeueAfter(work, Math.min(MAX_BACKOFF_MS, 10 * 2 ** Math.min(failures, 12)));
+  }
+}
+
+/** Awaits every run's deferred writes; the first failure of a run that had none is its error. */
+async function awaitDeferred(runs: Run[]): Promise<void> {
+  for (const run of runs) {
+    const outcomes = await Promise.allSettled(run.deferred.splice(0));
+    const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+    if (failed && !run.failed) {
+      run.failed = true;
+      run.error = failed.reason;
     }
   }
+}
+
+/** The first queued work, with the controller's next queued keys after it when it reconciles in batches. */
+function takeBatch(queue: Map<string, Work>): [string, Work][] {
+  const first = queue.entries().next();
+  if (first.done) return [];
+  const controller = first.value[1].controller;
+  const size = controller.batchSize ?? 1;
+  const batch: [string, Work][] = [];
+  for (const entry of queue) {
+    if (entry[1].controller !== controller) continue;
+    batch.push(entry);
+    if (batch.length >= size) break;
+  }
+  for (const [id] of batch) queue.delete(id);
+  return batch;
 }
 
 function latest(a: number | undefined, b: number | undefined): number | undefined {
