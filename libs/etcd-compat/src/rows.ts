@@ -14,16 +14,21 @@ export interface RawRow {
   /** The jsonb body as PostgreSQL prints it (not parsed on the way: see storageJson). */
   object: string | null;
   sealed: Buffer | null;
+  /** A value kept as the bytes it was imported as (see the event store's raw column). */
+  raw: Buffer | null;
   create_revision: string;
   version: number;
 }
 
 export const RAW_COLUMNS =
-  'branch_id, revision, key, type, object::text AS object, sealed, create_revision, version';
+  'branch_id, revision, key, type, object::text AS object, sealed, raw, create_revision, version';
 
-/** The value etcd would hold: sealed bytes as stored, else kube-apiserver's JSON storage encoding. */
+/**
+ * The value etcd would hold: sealed or raw bytes as stored, else kube-apiserver's JSON storage
+ * encoding.
+ */
 export function etcdValue(row: RawRow): Buffer {
-  return row.sealed ?? Buffer.from(storageJson(row.object ?? 'null'), 'utf8');
+  return row.sealed ?? row.raw ?? Buffer.from(storageJson(row.object ?? 'null'), 'utf8');
 }
 
 /**
