@@ -5,6 +5,7 @@ import type { PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { BranchCatalog } from './branches';
 import { copyTextRow } from './copy-text';
+import { KeyFilter } from './key-filter';
 import { BodyTransformer, EVENT_COLUMNS, EventRow, eventFromRow, eventValues } from './rows';
 import type { Clock, RequestMetadata, StoredEvent, WriteIntent } from './types';
 
@@ -76,9 +77,10 @@ interface KeyState {
  * Writes a new branch and all its events in one transaction, a COPY per batch, so a restore runs at
  * PostgreSQL's load rate instead of one group commit per window of requests. The branch row
  * is created in the same transaction, so until COMMIT no other reader or process sees the branch, and
- * a failure anywhere leaves nothing. Memory is bounded by one batch: the predecessor of each key in a
- * batch (prev_revision, create_revision, version, and the last body for a delete) is read back from
- * the rows this transaction already wrote, never kept for the whole import.
+ * a failure anywhere leaves nothing. Memory is bounded by one batch and a fixed-size filter of the
+ * keys written (KeyFilter): the predecessor of each key in a batch that may have one (prev_revision,
+ * create_revision, version, and the last body for a delete) is read back from the rows this
+ * transaction already wrote, never kept for the whole import.
  */
 export async function importBranch(
   client: PoolClient,
@@ -107,12 +109,13 @@ export async function importBranch(
 
   let written = 0;
   let keys = 0;
+  const seen = new KeyFilter();
   // A batch's COPY runs while the next batch is read from the caller (the file, decoding); it is
   // awaited before the next lookup, which must see its rows.
   let copying: Promise<void> | undefined;
   const flushBatch = async (batch: ImportChange[]) => {
     if (copying) await copying;
-    const events = await decideBatch(client, bodies, branchId, revision, batch, deps.clock.now());
+    const events = await decideBatch(client, bodies, branchId, revision, batch, seen, deps.clock.now());
     for (const e of events) keys += e.type === 'ADDED' ? 1 : e.type === 'DELETED' ? -1 : 0;
     if (!events.length) return;
     revision = events[events.length - 1].revision;
@@ -163,7 +166,8 @@ const storedForms = new WeakMap<StoredEvent, NonNullable<WriteIntent['stored']>>
 
 /**
  * Numbers the batch's changes after `base` as a sequence of single writes would: each key's
- * predecessor is the latest row already written for it, or an earlier change in this batch.
+ * predecessor is the latest row already written for it (looked up only for keys `seen` may hold), or
+ * an earlier change in this batch. Adds the batch's keys to `seen`.
  */
 async function decideBatch(
   client: PoolClient,
@@ -171,21 +175,27 @@ async function decideBatch(
   branchId: number,
   base: number,
   batch: ImportChange[],
+  seen: KeyFilter,
   now: Date,
 ): Promise<StoredEvent[]> {
-  const keys = [...new Set(batch.map((c) => c.key))];
-  const deletedKeys = [...new Set(batch.filter((c) => c.type === 'delete').map((c) => c.key))];
-  const stateRows = await client.query<{
-    key: string;
-    revision: string;
-    type: string;
-    create_revision: string;
-    version: number;
-  }>(
-    `SELECT DISTINCT ON (key) key, revision, type, create_revision, version FROM events
-      WHERE branch_id = $1 AND key = ANY($2::text[]) ORDER BY key, revision DESC`,
-    [branchId, keys],
+  const keys = [...new Set(batch.map((c) => c.key))].filter((key) => seen.mayHave(key));
+  const deletedKeys = [...new Set(batch.filter((c) => c.type === 'delete').map((c) => c.key))].filter((key) =>
+    seen.mayHave(key),
   );
+  for (const change of batch) seen.add(change.key);
+  const stateRows = keys.length
+    ? await client.query<{
+        key: string;
+        revision: string;
+        type: string;
+        create_revision: string;
+        version: number;
+      }>(
+        `SELECT DISTINCT ON (key) key, revision, type, create_revision, version FROM events
+          WHERE branch_id = $1 AND key = ANY($2::text[]) ORDER BY key, revision DESC`,
+        [branchId, keys],
+      )
+    : undefined;
   // A delete carries the key's last state, which may have been written by an earlier batch.
   const bodyRows = deletedKeys.length
     ? await client.query<EventRow>(
@@ -195,7 +205,7 @@ async function decideBatch(
       )
     : undefined;
   const state = new Map<string, KeyState>();
-  for (const row of stateRows.rows) {
+  for (const row of stateRows?.rows ?? []) {
     state.set(row.key, {
       revision: Number(row.revision),
       createRevision: Number(row.create_revision),
