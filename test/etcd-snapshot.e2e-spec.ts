@@ -166,6 +166,38 @@ describeWithEtcd('etcd snapshots of the event log (real etcd 3.4, real PostgreSQ
     expect(Number(put.header.revision)).toBe(head + 1);
   });
 
+  it('exports the head of a forked branch: its own rows and the ones it inherits from main', async () => {
+    const forkAt = (await store.branch()).revision;
+    const { id } = await store.branches.fork('forked', 'main', forkAt, 'wall');
+    const a = await store.get('forked', '/registry/configmaps/default/a');
+    await store.append(
+      'forked',
+      write('MODIFIED', 'configmaps', 'ConfigMap', 'a', { data: { v: 'fork' } }, a!.revision),
+    );
+    await store.append('forked', write('ADDED', 'configmaps', 'ConfigMap', 'c', { data: { v: '1' } }));
+    const file = join(dir, 'forked.db');
+    const saved = await saveEtcdSnapshot(store, { path: file, branch: 'forked' });
+    expect(saved).toMatchObject({ branch: 'forked', revision: forkAt + 2, keys: 4 });
+
+    const etcd = await restoreAndStart(file, 'forked');
+    const { rows } = await store.pool.query(
+      `SELECT DISTINCT ON (key) key, type, revision, create_revision, version, object, sealed FROM events
+        WHERE (branch_id = 1 AND revision <= $1) OR branch_id = $2 ORDER BY key, revision DESC`,
+      [forkAt, id],
+    );
+    const expected = rows
+      .filter((r) => r.type !== 'DELETED')
+      .map((r) => ({
+        key: r.key as string,
+        value: (r.sealed as Buffer | null) ?? Buffer.from(JSON.stringify(r.object)),
+        createRevision: Number(r.create_revision),
+        modRevision: Number(r.revision),
+        version: Number(r.version),
+      }));
+    expect((await getPrefix(etcd.endpoint, '/registry')).kvs).toEqual(expected);
+    expect(expected.map((kv) => kv.modRevision).filter((r) => r > forkAt)).toHaveLength(2);
+  });
+
   it("exports each body byte for byte as the write path encoded it, from jsonb's text without parsing it", async () => {
     // Values chosen to hit every way jsonb's text and JSON.stringify could differ: separators inside
     // strings, escapes, control and non-ASCII characters, index-like keys, long and tiny numbers.
