@@ -166,6 +166,38 @@ describeWithEtcd('etcd snapshots of the event log (real etcd 3.4, real PostgreSQ
     expect(Number(put.header.revision)).toBe(head + 1);
   });
 
+  it('exports the head of a forked branch: its own rows and the ones it inherits from main', async () => {
+    const forkAt = (await store.branch()).revision;
+    const { id } = await store.branches.fork('forked', 'main', forkAt, 'wall');
+    const a = await store.get('forked', '/registry/configmaps/default/a');
+    await store.append(
+      'forked',
+      write('MODIFIED', 'configmaps', 'ConfigMap', 'a', { data: { v: 'fork' } }, a!.revision),
+    );
+    await store.append('forked', write('ADDED', 'configmaps', 'ConfigMap', 'c', { data: { v: '1' } }));
+    const file = join(dir, 'forked.db');
+    const saved = await saveEtcdSnapshot(store, { path: file, branch: 'forked' });
+    expect(saved).toMatchObject({ branch: 'forked', revision: forkAt + 2, keys: 4 });
+
+    const etcd = await restoreAndStart(file, 'forked');
+    const { rows } = await store.pool.query(
+      `SELECT DISTINCT ON (key) key, type, revision, create_revision, version, object, sealed FROM events
+        WHERE (branch_id = 1 AND revision <= $1) OR branch_id = $2 ORDER BY key, revision DESC`,
+      [forkAt, id],
+    );
+    const expected = rows
+      .filter((r) => r.type !== 'DELETED')
+      .map((r) => ({
+        key: r.key as string,
+        value: (r.sealed as Buffer | null) ?? Buffer.from(JSON.stringify(r.object)),
+        createRevision: Number(r.create_revision),
+        modRevision: Number(r.revision),
+        version: Number(r.version),
+      }));
+    expect((await getPrefix(etcd.endpoint, '/registry')).kvs).toEqual(expected);
+    expect(expected.map((kv) => kv.modRevision).filter((r) => r > forkAt)).toHaveLength(2);
+  });
+
   it("exports each body byte for byte as the write path encoded it, from jsonb's text without parsing it", async () => {
     // Values chosen to hit every way jsonb's text and JSON.stringify could differ: separators inside
     // strings, escapes, control and non-ASCII characters, index-like keys, long and tiny numbers.
@@ -393,6 +425,72 @@ describeWithEtcd('etcd snapshots of the event log (real etcd 3.4, real PostgreSQ
       const { items } = await store.list('bumped', '/registry/');
       expect(items.every((o) => o.revision > result.bumpedTo!)).toBe(true);
     });
+  });
+
+  it('restores values with tabs, newlines, backslashes, unicode and binary bytes exactly, and saves them back byte for byte', async () => {
+    const member = await newMember('special');
+    const source = await startEtcd(join(dir, 'special-data'), member, join(dir, 'special.log'));
+    running.push(source);
+    // Every character the COPY text format escapes or gives a meaning to, in keys, bodies and bytes.
+    const texts = [
+      'tab\there',
+      'line\nbreak',
+      'cr\r\n',
+      'back\\slash\\',
+      '\\N',
+      '\\.',
+      'ünï 中文 😀 \u2028',
+      '\u0001"q"',
+    ];
+    const names = ['plain', 'tab\tname', 'back\\slash', '\\N', 'ünï-😀'];
+    // The value kube-apiserver stores is JSON.stringify of the object as jsonb hands it back: ask it.
+    const stored = async (object: object) =>
+      JSON.stringify((await pool.query('SELECT $1::jsonb AS o', [JSON.stringify(object)])).rows[0].o);
+    const binaries = [
+      Buffer.from([0x00, 0x09, 0x0a, 0x0d, 0x5c, 0x4e, 0x5c, 0x2e, 0xff, 0xfe]),
+      Buffer.from('\\N', 'latin1'),
+      Buffer.from('k8s:enc:aescbc:v1:otherkey:\t\n\\\r\x00', 'latin1'),
+    ];
+    const { Etcd3 } = await import('etcd3');
+    const client = new Etcd3({ hosts: source.endpoint });
+    try {
+      for (const [i, name] of names.entries()) {
+        const object = {
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          metadata: { name, namespace: 'default', uid: `u${i}`, labels: { l: texts[i] } },
+          data: Object.fromEntries(texts.map((t, j) => [`k${j}${t}`, t])),
+        };
+        await client.put(`/registry/configmaps/default/${name}`).value(await stored(object));
+      }
+      for (const [i, bytes] of binaries.entries())
+        await client.put(`/registry/things/default/bin${i}\t${i}`).value(bytes);
+    } finally {
+      client.close();
+    }
+    // The file's name ends up in every event's request metadata (jsonb).
+    const file = join(dir, 'special\t\\N 😀.db');
+    await etcdctl(['snapshot', 'save', file], source.endpoint);
+
+    const result = await restoreEtcdSnapshot(store, { path: file, branch: 'special', allowUnimported: true });
+    expect(result.unimported.count).toBe(binaries.length);
+    const { rows } = await store.pool.query<{ key: string; request: { requestId: string } }>(
+      `SELECT key, request FROM events WHERE branch_id = (SELECT id FROM branches WHERE name = 'special')`,
+    );
+    expect(rows).toHaveLength(names.length + binaries.length);
+    for (const row of rows) expect(row.request.requestId).toMatch(/^special\t\\N 😀\.db@\d+$/);
+    for (const name of names) {
+      const object = await store.get('special', `/registry/configmaps/default/${name}`);
+      expect(object?.object.data).toEqual(Object.fromEntries(texts.map((t, j) => [`k${j}${t}`, t])));
+    }
+
+    const saved = join(dir, 'special-saved.db');
+    await saveEtcdSnapshot(store, { path: saved, branch: 'special' });
+    const copy = await restoreAndStart(saved, 'special-copy');
+    const original = (await getPrefix(source.endpoint, '/registry')).kvs;
+    const roundTripped = (await getPrefix(copy.endpoint, '/registry')).kvs;
+    expect(roundTripped.map((kv) => kv.key)).toEqual(original.map((kv) => kv.key));
+    for (const [i, kv] of original.entries()) expect(roundTripped[i].value.equals(kv.value)).toBe(true);
   });
 
   it('refuses truncated, corrupted and non-etcd files with a precise message and writes nothing', async () => {

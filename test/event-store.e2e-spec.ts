@@ -452,6 +452,10 @@ describe('bulk import into a new branch (real PostgreSQL)', () => {
       else expect(row.request?.requestId).toBe(row.key.split('/').pop());
     }
     expect((await store.branches.get('bulk')).headRevision).toBe(revision);
+    // COPY is an INSERT to the append-only trigger: the rows it wrote are as unchangeable as any.
+    await expect(
+      store.pool.query('UPDATE events SET actor = actor WHERE branch_id = $1', [branchId]),
+    ).rejects.toThrow(/append-only/);
 
     // Not loaded by the import; another process loads it from the database when first asked.
     const k0 = await other.get('bulk', '/registry/configmaps/bulk/k0');
@@ -486,6 +490,12 @@ describe('bulk import into a new branch (real PostgreSQL)', () => {
     await expect(
       store.importBranch({ name: 'bulk-failed' }, stream(changes, Math.floor(IMPORT_BATCH * 1.5))),
     ).rejects.toThrow('the source broke');
+    // A row PostgreSQL refuses in the middle of a COPY (jsonb cannot hold \u0000), after a batch went in.
+    const refused = [...changes];
+    refused[Math.floor(IMPORT_BATCH * 1.5)] = put('f-nul', 'a\u0000b');
+    await expect(store.importBranch({ name: 'bulk-refused' }, stream(refused))).rejects.toThrow(
+      /Unicode escape/,
+    );
     await expect(store.importBranch({ name: 'bulk' }, stream(changes))).rejects.toMatchObject({
       name: 'BranchExists',
     });
@@ -495,6 +505,7 @@ describe('bulk import into a new branch (real PostgreSQL)', () => {
     expect(await eventCount()).toBe(before);
     expect((await store.branches.list()).map((b) => b.name)).toEqual(branchesBefore);
     await expect(store.branch('bulk-failed')).rejects.toMatchObject({ name: 'UnknownBranch' });
+    await expect(store.branch('bulk-refused')).rejects.toMatchObject({ name: 'UnknownBranch' });
     // The name was never taken: a later import under it succeeds.
     const retried = await store.importBranch({ name: 'bulk-failed' }, stream(changes.slice(0, 10)));
     expect(retried).toMatchObject({ revision: 11, events: 10, keys: 10 });

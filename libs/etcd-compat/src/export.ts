@@ -1,7 +1,7 @@
 import { writeEtcdSnapshot, type EtcdEvent, type WriteSnapshotResult } from '@kubetime/etcd-snapshot';
 import type { EventStore } from '@kubetime/event-store';
 import { FutureRevision, RevisionCompacted } from '@kubetime/event-store';
-import { etcdValue, historySql, RawRow, stateSql, streamRows } from './rows';
+import { etcdValue, historySql, RawRow, RowQuery, rowsAtSql, stateSql, streamRows } from './rows';
 
 export interface SaveEtcdSnapshotOptions {
   /** Branch to export; `main` when omitted. */
@@ -46,9 +46,14 @@ export async function saveEtcdSnapshot(
   // etcd's first write is revision 2, so compacting at 1 hides nothing and keeps the restored
   // revision pinned even when the branch has no event at its head.
   const compactRevision = options.history ? Math.max(horizon.revision, 1) : revision;
-  const everything = { from: '' };
-  const baseline = { params: [] as unknown[], sql: '' };
-  baseline.sql = stateSql(head, compactRevision, everything, 'revision', baseline.params);
+  const baseline: RowQuery[] = [];
+  // Taken in the same tick as `revision`: the head in memory is exactly the state there.
+  if (compactRevision === head.revision) baseline.push(...rowsAtSql(head, head.liveRevisions()));
+  else {
+    const state = { params: [] as unknown[], sql: '' };
+    state.sql = stateSql(head, compactRevision, { from: '' }, 'revision', state.params);
+    baseline.push(state);
+  }
   const later = { params: [] as unknown[], sql: '' };
   if (options.history) later.sql = historySql(head, compactRevision, revision, later.params);
   else {
@@ -56,7 +61,7 @@ export async function saveEtcdSnapshot(
     // `etcdctl snapshot status` reports (it does not look at finishedCompactRev).
     later.sql = `SELECT * FROM (${historySql(head, revision - 1, revision, later.params)}) last WHERE type = 'DELETED'`;
   }
-  const queries = [baseline, later];
+  const queries = [...baseline, later];
 
   const result = await writeEtcdSnapshot(options.path, toEtcdEvents(streamRows(store.pool, queries)), {
     revision,

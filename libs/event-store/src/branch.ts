@@ -99,6 +99,15 @@ export class BranchHead {
     return found.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 
+  /** The revisions of the events that wrote the live objects, ascending. */
+  liveRevisions(): Float64Array {
+    const revisions = new Float64Array(this.count());
+    let i = 0;
+    for (const bucket of this.byResource.values())
+      for (const o of bucket.values()) revisions[i++] = o.revision;
+    return revisions.sort();
+  }
+
   count(): number {
     let n = 0;
     for (const bucket of this.byResource.values()) n += bucket.size;

@@ -1,14 +1,12 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { KubeObject } from '@kubetime/api-machinery';
 import type { PoolClient } from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 import type { BranchCatalog } from './branches';
-import {
-  BodyTransformer,
-  EVENT_COLUMNS,
-  EventRow,
-  eventColumns,
-  eventFromRow,
-  INSERT_EVENT_COLUMNS,
-} from './rows';
+import { copyTextRow } from './copy-text';
+import { KeyFilter } from './key-filter';
+import { BodyTransformer, EVENT_COLUMNS, EventRow, eventFromRow, eventValues } from './rows';
 import type { Clock, RequestMetadata, StoredEvent, WriteIntent } from './types';
 
 /** One change of a bulk import, in the order it is to be applied. */
@@ -56,8 +54,16 @@ export interface ImportBranchResult {
   keys: number;
 }
 
-/** Rows per INSERT: large enough that a statement's round trip is small next to its work. */
+/**
+ * Changes per batch: each batch is one lookup of its keys' predecessors and one COPY, so large enough
+ * that their round trips are small next to the rows' work, and small enough to hold in memory.
+ */
 export const IMPORT_BATCH = 2_000;
+
+/** Rows go to the COPY in chunks of about this many characters: one protocol message each. */
+const COPY_CHUNK = 64 * 1024;
+
+const COPY_EVENTS = `COPY events (${EVENT_COLUMNS}) FROM STDIN`;
 
 /** A key at the current point of the import. */
 interface KeyState {
@@ -68,12 +74,13 @@ interface KeyState {
 }
 
 /**
- * Writes a new branch and all its events in one transaction, many rows per statement, so a restore
- * runs at PostgreSQL's insert rate instead of one group commit per window of requests. The branch row
+ * Writes a new branch and all its events in one transaction, a COPY per batch, so a restore runs at
+ * PostgreSQL's load rate instead of one group commit per window of requests. The branch row
  * is created in the same transaction, so until COMMIT no other reader or process sees the branch, and
- * a failure anywhere leaves nothing. Memory is bounded by one batch: the predecessor of each key in a
- * batch (prev_revision, create_revision, version, and the last body for a delete) is read back from
- * the rows this transaction already wrote, never kept for the whole import.
+ * a failure anywhere leaves nothing. Memory is bounded by one batch and a fixed-size filter of the
+ * keys written (KeyFilter): the predecessor of each key in a batch that may have one (prev_revision,
+ * create_revision, version, and the last body for a delete) is read back from the rows this
+ * transaction already wrote, never kept for the whole import.
  */
 export async function importBranch(
   client: PoolClient,
@@ -102,20 +109,20 @@ export async function importBranch(
 
   let written = 0;
   let keys = 0;
-  // A batch's INSERT runs while the next batch is read from the caller (the file, decoding); it is
+  const seen = new KeyFilter();
+  // A batch's COPY runs while the next batch is read from the caller (the file, decoding); it is
   // awaited before the next lookup, which must see its rows.
-  let inserting: Promise<unknown> | undefined;
+  let copying: Promise<void> | undefined;
   const flushBatch = async (batch: ImportChange[]) => {
-    if (inserting) await inserting;
-    const events = await decideBatch(client, bodies, branchId, revision, batch, deps.clock.now());
+    if (copying) await copying;
+    const events = await decideBatch(client, bodies, branchId, revision, batch, seen, deps.clock.now());
     for (const e of events) keys += e.type === 'ADDED' ? 1 : e.type === 'DELETED' ? -1 : 0;
     if (!events.length) return;
     revision = events[events.length - 1].revision;
     written += events.length;
-    const columns = eventColumns(events, bodies, (e) => storedForms.get(e));
-    inserting = client.query(INSERT_EVENT_COLUMNS, columns);
+    copying = copyEvents(client, bodies, events);
     // Awaited before the next batch or at the end; a failure must not go unhandled meanwhile.
-    inserting.catch(() => undefined);
+    copying.catch(() => undefined);
     await options.onProgress?.(written);
   };
 
@@ -128,10 +135,30 @@ export async function importBranch(
     }
   }
   if (batch.length) await flushBatch(batch);
-  if (inserting) await inserting;
+  if (copying) await copying;
   await client.query(`UPDATE branches SET head_revision = $2 WHERE id = $1`, [branchId, revision]);
   await client.query('SELECT pg_notify($1, $2)', [deps.notifyChannel, `${branchId}:${revision}`]);
   return { branch: options.name, revision, events: written, keys };
+}
+
+/**
+ * Streams the events into one COPY, encoding rows as the connection takes them. A failure on either
+ * side ends the COPY with an error (the stream is destroyed, which sends CopyFail), so the transaction
+ * fails instead of waiting on a COPY that never ends.
+ */
+function copyEvents(client: PoolClient, bodies: BodyTransformer, events: StoredEvent[]): Promise<void> {
+  function* chunks(): Generator<string> {
+    let chunk = '';
+    for (const e of events) {
+      chunk += copyTextRow(eventValues(e, bodies, storedForms.get(e)));
+      if (chunk.length >= COPY_CHUNK) {
+        yield chunk;
+        chunk = '';
+      }
+    }
+    if (chunk) yield chunk;
+  }
+  return pipeline(Readable.from(chunks()), client.query(copyFrom(COPY_EVENTS)));
 }
 
 /** Bodies that arrived in stored form, by the event that carries them until it is inserted. */
@@ -139,7 +166,8 @@ const storedForms = new WeakMap<StoredEvent, NonNullable<WriteIntent['stored']>>
 
 /**
  * Numbers the batch's changes after `base` as a sequence of single writes would: each key's
- * predecessor is the latest row already written for it, or an earlier change in this batch.
+ * predecessor is the latest row already written for it (looked up only for keys `seen` may hold), or
+ * an earlier change in this batch. Adds the batch's keys to `seen`.
  */
 async function decideBatch(
   client: PoolClient,
@@ -147,21 +175,27 @@ async function decideBatch(
   branchId: number,
   base: number,
   batch: ImportChange[],
+  seen: KeyFilter,
   now: Date,
 ): Promise<StoredEvent[]> {
-  const keys = [...new Set(batch.map((c) => c.key))];
-  const deletedKeys = [...new Set(batch.filter((c) => c.type === 'delete').map((c) => c.key))];
-  const stateRows = await client.query<{
-    key: string;
-    revision: string;
-    type: string;
-    create_revision: string;
-    version: number;
-  }>(
-    `SELECT DISTINCT ON (key) key, revision, type, create_revision, version FROM events
-      WHERE branch_id = $1 AND key = ANY($2::text[]) ORDER BY key, revision DESC`,
-    [branchId, keys],
+  const keys = [...new Set(batch.map((c) => c.key))].filter((key) => seen.mayHave(key));
+  const deletedKeys = [...new Set(batch.filter((c) => c.type === 'delete').map((c) => c.key))].filter((key) =>
+    seen.mayHave(key),
   );
+  for (const change of batch) seen.add(change.key);
+  const stateRows = keys.length
+    ? await client.query<{
+        key: string;
+        revision: string;
+        type: string;
+        create_revision: string;
+        version: number;
+      }>(
+        `SELECT DISTINCT ON (key) key, revision, type, create_revision, version FROM events
+          WHERE branch_id = $1 AND key = ANY($2::text[]) ORDER BY key, revision DESC`,
+        [branchId, keys],
+      )
+    : undefined;
   // A delete carries the key's last state, which may have been written by an earlier batch.
   const bodyRows = deletedKeys.length
     ? await client.query<EventRow>(
@@ -171,7 +205,7 @@ async function decideBatch(
       )
     : undefined;
   const state = new Map<string, KeyState>();
-  for (const row of stateRows.rows) {
+  for (const row of stateRows?.rows ?? []) {
     state.set(row.key, {
       revision: Number(row.revision),
       createRevision: Number(row.create_revision),

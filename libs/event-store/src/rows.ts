@@ -91,10 +91,59 @@ export const INSERT_EVENT_COLUMNS = `INSERT INTO events (${EVENT_COLUMNS})
                 $21::bytea[])
       AS x(b, r, k, g, v, res, kind, ns, n, u, t, o, s, p, c, ver, a, cause, req, at, raw)`;
 
+/** A column value as both write paths send it: text, a number, bytes, or NULL. */
+export type ColumnValue = string | number | Buffer | null;
+
 /**
- * The column arrays of INSERT_EVENT_COLUMNS for these events. Bodies are stored without
- * resourceVersion (the revision is), sealed when their resource is encrypted, and a body that arrived
- * in stored form (`storedForm`) is kept as it came. Sets each event's sealedWith. The plaintext bodies
+ * One event's values in EVENT_COLUMNS order, shared by the INSERT (eventColumns) and the COPY of a bulk
+ * import so the two cannot store an event differently. Bodies are stored without resourceVersion (the
+ * revision is), sealed when their resource is encrypted, and a body that arrived in stored form is kept
+ * as it came. Sets the event's sealedWith.
+ */
+export function eventValues(
+  e: StoredEvent,
+  bodies: BodyTransformer,
+  stored: WriteIntent['stored'] | undefined,
+): ColumnValue[] {
+  const raw = stored && 'raw' in stored ? stored.raw : null;
+  let sealed: Buffer | null = stored && 'sealed' in stored ? stored.sealed : null;
+  let body: string | null = null;
+  if (!stored) {
+    const { resourceVersion: _rv, ...metadata } = e.object.metadata;
+    body = JSON.stringify({ ...e.object, metadata });
+    if (bodies.encrypts(groupResource(e.group, e.resource))) {
+      sealed = bodies.seal(groupResource(e.group, e.resource), Buffer.from(body, 'utf8'), e.key);
+      body = null;
+    }
+  }
+  e.sealedWith = sealedWith(bodies, sealed);
+  return [
+    e.branchId,
+    e.revision,
+    e.key,
+    e.group,
+    e.version,
+    e.resource,
+    e.kind,
+    e.namespace,
+    e.name,
+    e.uid,
+    e.type,
+    body,
+    sealed,
+    e.prevRevision,
+    e.createRevision,
+    e.keyVersion,
+    e.actor,
+    e.cause,
+    e.request ? JSON.stringify(e.request) : null,
+    e.recordedAt.toISOString(),
+    raw,
+  ];
+}
+
+/**
+ * The column arrays of INSERT_EVENT_COLUMNS for these events (see eventValues). The plaintext bodies
  * go as one JSON array (null where there is none): as a text[] parameter every quote in every body
  * was escaped, which was a quarter of the server's CPU time in a pod rollout.
  */
@@ -103,46 +152,8 @@ export function eventColumns(
   bodies: BodyTransformer,
   storedForm: (event: StoredEvent) => WriteIntent['stored'] | undefined,
 ): unknown[] {
-  const columns: unknown[][] = Array.from({ length: 21 }, () => []);
-  for (const e of events) {
-    const { resourceVersion: _rv, ...metadata } = e.object.metadata;
-    const stored = storedForm(e);
-    const raw = stored && 'raw' in stored ? stored.raw : null;
-    let sealed: Buffer | null = stored && 'sealed' in stored ? stored.sealed : null;
-    let body: string | null = null;
-    if (!stored) {
-      body = JSON.stringify({ ...e.object, metadata });
-      if (bodies.encrypts(groupResource(e.group, e.resource))) {
-        sealed = bodies.seal(groupResource(e.group, e.resource), Buffer.from(body, 'utf8'), e.key);
-        body = null;
-      }
-    }
-    e.sealedWith = sealedWith(bodies, sealed);
-    const values = [
-      e.branchId,
-      e.revision,
-      e.key,
-      e.group,
-      e.version,
-      e.resource,
-      e.kind,
-      e.namespace,
-      e.name,
-      e.uid,
-      e.type,
-      body,
-      sealed,
-      e.prevRevision,
-      e.createRevision,
-      e.keyVersion,
-      e.actor,
-      e.cause,
-      e.request ? JSON.stringify(e.request) : null,
-      e.recordedAt.toISOString(),
-      raw,
-    ];
-    values.forEach((v, i) => columns[i].push(v));
-  }
+  const columns: ColumnValue[][] = Array.from({ length: 21 }, () => []);
+  for (const e of events) eventValues(e, bodies, storedForm(e)).forEach((v, i) => columns[i].push(v));
   return columns.map((column, i) =>
     i === BODY_COLUMN ? `[${column.map((body) => body ?? 'null').join(',')}]` : column,
   );

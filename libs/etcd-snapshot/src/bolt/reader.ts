@@ -26,6 +26,11 @@ const TRAILER_SIZE = 32;
 const TRAILER_ALIGN = 512;
 /** Deeper than any real bbolt tree; reaching it means a page refers back to an ancestor. */
 const MAX_DEPTH = 32;
+/**
+ * Read in one go when pages are read in file order, as the leaves of a written-out bucket mostly are:
+ * one read per page costs more in the round trip to the file system thread than in copying.
+ */
+const READ_AHEAD = 1 << 20;
 
 /**
  * Reads a bbolt file page by page with positional reads, never the whole file: only the pages on the
@@ -33,6 +38,11 @@ const MAX_DEPTH = 32;
  * and overflow continuations without headers, so pages are only reached by following the tree.
  */
 export class BoltReader {
+  /** The last block read ahead; a fresh buffer each time, so an interleaved read never sees it change. */
+  private ahead: { position: number; bytes: Buffer } | undefined;
+  /** Where the last page read ended: a read starting there is sequential. */
+  private lastEnd = -1;
+
   private constructor(
     private readonly fh: FileHandle,
     private readonly name: string,
@@ -198,7 +208,7 @@ export class BoltReader {
     const position = Number(pgid) * this.pageSize;
     // Unzeroed is fine: a short read is refused below, so every byte used comes from the file.
     const first = Buffer.allocUnsafe(this.pageSize);
-    if ((await readAt(this.fh, first, this.pageSize, position)) < this.pageSize) {
+    if ((await this.read(first, this.pageSize, position)) < this.pageSize) {
       throw this.fail(`truncated: ${where} is past the end of the file`);
     }
     const h = readPageHeader(first);
@@ -215,10 +225,26 @@ export class BoltReader {
     const page = Buffer.allocUnsafe((h.overflow + 1) * this.pageSize);
     first.copy(page);
     const rest = page.length - this.pageSize;
-    if ((await readAt(this.fh, page.subarray(this.pageSize), rest, position + this.pageSize)) < rest) {
+    if ((await this.read(page.subarray(this.pageSize), rest, position + this.pageSize)) < rest) {
       throw this.fail(`truncated: the overflow of ${where} is past the end of the file`);
     }
     return page;
+  }
+
+  /** readAt, served from a block read ahead while reads are sequential; random reads stay page-sized. */
+  private async read(buf: Buffer, length: number, position: number): Promise<number> {
+    const sequential = position === this.lastEnd;
+    this.lastEnd = position + length;
+    const ahead = this.ahead;
+    if (ahead && position >= ahead.position && position + length <= ahead.position + ahead.bytes.length) {
+      ahead.bytes.copy(buf, 0, position - ahead.position, position - ahead.position + length);
+      return length;
+    }
+    if (!sequential || length >= READ_AHEAD) return readAt(this.fh, buf, length, position);
+    const bytes = Buffer.allocUnsafe(READ_AHEAD);
+    const got = await readAt(this.fh, bytes, READ_AHEAD, position);
+    this.ahead = { position, bytes: bytes.subarray(0, got) };
+    return bytes.copy(buf, 0, 0, Math.min(length, got));
   }
 
   private branchChild(page: Buffer, i: number, pgid: bigint): bigint {
