@@ -390,10 +390,8 @@ export class EventStore {
     this.checkReadable(head, revision, prefix);
     // A wider read keeps the resources it can answer exactly and names those it leaves out.
     const incomplete = head.horizonsWithin(prefix, revision);
-    const events = await this.history.stateAt(head.lineage, revision, prefix, form);
-    const items = events
-      .filter((e) => !incomplete.some((i) => e.key.startsWith(i.keyPrefix)))
-      .map(toStoredObject);
+    const live = await this.history.stateAt(head.lineage, revision, prefix, form);
+    const items = live.filter((o) => !incomplete.some((i) => o.key.startsWith(i.keyPrefix)));
     return { revision, items, incomplete };
   }
 
@@ -527,8 +525,7 @@ export class EventStore {
       Number(branch.compact_revision),
       this.options.recentEvents ?? 10_000,
     );
-    const live = await this.history.stateAt(lineage, revision);
-    head.load(live.map(toStoredObject));
+    head.load(await this.history.stateAt(lineage, revision));
     const { rows: cp } = await this.pool.query<{ revision: string | null }>(
       `SELECT max(revision) AS revision FROM checkpoints WHERE branch_id = $1`,
       [branch.id],
