@@ -2,6 +2,8 @@ import { Subject } from 'rxjs';
 import { prefixEnd, type Lineage } from './history';
 import type { StoredEvent, StoredObject } from './types';
 
+const RECENT_SLACK = 1024;
+
 /**
  * The in-memory head of one branch: every live object and a window of recent events, folded from the
  * log in revision order. It plays the role of kube-apiserver's watch cache: reads at the head and most
@@ -77,7 +79,9 @@ export class BranchHead {
       });
     this.revision = event.revision;
     this.recent.push(event);
-    if (this.recent.length > this.recentLimit) this.recent.splice(0, this.recent.length - this.recentLimit);
+    // Trimmed in steps: dropping one event per append moved the whole window on every append.
+    if (this.recent.length > this.recentLimit + RECENT_SLACK)
+      this.recent.splice(0, this.recent.length - this.recentLimit);
     this.events.next(event);
   }
 

@@ -92,6 +92,13 @@ export class EventStore {
   private readonly locks = new Map<number, Promise<unknown>>();
   /** Per branch id, the newest head revision another process has announced (NOTIFY). */
   private readonly announced = new Map<number, number>();
+  /**
+   * Per branch id, the head revisions this process's batches in flight move it to. Their NOTIFY can
+   * arrive before the batch is folded in; it is this process's own and must not be read back from
+   * the database. Should another process have committed that revision instead, the batch finds the
+   * head moved and the flush folds the other process's events itself.
+   */
+  private readonly ownCommits = new Map<number, Set<number>>();
   readonly history: HistoryReader;
   readonly branches: BranchCatalog;
   readonly bodies: BodyTransformer;
@@ -390,10 +397,8 @@ export class EventStore {
     this.checkReadable(head, revision, prefix);
     // A wider read keeps the resources it can answer exactly and names those it leaves out.
     const incomplete = head.horizonsWithin(prefix, revision);
-    const events = await this.history.stateAt(head.lineage, revision, prefix, form);
-    const items = events
-      .filter((e) => !incomplete.some((i) => e.key.startsWith(i.keyPrefix)))
-      .map(toStoredObject);
+    const live = await this.history.stateAt(head.lineage, revision, prefix, form);
+    const items = live.filter((o) => !incomplete.some((i) => o.key.startsWith(i.keyPrefix)));
     return { revision, items, incomplete };
   }
 
@@ -527,8 +532,7 @@ export class EventStore {
       Number(branch.compact_revision),
       this.options.recentEvents ?? 10_000,
     );
-    const live = await this.history.stateAt(lineage, revision);
-    head.load(live.map(toStoredObject));
+    head.load(await this.history.stateAt(lineage, revision));
     const { rows: cp } = await this.pool.query<{ revision: string | null }>(
       `SELECT max(revision) AS revision FROM checkpoints WHERE branch_id = $1`,
       [branch.id],
@@ -565,6 +569,8 @@ export class EventStore {
     const inflight: InFlight[] = [];
     const overlay: Overlay = new Map();
     let virtualRevision = head.revision;
+    let own = this.ownCommits.get(head.id);
+    if (!own) this.ownCommits.set(head.id, (own = new Set()));
     try {
       while (queue.length || inflight.length) {
         while (queue.length && inflight.length < PIPELINE_DEPTH) {
@@ -584,6 +590,7 @@ export class EventStore {
                 (error: unknown) => error,
               )
             : Promise.resolve('committed');
+          if (decided.accepted.length) own.add(decided.revision);
           inflight.push({ batch, decided, outcome });
         }
         const oldest = inflight.shift()!;
@@ -596,12 +603,14 @@ export class EventStore {
             if (overlay.get(event.key)?.revision === event.revision) overlay.delete(event.key);
             pending.resolve(event);
           }
+          own.delete(oldest.decided.revision);
           if (oldest.decided.accepted.length) this.options.onAppended?.(oldest.decided.accepted.length);
           this.maybeCheckpoint(head);
           continue;
         }
         // Everything after a failed batch fails as well: wait for it, then decide again from the head.
         await Promise.all(inflight.map((f) => f.outcome));
+        own.clear();
         const retry = inflight.splice(0).flatMap((f) => f.batch);
         overlay.clear();
         if (outcome === 'moved') {
@@ -617,6 +626,7 @@ export class EventStore {
         }
       }
     } finally {
+      own.clear();
       this.flushing.delete(head.id);
       if (queue.length) {
         this.flushing.add(head.id);
@@ -770,7 +780,7 @@ export class EventStore {
               head.horizons.set(prefix, Math.max(horizon, head.horizons.get(prefix) ?? 0));
           })
           .catch(() => undefined);
-      if (!head || revision <= head.revision) return;
+      if (!head || revision <= head.revision || this.ownCommits.get(id)?.has(revision)) return;
       this.announced.set(id, Math.max(revision, this.announced.get(id) ?? 0));
       void this.serialize(id, () => this.foldForeignEvents(head, revision)).catch(() => undefined);
     });

@@ -1,6 +1,15 @@
 import type { Pool } from 'pg';
-import { BodyTransformer, EVENT_COLUMNS, EventRow, eventFromRow, selectEventColumns } from './rows';
-import type { Body, BodyForm, StoredEvent } from './types';
+import {
+  BodyTransformer,
+  EVENT_COLUMNS,
+  EventRow,
+  StateRow,
+  eventFromRow,
+  selectEventColumns,
+  selectStateColumns,
+  storedObjectFromRow,
+} from './rows';
+import type { Body, BodyForm, StoredEvent, StoredObject } from './types';
 
 /**
  * A branch sees its own events after its fork point and its ancestors' events up to it, so reads walk
@@ -64,31 +73,35 @@ export class HistoryReader {
     revision: number,
     prefix = '/',
     form: F = 'decoded' as F,
-  ): Promise<StoredEvent<Body<F>>[]> {
+  ): Promise<StoredObject<Body<F>>[]> {
     const segments = clip(lineage, 0, revision);
     const checkpoint = await this.nearestCheckpoint(segments);
     const end = prefixEnd(prefix);
-    const latest = new Map<string, EventRow<F>>();
+    const latest = new Map<string, StateRow<F>>();
     // The checkpoint's references and the events since it are independent reads: run them together.
     const checkpointRows = checkpoint
-      ? this.pool.query<EventRow<F>>(
-          // MATERIALIZED keeps the key range out of the join: pushed down, it turns each reference's
-          // primary-key probe into a scan of the key index over the whole range.
-          `WITH referenced AS MATERIALIZED (
-             SELECT ${selectEventColumns(form, 'e')}
-               FROM checkpoints c
-               CROSS JOIN LATERAL unnest(c.ref_branches, c.ref_revisions) AS r(branch_id, revision)
-               JOIN events e ON e.branch_id = r.branch_id AND e.revision = r.revision
-              WHERE c.branch_id = $1 AND c.revision = $2)
-           SELECT * FROM referenced WHERE key >= $3 AND key < $4`,
+      ? this.pool.query<StateRow<F>>(
+          // OFFSET 0 keeps the key range out of the join: pushed down, it turns each reference's
+          // primary-key probe into a scan of the key index over the whole range. Unlike a
+          // materialized CTE it does so without first copying every referenced row aside.
+          `SELECT ${selectStateColumns(form, 'e')}
+             FROM (SELECT e.*
+                     FROM checkpoints c
+                     CROSS JOIN LATERAL unnest(c.ref_branches, c.ref_revisions) AS r(branch_id, revision)
+                     JOIN events e ON e.branch_id = r.branch_id AND e.revision = r.revision
+                    WHERE c.branch_id = $1 AND c.revision = $2
+                   OFFSET 0) e
+            WHERE e.key >= $3 AND e.key < $4`,
           [checkpoint.branchId, checkpoint.revision, prefix, end],
         )
-      : Promise.resolve({ rows: [] as EventRow<F>[] });
+      : Promise.resolve({ rows: [] as StateRow<F>[] });
     const deltaRows = clip(lineage, checkpoint?.revision ?? 0, revision).map((s) =>
-      this.pool.query<EventRow<F>>(
-        `SELECT DISTINCT ON (key) ${selectEventColumns(form)} FROM events
-          WHERE branch_id = $1 AND revision > $2 AND revision <= $3 AND key >= $4 AND key < $5
-          ORDER BY key, revision DESC`,
+      this.pool.query<StateRow<F>>(
+        // The body is rendered after DISTINCT ON, only for the versions that are kept.
+        `SELECT ${selectStateColumns(form, 'e')}
+           FROM (SELECT DISTINCT ON (key) * FROM events
+                  WHERE branch_id = $1 AND revision > $2 AND revision <= $3 AND key >= $4 AND key < $5
+                  ORDER BY key, revision DESC) e`,
         [s.branchId, s.after, s.upTo, prefix, end],
       ),
     );
@@ -96,9 +109,9 @@ export class HistoryReader {
     // Segments are in revision order, so a later one's version of a key replaces an earlier one's.
     for (const result of await Promise.all(deltaRows))
       for (const row of result.rows) latest.set(row.key, row);
-    const live: StoredEvent<Body<F>>[] = [];
+    const live: StoredObject<Body<F>>[] = [];
     for (const row of latest.values()) {
-      if (row.type !== 'DELETED') live.push(eventFromRow(row, this.bodies));
+      if (row.type !== 'DELETED') live.push(storedObjectFromRow(row, this.bodies));
     }
     return live.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
