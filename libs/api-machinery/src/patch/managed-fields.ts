@@ -165,18 +165,23 @@ export function trackUpdate({ before, after, manager, now, subresource }: TrackU
   let managers = (suppliedChanged ? decodeManagers(supplied) : undefined) ?? decodeManagers(previous) ?? [];
 
   const schema = schemaForKind(after.kind ?? '', after.apiVersion) ?? OPEN_MAP;
-  const beforeView = before ? trackedView(before, subresource) : {};
+  const beforeView = before ? trackedView(before, subresource) : undefined;
   const afterView = trackedView(after, subresource);
-  const changed = new FieldSet(
-    [...fieldSetOf(afterView, schema)].filter((path) => {
-      const was = valueAt(beforeView, path);
-      if (was === undefined) return true;
-      return isLeafField(path) && !deepEqual(was, valueAt(afterView, path));
-    }),
-  );
-  const removed = new FieldSet(
-    [...fieldSetOf(beforeView, schema)].filter((path) => valueAt(afterView, path) === undefined),
-  );
+  // A create changes every field it sets and removes none.
+  const changed = beforeView
+    ? new FieldSet(
+        [...fieldSetOf(afterView, schema)].filter((path) => {
+          const was = valueAt(beforeView, path);
+          if (was === undefined) return true;
+          return isLeafField(path) && !deepEqual(was, valueAt(afterView, path));
+        }),
+      )
+    : fieldSetOf(afterView, schema);
+  const removed = beforeView
+    ? new FieldSet(
+        [...fieldSetOf(beforeView, schema)].filter((path) => valueAt(afterView, path) === undefined),
+      )
+    : new FieldSet();
 
   const apiVersion = after.apiVersion ?? '';
   const isUpdater = (m: Manager) =>
