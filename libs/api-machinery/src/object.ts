@@ -71,6 +71,14 @@ export function deepClone<T>(value: T): T {
 
 /** Kubernetes timestamps are RFC 3339 with second precision and a Z. */
 export function rfc3339(date: Date): string {
-  // toISOString always ends in ".sssZ".
-  return `${date.toISOString().slice(0, -5)}Z`;
+  // A write stamps the same second several times (creation, managedFields), and writes come many
+  // to a second: the last second's text is kept.
+  const second = Math.floor(date.getTime() / 1000);
+  if (second !== lastStamp.second) {
+    // toISOString always ends in ".sssZ".
+    lastStamp = { second, text: `${date.toISOString().slice(0, -5)}Z` };
+  }
+  return lastStamp.text;
 }
+
+let lastStamp = { second: NaN, text: '' };
