@@ -1,4 +1,4 @@
-import { existsSync } from 'fs';
+import { existsSync, readFileSync } from 'fs';
 import { Figure, closedLoop, fmtMs, fmtRate, log, printTable, seconds, section } from './harness';
 import { configMap } from './payload';
 import { request, SERVER_ENTRY, startServer } from './server';
@@ -10,6 +10,23 @@ import { request, SERVER_ENTRY, startServer } from './server';
  */
 
 const CLIENTS = 32;
+/** When set, the server writes a V8 CPU profile (`http.cpuprofile`) into this directory on exit. */
+const CPU_PROFILE_DIR = process.env.KUBETIME_BENCH_HTTP_CPU_PROF;
+
+/**
+ * CPU seconds (user + system) the process has used, from /proc; undefined where there is no /proc.
+ * Under a shared, loaded machine the server's CPU per request is steadier than the request rate.
+ */
+function cpuSeconds(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name, which is in parentheses and may contain spaces.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
 
 export async function runHttp(etcdAt32?: { rate: number; p50: number; p99: number }): Promise<Figure[]> {
   section(`Figure 2: HTTP create throughput, ${CLIENTS} keep-alive HTTPS clients, ~1 KB ConfigMaps`);
@@ -26,7 +43,16 @@ export async function runHttp(etcdAt32?: { rate: number; p50: number; p99: numbe
     ];
   }
   // The write path alone: simulated nodes and controllers would share the two cores.
-  const server = await startServer('http', { KUBETIME_CONTROLLERS: 'off' }, { sockets: CLIENTS });
+  const server = await startServer(
+    'http',
+    { KUBETIME_CONTROLLERS: 'off' },
+    {
+      sockets: CLIENTS,
+      nodeArgs: CPU_PROFILE_DIR
+        ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROFILE_DIR}`, '--cpu-prof-name=http.cpuprofile']
+        : [],
+    },
+  );
   const { agent, connection: c } = server;
   try {
     let seq = 0;
@@ -44,12 +70,18 @@ export async function runHttp(etcdAt32?: { rate: number; p50: number; p99: numbe
     // Warm-up: TLS handshakes for all 32 sockets, JIT, the first group commits.
     const warm = await closedLoop(CLIENTS, { count: 2_000, ms: seconds(1.5) * 1000 }, create);
     if (warm.failed) throw warm.firstError;
+    const cpuBefore = cpuSeconds(server.pid);
     const r = await closedLoop(CLIENTS, { count: 400_000, ms: seconds(8) * 1000 }, create);
+    const cpuAfter = cpuSeconds(server.pid);
     if (r.failed && !r.done) throw r.firstError;
     const rate = r.done / (r.elapsedMs / 1000);
+    const cpuPerRequest =
+      cpuBefore !== undefined && cpuAfter !== undefined && r.done
+        ? `${Math.round(((cpuAfter - cpuBefore) * 1e6) / r.done)} µs`
+        : '-';
     const [p50, p99] = r.latencies.percentiles(50, 99);
     const rows = [
-      ['target', 'clients', 'requests', 'failed', 'per second', 'p50', 'p99'],
+      ['target', 'clients', 'requests', 'failed', 'per second', 'p50', 'p99', 'server CPU/request'],
       [
         'kubetime POST configmaps (HTTPS)',
         String(CLIENTS),
@@ -58,6 +90,7 @@ export async function runHttp(etcdAt32?: { rate: number; p50: number; p99: numbe
         fmtRate(rate),
         fmtMs(p50),
         fmtMs(p99),
+        cpuPerRequest,
       ],
     ];
     if (etcdAt32)
@@ -69,6 +102,7 @@ export async function runHttp(etcdAt32?: { rate: number; p50: number; p99: numbe
         fmtRate(etcdAt32.rate),
         fmtMs(etcdAt32.p50),
         fmtMs(etcdAt32.p99),
+        '',
       ]);
     printTable(rows);
     if (r.failed)
@@ -76,7 +110,7 @@ export async function runHttp(etcdAt32?: { rate: number; p50: number; p99: numbe
     return [
       {
         figure: '2 HTTP creates/s @32 clients',
-        measured: `${fmtRate(rate)}, p50 ${fmtMs(p50)}, p99 ${fmtMs(p99)}`,
+        measured: `${fmtRate(rate)}, p50 ${fmtMs(p50)}, p99 ${fmtMs(p99)}, server CPU ${cpuPerRequest}/request`,
         reference: etcdAt32 ? `etcd put ${fmtRate(etcdAt32.rate)}` : 'etcd not run',
         goal: '>= 5,000/s',
         verdict: rate >= 5000 && !r.failed ? 'met' : 'missed',

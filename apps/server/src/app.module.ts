@@ -41,7 +41,7 @@ class RuntimeLifecycle implements BeforeApplicationShutdown, OnApplicationShutdo
   }
 }
 
-/** Wires a started runtime into Nest: the Kubernetes API is mounted as middleware in main.ts, the time-travel WebSocket on the same server. */
+/** Wires a started runtime into Nest: the Kubernetes API is dispatched from the HTTPS server in main.ts, the time-travel WebSocket on the same server. */
 @Module({})
 export class AppModule {
   static forRuntime(runtime: KubetimeRuntime, timeTravel: TimeTravelGateway): DynamicModule {

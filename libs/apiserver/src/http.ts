@@ -615,17 +615,35 @@ export class ApiServer {
       req.resume();
       throw Errors.tooLarge(limit);
     }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of req) {
-      size += (chunk as Buffer).length;
-      if (size > limit) {
+    if (req.readableEnded) return Buffer.alloc(0);
+    // Plain 'data'/'end' listeners: a stream's async iterator costs a promise and its bookkeeping per
+    // chunk, which showed in profiles of small creates.
+    return new Promise<Buffer>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      const onData = (chunk: Buffer) => {
+        size += chunk.length;
+        if (size <= limit) return void chunks.push(chunk);
+        // The rest is drained and dropped so the connection stays usable for the error answer.
+        req.off('data', onData);
         req.resume();
-        throw Errors.tooLarge(limit);
-      }
-      chunks.push(chunk as Buffer);
-    }
-    return Buffer.concat(chunks);
+        finish(Errors.tooLarge(limit));
+      };
+      const finish = (error?: unknown) => {
+        req.off('data', onData);
+        req.off('end', onEnd);
+        req.off('error', finish);
+        req.off('close', onClose);
+        if (error) reject(error);
+        else resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
+      };
+      const onEnd = () => finish();
+      const onClose = () => finish(new Error('the client closed the connection before the body was read'));
+      req.on('data', onData);
+      req.on('end', onEnd);
+      req.on('error', finish);
+      req.on('close', onClose);
+    });
   }
 
   private async readJson(req: IncomingMessage): Promise<unknown> {

@@ -376,10 +376,15 @@ export class ResourceStore {
     body: KubeObject,
     options: WriteOptions,
   ): KubeObject {
-    const object = deepClone(body);
+    // Only the top level and metadata are written here; finishAndAppend's defaulting deep-copies
+    // the rest before anything below them changes, so the caller's body stays untouched. A
+    // malformed metadata (not an object) takes the old full copy, so it fails as it always did.
+    const meta0: unknown = body.metadata;
+    const plainMeta = typeof meta0 === 'object' && meta0 !== null && !Array.isArray(meta0);
+    const object: KubeObject = plainMeta ? { ...body, metadata: { ...body.metadata } } : deepClone(body);
+    object.metadata = object.metadata ?? {};
     object.apiVersion = groupVersion(type);
     object.kind = type.kind;
-    object.metadata = object.metadata ?? {};
     const meta = object.metadata;
     if (type.namespaced) {
       if (meta.namespace && namespace && meta.namespace !== namespace) {

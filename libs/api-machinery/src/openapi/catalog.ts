@@ -53,6 +53,8 @@ export class OpenApiCatalog {
   private readonly rootIndex: OpenApiRoot = { paths: {} };
   private readonly documents = new Map<string, OpenApiDocument>();
   private readonly kindSchemas = new Map<string, string>();
+  /** schemaNameOf's answers by apiVersion, then kind: every write asks it, with the same few pairs. */
+  private readonly namesByApiVersion = new Map<string, Map<string, string>>();
   private swaggerDocument?: { json: SwaggerDocument; protobuf: Buffer };
 
   private constructor(private readonly schemas: Map<string, Schema>) {}
@@ -118,7 +120,16 @@ export class OpenApiCatalog {
 
   /** Component schema name of a kind (`io.k8s.api.apps.v1.Deployment`), if it is one kubetime serves. */
   schemaNameOf(apiVersion: string, kind: string): string | undefined {
-    return this.kindSchemas.get(gvkKey({ ...splitApiVersion(apiVersion), kind }));
+    const known = this.namesByApiVersion.get(apiVersion)?.get(kind);
+    if (known) return known;
+    const name = this.kindSchemas.get(gvkKey({ ...splitApiVersion(apiVersion), kind }));
+    // Only served kinds are remembered, so clients naming made-up kinds cannot grow the cache.
+    if (name) {
+      const byKind = this.namesByApiVersion.get(apiVersion) ?? new Map<string, string>();
+      byKind.set(kind, name);
+      this.namesByApiVersion.set(apiVersion, byKind);
+    }
+    return name;
   }
 
   /**

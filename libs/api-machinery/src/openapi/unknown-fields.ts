@@ -15,10 +15,6 @@ export interface UnknownFieldOptions {
 
 export type SchemaLookup = (componentName: string) => Schema | undefined;
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /** Follows references until a schema that says something itself. */
 function resolve(schema: Schema, lookup: SchemaLookup, seen = new Set<string>()): Schema | undefined {
   const name = referencedName(schema);
@@ -41,33 +37,44 @@ export function findUnknownFields(
   options: UnknownFieldOptions = {},
   path = '',
 ): string[] {
-  const resolved = resolve(schema, lookup);
-  if (!resolved || resolved['x-kubernetes-preserve-unknown-fields'] || value === null || value === undefined)
-    return [];
   const unknown: string[] = [];
+  collectUnknownFields(schema, value, lookup, options, path, unknown);
+  return unknown;
+}
+
+/** One list collects every finding: a body whose fields are all known allocates no arrays. */
+function collectUnknownFields(
+  schema: Schema,
+  value: unknown,
+  lookup: SchemaLookup,
+  options: UnknownFieldOptions,
+  path: string,
+  unknown: string[],
+): void {
+  // Scalars have no fields: their schemas need not be resolved at all.
+  if (typeof value !== 'object' || value === null) return;
+  const resolved = resolve(schema, lookup);
+  if (!resolved || resolved['x-kubernetes-preserve-unknown-fields']) return;
   if (Array.isArray(value)) {
     if (resolved.items) {
-      value.forEach((item, index) =>
-        unknown.push(...findUnknownFields(resolved.items!, item, lookup, options, `${path}[${index}]`)),
-      );
+      for (let index = 0; index < value.length; index++)
+        collectUnknownFields(resolved.items, value[index], lookup, options, `${path}[${index}]`, unknown);
     }
-    return unknown;
+    return;
   }
-  if (!isPlainObject(value)) return unknown;
   if (resolved.properties) {
-    for (const [field, fieldValue] of Object.entries(value)) {
+    for (const field of Object.keys(value)) {
       if (options.strategicMergeDirectives && field.startsWith('$')) continue;
       const fieldSchema = resolved.properties[field];
+      const fieldValue = (value as Record<string, unknown>)[field];
       if (fieldSchema)
-        unknown.push(...findUnknownFields(fieldSchema, fieldValue, lookup, options, `${path}.${field}`));
+        collectUnknownFields(fieldSchema, fieldValue, lookup, options, `${path}.${field}`, unknown);
       else unknown.push(`${path}.${field}`);
     }
   } else if (resolved.additionalProperties) {
-    for (const [key, entry] of Object.entries(value)) {
-      unknown.push(
-        ...findUnknownFields(resolved.additionalProperties, entry, lookup, options, `${path}.${key}`),
-      );
+    for (const key of Object.keys(value)) {
+      const entry = (value as Record<string, unknown>)[key];
+      collectUnknownFields(resolved.additionalProperties, entry, lookup, options, `${path}.${key}`, unknown);
     }
   }
-  return unknown;
 }

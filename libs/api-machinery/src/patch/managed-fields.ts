@@ -86,8 +86,9 @@ export function serverSideApply({
         kind,
         metadata: withoutUndefined({ name: applied.metadata?.name, namespace: applied.metadata?.namespace }),
       };
-  const liveView = trackedView(live, subresource);
-  const appliedView = withoutNulls(trackedView(applied, subresource)) as JsonObject;
+  // Merging writes into these views, so they must not share anything with live or applied.
+  const liveView = structuredClone(trackedView(live, subresource));
+  const appliedView = withoutNulls(structuredClone(trackedView(applied, subresource))) as JsonObject;
   const merged = mergeApplied(liveView, appliedView, schema, [], { apiVersion, kind }) as JsonObject;
   const appliedFields = fieldSetOf(appliedView, schema);
 
@@ -145,8 +146,12 @@ export function serverSideApply({
   return result;
 }
 
+/**
+ * Returns `after` with its managedFields brought up to date. Only the top level and metadata are
+ * copied (managedFields is the one field written); everything below is shared with `after`.
+ */
 export function trackUpdate({ before, after, manager, now, subresource }: TrackUpdateArgs): KubeObject {
-  const result = structuredClone(after);
+  const result = { ...after, metadata: { ...after.metadata } };
   if (!manager) return result;
   const supplied = after.metadata.managedFields as unknown;
   if (isResetRequest(supplied)) {
@@ -160,18 +165,23 @@ export function trackUpdate({ before, after, manager, now, subresource }: TrackU
   let managers = (suppliedChanged ? decodeManagers(supplied) : undefined) ?? decodeManagers(previous) ?? [];
 
   const schema = schemaForKind(after.kind ?? '', after.apiVersion) ?? OPEN_MAP;
-  const beforeView = before ? trackedView(before, subresource) : {};
+  const beforeView = before ? trackedView(before, subresource) : undefined;
   const afterView = trackedView(after, subresource);
-  const changed = new FieldSet(
-    [...fieldSetOf(afterView, schema)].filter((path) => {
-      const was = valueAt(beforeView, path);
-      if (was === undefined) return true;
-      return isLeafField(path) && !deepEqual(was, valueAt(afterView, path));
-    }),
-  );
-  const removed = new FieldSet(
-    [...fieldSetOf(beforeView, schema)].filter((path) => valueAt(afterView, path) === undefined),
-  );
+  // A create changes every field it sets and removes none.
+  const changed = beforeView
+    ? new FieldSet(
+        [...fieldSetOf(afterView, schema)].filter((path) => {
+          const was = valueAt(beforeView, path);
+          if (was === undefined) return true;
+          return isLeafField(path) && !deepEqual(was, valueAt(afterView, path));
+        }),
+      )
+    : fieldSetOf(afterView, schema);
+  const removed = beforeView
+    ? new FieldSet(
+        [...fieldSetOf(beforeView, schema)].filter((path) => valueAt(afterView, path) === undefined),
+      )
+    : new FieldSet();
 
   const apiVersion = after.apiVersion ?? '';
   const isUpdater = (m: Manager) =>
@@ -322,13 +332,18 @@ function mergeApplied(
   return structuredClone(applied);
 }
 
-/** The object as managers see it: no type meta, no system metadata, and only the half of spec/status this endpoint writes. */
+/**
+ * The object as managers see it: no type meta, no system metadata, and only the half of spec/status
+ * this endpoint writes. Below metadata it shares the object's values; clone it before writing.
+ */
 function trackedView(object: KubeObject, subresource: string | undefined): JsonObject {
-  const { apiVersion: _apiVersion, kind: _kind, ...rest } = structuredClone(object) as JsonObject;
+  const { apiVersion: _apiVersion, kind: _kind, ...rest } = object as unknown as JsonObject;
   delete rest[subresource === 'status' ? 'spec' : 'status'];
   if (isJsonObject(rest.metadata)) {
-    for (const field of UNTRACKED_METADATA) delete rest.metadata[field];
-    if (!Object.keys(rest.metadata).length) delete rest.metadata;
+    const metadata = { ...rest.metadata };
+    for (const field of UNTRACKED_METADATA) delete metadata[field];
+    if (Object.keys(metadata).length) rest.metadata = metadata;
+    else delete rest.metadata;
   }
   return rest;
 }
