@@ -37,6 +37,7 @@ async function withForkInProgress<T>(
   store: EventStore,
   fork: { name: string; from: string; revision: number },
   race: () => Promise<T>,
+  holdMs = 300,
 ): Promise<PromiseSettledResult<T>> {
   const client = await store.pool.connect();
   try {
@@ -45,8 +46,8 @@ async function withForkInProgress<T>(
     let settled = false;
     const racing = race().finally(() => (settled = true));
     const outcome = Promise.allSettled([racing]).then(([result]) => result);
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(settled).toBe(false);
+    await new Promise((resolve) => setTimeout(resolve, holdMs));
+    expect(settled).toBe(holdMs > 2_000);
     await client.query('COMMIT');
     return await outcome;
   } catch (error) {
@@ -312,6 +313,48 @@ describe('compaction (real PostgreSQL)', () => {
     });
     expect((await store.list('racer', '/registry/configmaps/default/race-', fork)).items).toHaveLength(3);
     await store.deleteBranch('racer');
+  });
+
+  it('holds a compaction further up while a grandchild is being forked: the grandchild gets the raised bounds', async () => {
+    const base = (await store.append('main', configMap('upper-race', 'x'))).revision;
+    await store.append('main', configMap('upper-race-2', 'x'));
+    const fork = (await store.branch()).revision;
+    await store.branches.fork('upper-kid', 'main', fork, 'wall');
+    await store.append('upper-kid', configMap('upper-kid-own', 'x'));
+    const kidHead = (await store.branch('upper-kid')).revision;
+    const compaction = await withForkInProgress(
+      store,
+      { name: 'upper-grandkid', from: 'upper-kid', revision: kidHead },
+      () => store.compact('main', base + 1, 'test'),
+    );
+    expect(compaction.status).toBe('fulfilled');
+    expect((await store.branches.get('upper-grandkid')).compactRevision).toBe(base + 1);
+    await expect(
+      store.get('upper-grandkid', '/registry/configmaps/default/upper-race', base),
+    ).rejects.toMatchObject({ name: 'RevisionCompacted' });
+    for (const name of ['upper-grandkid', 'upper-kid']) await store.deleteBranch(name);
+  });
+
+  it('gives up a compaction after a bounded wait for a long fork or restore, and forks queue no longer', async () => {
+    await store.append('main', configMap('long-fork', 'x'));
+    const fork = (await store.branch()).revision;
+    const compaction = await withForkInProgress(
+      store,
+      { name: 'long-fork', from: 'main', revision: fork },
+      async () => {
+        const attempt = Promise.allSettled([store.compact('main', fork, 'test')]);
+        // A fork started while the compaction queues is not held up behind it for good.
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        await store.branches.fork('during-wait', 'main', fork, 'wall');
+        const [outcome] = await attempt;
+        if (outcome.status === 'rejected') throw outcome.reason;
+        return outcome.value;
+      },
+      2_500,
+    );
+    expect(compaction).toMatchObject({ status: 'rejected', reason: { name: 'BranchHistoryBusy' } });
+    expect((await store.branch()).compactRevision).toBeLessThan(fork);
+    for (const name of ['long-fork', 'during-wait']) await store.deleteBranch(name);
   });
 });
 

@@ -83,7 +83,11 @@ export class BranchCatalog {
     }
   }
 
-  /** Inside a transaction: the parent's history is held against compaction until it ends. */
+  /**
+   * Inside a transaction: the history of the parent and of every branch above it, all of which the
+   * child reads, is held against compaction until it ends. A compaction further up also raises the
+   * bounds of its descendants, a row this child copies from its parent.
+   */
   private async forkLocked(
     name: string,
     parent: BranchInfo,
@@ -91,7 +95,15 @@ export class BranchCatalog {
     clock: 'wall' | 'virtual',
     tx: PoolClient,
   ): Promise<BranchInfo> {
-    await lockBranchHistory(tx, parent.id, 'read');
+    const { rows: lineage } = await tx.query<{ id: number }>(
+      `WITH RECURSIVE up AS (
+         SELECT id, parent_id FROM branches WHERE id = $1
+         UNION ALL
+         SELECT b.id, b.parent_id FROM branches b JOIN up ON b.id = up.parent_id)
+       SELECT id FROM up`,
+      [parent.id],
+    );
+    for (const { id } of lineage) await lockBranchHistory(tx, id, 'read');
     // Read again under the lock: a compaction that committed while this waited has moved the bounds.
     const { rows: bounds } = await tx.query<{ head_revision: string; compact_revision: string }>(
       `SELECT head_revision, compact_revision FROM branches WHERE id = $1`,
@@ -150,17 +162,42 @@ export class BranchCatalog {
 
 /**
  * Compaction deletes history that forks read, and a fork reads history a compaction may be deleting:
- * each checks the other's rows, so the check and the write must not interleave. Forks of one parent
- * share the lock; a compaction holds it alone. Transaction-scoped, so a crash cannot leave it held.
- * Two-key advisory locks are a separate space from the one-key locks used elsewhere.
+ * each checks the other's rows, so the check and the write must not interleave. Forks share the lock;
+ * a compaction holds it alone. Transaction-scoped, so a crash cannot leave it held. Two-key advisory
+ * locks are a separate space from the one-key locks used elsewhere.
+ *
+ * A compaction waits a bounded time: a restore forks inside its own long transaction, and while a
+ * compaction queues for the lock PostgreSQL makes every later fork of that branch queue behind it.
  */
 export async function lockBranchHistory(
   tx: PoolClient,
   branchId: number,
   mode: 'read' | 'compact',
 ): Promise<void> {
-  const lock = mode === 'read' ? 'pg_advisory_xact_lock_shared' : 'pg_advisory_xact_lock';
-  await tx.query(`SELECT ${lock}($1, $2)`, [BRANCH_HISTORY_LOCK, branchId]);
+  if (mode === 'read') {
+    await tx.query(`SELECT pg_advisory_xact_lock_shared($1, $2)`, [BRANCH_HISTORY_LOCK, branchId]);
+    return;
+  }
+  await tx.query(`SELECT set_config('lock_timeout', $1, true)`, [`${COMPACTION_LOCK_WAIT_MS}ms`]);
+  try {
+    await tx.query(`SELECT pg_advisory_xact_lock($1, $2)`, [BRANCH_HISTORY_LOCK, branchId]);
+  } catch (error) {
+    if ((error as { code?: string }).code === '55P03') throw new BranchHistoryBusy(branchId);
+    throw error;
+  }
+  await tx.query(`SELECT set_config('lock_timeout', '0', true)`);
+}
+
+const COMPACTION_LOCK_WAIT_MS = 2_000;
+
+/** A compaction gave up waiting for the forks or restores reading the branch's history. */
+export class BranchHistoryBusy extends Error {
+  override readonly name = 'BranchHistoryBusy';
+  constructor(readonly branchId: number) {
+    super(
+      `a branch is being forked or restored from this history; compaction waited ${COMPACTION_LOCK_WAIT_MS / 1000} s and did not run: try again`,
+    );
+  }
 }
 
 /** The first key of the branch-history advisory locks ("kt" + "bh"), the second is the branch id. */

@@ -13,7 +13,7 @@ export {
 } from './rows';
 export { migrate, createPool, MIGRATIONS } from './database';
 export { prefixEnd } from './history';
-export { BranchCatalog, BranchInfo, BranchExists, InvalidBranchName } from './branches';
+export { BranchCatalog, BranchInfo, BranchExists, BranchHistoryBusy, InvalidBranchName } from './branches';
 export { ControllerProgressStore } from './progress';
 export {
   IMPORT_BATCH,
