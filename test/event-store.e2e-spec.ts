@@ -81,6 +81,31 @@ describe('event store (real PostgreSQL)', () => {
     await db.drop();
   });
 
+  it('fails only the write PostgreSQL refuses, not the others that shared its statement', async () => {
+    const before = (await store.branch()).revision;
+    const outcomes = await Promise.allSettled(
+      ['nul-a', 'nul-b', 'nul-bad', 'nul-c', 'nul-d'].map((name) =>
+        store.append('main', configMap(name, name === 'nul-bad' ? 'a\u0000b' : 'fine')),
+      ),
+    );
+    expect(outcomes.map((o) => o.status)).toEqual([
+      'fulfilled',
+      'fulfilled',
+      'rejected',
+      'fulfilled',
+      'fulfilled',
+    ]);
+    const revisions = outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value.revision] : []));
+    expect([...revisions].sort((a, b) => a - b)).toEqual([before + 1, before + 2, before + 3, before + 4]);
+    const { rows } = await store.pool.query(
+      `SELECT name FROM events WHERE branch_id = 1 AND revision > $1 ORDER BY revision`,
+      [before],
+    );
+    expect(rows.map((r) => r.name).sort()).toEqual(['nul-a', 'nul-b', 'nul-c', 'nul-d']);
+    // The store goes on batching afterwards.
+    expect((await store.append('main', configMap('nul-after', 'x'))).revision).toBe(before + 5);
+  });
+
   it('gives concurrent writers gapless revisions that every watcher sees in table order', async () => {
     const startHead = (await store.branch()).revision;
     const writers = 16;

@@ -569,13 +569,16 @@ export class EventStore {
     const inflight: InFlight[] = [];
     const overlay: Overlay = new Map();
     let virtualRevision = head.revision;
+    // Writes to send one per statement, after a statement failed for a reason of its own.
+    let isolate = 0;
     let own = this.ownCommits.get(head.id);
     if (!own) this.ownCommits.set(head.id, (own = new Set()));
     try {
       while (queue.length || inflight.length) {
         while (queue.length && inflight.length < PIPELINE_DEPTH) {
           if (!inflight.length) virtualRevision = head.revision;
-          const batch = queue.splice(0, this.options.maxBatch ?? 500);
+          const batch = queue.splice(0, isolate > 0 ? 1 : (this.options.maxBatch ?? 500));
+          isolate = Math.max(0, isolate - batch.length);
           const decided = this.decide(head, batch, overlay, virtualRevision);
           const from = virtualRevision;
           virtualRevision = decided.revision;
@@ -614,11 +617,18 @@ export class EventStore {
         const retry = inflight.splice(0).flatMap((f) => f.batch);
         overlay.clear();
         if (outcome === 'moved') {
-          const { rows } = await this.pool.query<{ head_revision: string }>(
-            'SELECT head_revision FROM branches WHERE id = $1',
-            [head.id],
-          );
-          await this.serialize(head.id, () => this.foldForeignEvents(head, Number(rows[0].head_revision)));
+          await this.foldToDatabaseHead(head);
+          queue.unshift(...oldest.batch, ...retry);
+          continue;
+        }
+        // Another process's NOTIFY for a revision this batch aimed at was ignored as this process's
+        // own (ownCommits), and a statement whose reply was lost may have committed: either way the
+        // head learns what the database has, if it can be reached.
+        await this.foldToDatabaseHead(head).catch(() => undefined);
+        if (oldest.batch.length > 1) {
+          // One write the database refuses (say a NUL character, which jsonb cannot hold) must not
+          // fail the others that shared its statement: they go again one per statement.
+          isolate = oldest.batch.length;
           queue.unshift(...oldest.batch, ...retry);
         } else {
           for (const pending of oldest.batch) pending.reject(outcome);
@@ -633,6 +643,14 @@ export class EventStore {
         setImmediate(() => void this.flush(head));
       }
     }
+  }
+
+  private async foldToDatabaseHead(head: BranchHead): Promise<void> {
+    const { rows } = await this.pool.query<{ head_revision: string }>(
+      'SELECT head_revision FROM branches WHERE id = $1',
+      [head.id],
+    );
+    await this.serialize(head.id, () => this.foldForeignEvents(head, Number(rows[0].head_revision)));
   }
 
   /**
