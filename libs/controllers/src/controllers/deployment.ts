@@ -164,7 +164,7 @@ export class DeploymentController implements Controller {
     if (canonicalJson(next) !== canonicalJson(d.status ?? {})) {
       const updated = deepClone(d);
       updated.status = next;
-      ctx.defer(ctx.api.updateStatus(TYPES.deployments, updated));
+      await ctx.api.updateStatus(TYPES.deployments, updated);
     }
     // A new Progressing condition restarts the deadline clock: look again when it would run out.
     const now = findConditionIn(next.conditions as Condition[], 'Progressing');

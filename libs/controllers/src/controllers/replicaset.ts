@@ -26,8 +26,6 @@ export class ReplicaSetController implements Controller {
     groups: ['system:serviceaccounts', 'system:masters'],
   };
   private readonly expectations: Expectations;
-  /** The size of each creating ReplicaSet's next slow-start batch. */
-  private readonly slowStart = new Map<string, number>();
 
   constructor(clock: Clock) {
     this.expectations = new Expectations(clock);
@@ -69,7 +67,6 @@ export class ReplicaSetController implements Controller {
     const rs = ctx.cache.object('replicasets', namespace, name);
     if (!rs) {
       this.expectations.clear(key);
-      this.slowStart.delete(key);
       return;
     }
     // Creates or deletes not yet seen: the cache is behind what this controller already did.
@@ -78,9 +75,9 @@ export class ReplicaSetController implements Controller {
     const active = owned.filter(isActive);
     const wanted = rs.spec?.replicas ?? 1;
     if (!rs.metadata.deletionTimestamp) {
-      if (active.length < wanted) this.createPods(key, rs, Math.min(wanted - active.length, BURST), ctx);
-      else this.slowStart.delete(key);
-      if (active.length > wanted)
+      if (active.length < wanted)
+        await this.createPods(key, rs, Math.min(wanted - active.length, BURST), ctx);
+      else if (active.length > wanted)
         await this.deletePods(key, rs, active, Math.min(active.length - wanted, BURST), ctx);
     }
     return this.writeStatus(rs, active, ctx);
@@ -115,46 +112,39 @@ export class ReplicaSetController implements Controller {
   }
 
   /**
-   * Upstream's slowStartBatch (1, 2, 4, ... creates, the first failure ends the ramp, so a quota or
-   * admission refusal costs one batch, not `count`), one batch per reconcile: the next batch is
-   * issued once this one is seen in the cache, so the scheduler and the kubelets work on this batch's
-   * pods in the pass that creates the next. The successful creates' Events follow the batch.
+   * Slow start, as upstream's slowStartBatch: batches of 1, 2, 4, ... creates, each batch issued at
+   * once and awaited together, stopping at the first batch with a failure (a quota or admission
+   * refusal then costs one write, not `count`). A batch's Events are issued once its creates succeeded
+   * and awaited with the rest of the reconcile.
    */
-  private createPods(key: string, rs: KubeObject, count: number, ctx: ReconcileContext): void {
-    const ramp = this.slowStart.get(key) ?? 1;
-    this.slowStart.set(key, ramp * 2);
+  private async createPods(key: string, rs: KubeObject, count: number, ctx: ReconcileContext): Promise<void> {
     const base = `${rs.metadata.name!.slice(0, MAX_NAME_BASE)}-`;
     const template = rs.spec?.template ?? {};
     const names = new Set<string>();
-    while (names.size < Math.min(ramp, count)) {
-      let podName = base + ctx.random.string(5, NAME_SUFFIX_ALPHABET);
-      while (names.has(podName) || ctx.cache.object('pods', rs.metadata.namespace, podName))
-        podName = base + ctx.random.string(5, NAME_SUFFIX_ALPHABET);
-      names.add(podName);
-    }
-    const created = new Set<string>();
-    let failure: { reason: unknown } | undefined;
-    for (const podName of names) {
-      this.expectations.expectAdd(key, podName);
-      ctx.defer(
-        ctx.api.create(TYPES.pods, podFor(rs, podName, base, template)).then(
-          () => created.add(podName),
-          (reason: unknown) => {
+    for (let done = 0, size = 1; done < count; done += size, size *= 2) {
+      const batch: string[] = [];
+      for (let i = 0; i < Math.min(size, count - done); i++) {
+        let podName = base + ctx.random.string(5, NAME_SUFFIX_ALPHABET);
+        while (names.has(podName) || ctx.cache.object('pods', rs.metadata.namespace, podName))
+          podName = base + ctx.random.string(5, NAME_SUFFIX_ALPHABET);
+        names.add(podName);
+        batch.push(podName);
+      }
+      const created = await Promise.allSettled(
+        batch.map((podName) => {
+          this.expectations.expectAdd(key, podName);
+          return ctx.api.create(TYPES.pods, podFor(rs, podName, base, template)).catch((error: unknown) => {
             this.expectations.forget(key, podName);
-            this.slowStart.delete(key);
-            failure ??= { reason };
-          },
-        ),
+            throw error;
+          });
+        }),
       );
+      for (const [i, outcome] of created.entries())
+        if (outcome.status === 'fulfilled')
+          ctx.defer(ctx.api.event(rs, 'Normal', 'SuccessfulCreate', `Created pod: ${batch[i]}`, SOURCE));
+      const failed = created.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+      if (failed) throw failed.reason;
     }
-    // A follow-up, not a chain on each create: Events are issued in name order, not commit order.
-    ctx.afterWrites(async () => {
-      const events = [...names]
-        .filter((podName) => created.has(podName))
-        .map((podName) => ctx.api.event(rs, 'Normal', 'SuccessfulCreate', `Created pod: ${podName}`, SOURCE));
-      await Promise.all(events);
-      if (failure) throw failure.reason;
-    });
   }
 
   private async deletePods(
@@ -177,7 +167,11 @@ export class ReplicaSetController implements Controller {
     }
   }
 
-  private writeStatus(rs: KubeObject, active: KubeObject[], ctx: ReconcileContext): ReconcileResult | void {
+  private async writeStatus(
+    rs: KubeObject,
+    active: KubeObject[],
+    ctx: ReconcileContext,
+  ): Promise<ReconcileResult | void> {
     const templateLabels = rs.spec?.template?.metadata?.labels ?? {};
     const minReady = rs.spec?.minReadySeconds ?? 0;
     let available = 0;
@@ -203,7 +197,7 @@ export class ReplicaSetController implements Controller {
     if (canonicalJson(status) !== canonicalJson(rs.status ?? {})) {
       const next = deepClone(rs);
       next.status = status;
-      ctx.defer(ctx.api.updateStatus(TYPES.replicasets, next));
+      await ctx.api.updateStatus(TYPES.replicasets, next);
     }
     return soonest === undefined ? undefined : { requeueAfterMs: soonest };
   }

@@ -56,17 +56,16 @@ export interface Controller {
   startKeys(cache: ObjectCache): Iterable<string>;
   reconcile(key: string, ctx: ReconcileContext): Promise<ReconcileResult | void>;
   /**
-   * Its work goes ahead of every other controller's queued work in a pass. For the simulated nodes' heartbeats:
+   * Its work goes ahead of every other controller's queued work. For the simulated nodes' heartbeats:
    * in a cluster each kubelet renews its Lease on its own, so a rollout of thousands of pods queued
    * ahead must not hold renewals back until the node lifecycle controller sees the nodes as dead.
    */
   readonly urgent?: boolean;
   /**
    * Up to this many of its queued keys are taken at once (in queue order) and reconciled one after
-   * another on the same cache, their deferred writes sequenced together and awaited with the rest of
-   * the pass (the other controllers' batches). Reconciles of a pass do not see each other's writes in
-   * the cache: a controller that batches keeps track of what it issued itself (the scheduler's
-   * assumed pods).
+   * another on the same cache, their deferred writes sequenced together and awaited as one batch.
+   * Reconciles of a batch do not see each other's writes in the cache: a controller that batches
+   * keeps track of what it issued itself (the scheduler's assumed pods).
    */
   readonly batchSize?: number;
 }
@@ -130,12 +129,11 @@ const CATCH_UP_PAGE = 2_000;
 /**
  * Runs controllers as projections of the log: one stream of events, folded in revision order into
  * one cache, mapped to dirty keys in a queue that dedupes (a burst of events about one object is one
- * reconcile), and reconciled in passes: one batch of each controller's queued keys (one key for a
- * controller that does not batch), all on the same cache. Passes are serial on purpose: after every
- * pass the events its writes produced are folded before the next key is looked at, and the writes of
- * a pass are sequenced in the order they were issued, so what each controller decides depends only
- * on the events before it, the clock and the seed, and two clusters fed the same events write the
- * same events in the same order.
+ * reconcile), and reconciled one key, or one batch of a controller's keys, at a time. Processing is
+ * serial on purpose: after every batch the events its own writes produced are folded before the next
+ * key is looked at, and the writes of a batch are sequenced in the order they were issued, so what
+ * each controller decides depends only on the events before it, the clock and the seed, and two
+ * clusters fed the same events write the same events in the same order.
  */
 export class ControllerManager {
   readonly cache = new ObjectCache();
@@ -360,11 +358,12 @@ export class ControllerManager {
         for (const event of this.buffer.splice(0)) this.fold(event);
         continue;
       }
-      const pass = [...takeBatches(this.urgentQueue), ...takeBatches(this.queue)];
-      if (pass.length) {
+      const queue = this.urgentQueue.size ? this.urgentQueue : this.queue;
+      const batch = takeBatch(queue);
+      if (batch.length) {
         this.busy = true;
         try {
-          await this.reconcile(pass);
+          await this.reconcile(batch);
         } finally {
           this.busy = false;
         }
@@ -430,10 +429,10 @@ export class ControllerManager {
     }
   }
 
-  private async reconcile(pass: [string, Work][]): Promise<void> {
+  private async reconcile(batch: [string, Work][]): Promise<void> {
     const sequence = new WriteSequence();
     const runs: Run[] = [];
-    for (const [id, work] of pass) {
+    for (const [id, work] of batch) {
       const run: Run = { id, work, deferred: [], followUps: [], failed: false };
       runs.push(run);
       try {
@@ -526,23 +525,20 @@ async function awaitDeferred(runs: Run[]): Promise<void> {
   }
 }
 
-/**
- * One batch of each controller with queued work, in the order of its first queued key: they are
- * reconciled and their writes issued back to back, so one round trip to the store carries every
- * stage of the pipeline (creating, binding, starting pods) instead of one stage each. No controller
- * has two batches in a pass, so each still sees its own previous batch folded before its next one.
- */
-function takeBatches(queue: Map<string, Work>): [string, Work][] {
-  const batches = new Map<Controller, [string, Work][]>();
+/** The first queued work, with the controller's next queued keys after it when it reconciles in batches. */
+function takeBatch(queue: Map<string, Work>): [string, Work][] {
+  const first = queue.entries().next();
+  if (first.done) return [];
+  const controller = first.value[1].controller;
+  const size = controller.batchSize ?? 1;
+  const batch: [string, Work][] = [];
   for (const entry of queue) {
-    const controller = entry[1].controller;
-    let batch = batches.get(controller);
-    if (!batch) batches.set(controller, (batch = []));
-    if (batch.length < (controller.batchSize ?? 1)) batch.push(entry);
+    if (entry[1].controller !== controller) continue;
+    batch.push(entry);
+    if (batch.length >= size) break;
   }
-  const taken = [...batches.values()].flat();
-  for (const [id] of taken) queue.delete(id);
-  return taken;
+  for (const [id] of batch) queue.delete(id);
+  return batch;
 }
 
 function latest(a: number | undefined, b: number | undefined): number | undefined {
