@@ -133,11 +133,6 @@ export class KubeletController implements Controller {
     const { namespace, name } = splitKey(key);
     const pod = ctx.cache.object('pods', namespace, name);
     if (!pod || !isRunningNode(ctx.cache, pod.spec?.nodeName)) return;
-    // The runtime seeds each reconcile by (key, cause, attempt), and a timer fires with the cause it
-    // was set with: a later wake-up can get the stream of an earlier reconcile and draw the same Event
-    // names (AlreadyExists). Moving along the stream by the clock's second keeps the draws of two
-    // wake-ups apart (requested in the runtime: seed by the clock too).
-    ctx.random.string(1 + (Math.floor(ctx.now.getTime() / 1000) % 251), '0');
     if (pod.metadata.deletionTimestamp) return this.terminate(pod, ctx);
     const phase = pod.status?.phase;
     if (phase === 'Succeeded' || phase === 'Failed') return;

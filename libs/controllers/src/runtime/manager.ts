@@ -16,7 +16,10 @@ export interface ReconcileContext {
   now: Date;
   /** The revision of the newest event that made this key dirty. */
   cause: number;
-  /** Seeded by the cluster seed, the controller, the key, the cause and the attempt. */
+  /**
+   * Seeded by the cluster seed, the controller, the key, the newest cause it was reconciled for and
+   * the number of reconciles since that cause: a stream no earlier reconcile of the key drew from.
+   */
   random: Random;
   api: ControllerApi;
   /**
@@ -458,10 +461,14 @@ export class ControllerManager {
   private context(id: string, work: Work, sequence: WriteSequence, run: Run): ReconcileContext {
     const { controller, key, cause } = work;
     const now = this.options.clock.now();
+    // A timer fires with the cause it was set with, older than a reconcile of the key since then:
+    // counting on from the newest cause gives every reconcile of a key a stream of its own, where
+    // restarting at the timer's cause would draw an earlier reconcile's names again (AlreadyExists).
     const previous = this.attempts.get(id);
-    const attempt = previous && previous.cause === cause ? previous.n + 1 : 0;
-    this.attempts.set(id, { cause, n: attempt });
-    const random = seededRandom(this.options.seed, controller.name, key, cause, attempt);
+    const again = previous !== undefined && cause <= previous.cause;
+    const stream = { cause: again ? previous.cause : cause, n: again ? previous.n + 1 : 0 };
+    this.attempts.set(id, stream);
+    const random = seededRandom(this.options.seed, controller.name, key, stream.cause, stream.n);
     const ctx: RequestContext = {
       user: controller.userFor?.(key, this.cache) ?? controller.user,
       branch: this.branch,
