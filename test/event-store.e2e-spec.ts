@@ -234,6 +234,34 @@ describe('event store (real PostgreSQL)', () => {
     expect(Number(rows[0].hi) - Number(rows[0].lo) + 1).toBe(rows[0].n);
     await other.close();
   });
+
+  it('listens again after its LISTEN connection is cut, and catches up on what it missed', async () => {
+    const other = await openStore();
+    await other.branch();
+    const { rowCount } = await store.pool.query(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+        WHERE datname = current_database() AND query LIKE 'LISTEN%' AND pid <> pg_backend_pid()`,
+    );
+    expect(rowCount).toBeGreaterThanOrEqual(2);
+    // Written while no LISTEN connection is open: no notification will ever say so.
+    const missed = await store.append('main', configMap('while-deaf', 'x', 'multi'));
+    let seen = (await other.branch()).revision;
+    for (let i = 0; i < 100 && seen < missed.revision; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      seen = (await other.branch()).revision;
+    }
+    expect(seen).toBeGreaterThanOrEqual(missed.revision);
+    // Listening again: the next commit arrives by notification.
+    const next = firstValueFrom(
+      other.watch('main', seen).pipe(
+        filter((e: StoredEvent) => e.key.endsWith('/after-reconnect')),
+        take(1),
+      ),
+    );
+    await store.append('main', configMap('after-reconnect', 'x', 'multi'));
+    expect((await next).key).toBe('/registry/configmaps/multi/after-reconnect');
+    await other.close();
+  });
 });
 
 describe('compaction (real PostgreSQL)', () => {

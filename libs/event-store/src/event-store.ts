@@ -784,7 +784,6 @@ export class EventStore {
   private async listen(): Promise<void> {
     const client = new Client({ connectionString: this.options.url });
     client.on('error', () => undefined);
-    await client.connect();
     client.on('notification', (message) => {
       // `branch:head`, `branch:head:compacted` when a compaction committed, or
       // `branch:0:0:horizons` when a retention rule moved a prefix's horizon.
@@ -802,8 +801,40 @@ export class EventStore {
       this.announced.set(id, Math.max(revision, this.announced.get(id) ?? 0));
       void this.serialize(id, () => this.foldForeignEvents(head, revision)).catch(() => undefined);
     });
-    await client.query(`LISTEN ${NOTIFY_CHANNEL}`);
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${NOTIFY_CHANNEL}`);
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      throw error;
+    }
     this.listener = client;
+    let lost = false;
+    const onLost = () => {
+      if (lost || this.closed) return;
+      lost = true;
+      if (this.listener === client) this.listener = undefined;
+      void client.end().catch(() => undefined);
+      void this.listenAgain(0);
+    };
+    client.on('error', onLost);
+    client.on('end', onLost);
+  }
+
+  /**
+   * The LISTEN connection dropped (a restarted or failed-over database, a killed backend). What was
+   * announced meanwhile is lost with it, so once listening again every head reads up to the
+   * database's head; until then this process only sees others' commits when it writes itself.
+   */
+  private async listenAgain(attempt: number): Promise<void> {
+    await new Promise((resolve) => setTimeout(resolve, Math.min(10_000, 250 * 2 ** attempt)));
+    if (this.closed) return;
+    try {
+      await this.listen();
+    } catch {
+      return this.listenAgain(attempt + 1);
+    }
+    for (const head of this.headsById.values()) await this.foldToDatabaseHead(head).catch(() => undefined);
   }
 }
 
