@@ -2,6 +2,7 @@ import { deepClone, KubeObject, LabelSelector, labelSelectorMatcher, rfc3339 } f
 import type { CacheChange, ObjectCache } from '../runtime/cache';
 import type { Controller, ReconcileContext } from '../runtime/manager';
 import { TYPES } from '../runtime/types';
+import { fnv32a } from '../runtime/random';
 import { findCondition, milliCpu, namespacedKey, quantity, splitKey } from './objects';
 import { isActive, podRequests } from './pods';
 
@@ -156,8 +157,6 @@ export class SchedulerController implements Controller {
   /** Pods whose binding this scheduler issued, by key, until the cache shows them bound or gone. */
   private readonly assumed = new Map<string, KubeObject>();
   private snapshot?: Snapshot;
-  /** Where the next decision starts looking among the nodes, as upstream's nextStartNodeIndex. */
-  private nextStartNode = 0;
 
   *startKeys(cache: ObjectCache): Iterable<string> {
     for (const pod of cache.list('pods')) if (wantsScheduling(pod)) yield namespacedKey(pod);
@@ -185,7 +184,10 @@ export class SchedulerController implements Controller {
     const snapshot = this.snapshotAt(ctx.cache);
     const { nodes } = snapshot;
     const toFind = feasibleNodesToFind(nodes.length);
-    const start = nodes.length ? this.nextStartNode % nodes.length : 0;
+    // Upstream rotates a start index kept in memory across decisions. That index is not in the log: a
+    // fork's or a new leader's scheduler would start over and place the same pods elsewhere. A start
+    // taken from the pod's own key spreads the searches as well and is the same on every replay.
+    const start = nodes.length ? fnv32a(key) % nodes.length : 0;
     const reasons = new Map<string, number>();
     const verdicts: NodeVerdict[] = [];
     const feasible: KubeObject[] = [];
@@ -200,7 +202,6 @@ export class SchedulerController implements Controller {
         for (const r of failed.flatMap((f) => f.split('; '))) reasons.set(r, (reasons.get(r) ?? 0) + 1);
       else feasible.push(node);
     }
-    this.nextStartNode = nodes.length ? (start + processed) % nodes.length : 0;
     if (!feasible.length) return this.markUnschedulable(pod, nodes.length, reasons, verdicts, ctx);
     const scores = scoreNodes(pod, feasible, ctx.cache, snapshot);
     for (const v of verdicts) {
@@ -223,7 +224,17 @@ export class SchedulerController implements Controller {
     const assumed = { ...pod, spec: { ...pod.spec, nodeName: chosen } };
     this.assumed.set(key, assumed);
     snapshot.assume(assumed);
-    ctx.defer(ctx.api.bind(recorded, chosen));
+    ctx.defer(
+      ctx.api.bind(recorded, chosen).catch((error: unknown) => {
+        // A refused binding holds no capacity: other pods must not be turned away for it while this
+        // one waits for its retry, as upstream forgets an assumed pod whose binding failed.
+        if (this.assumed.get(key) === assumed) {
+          this.assumed.delete(key);
+          this.snapshot = undefined;
+        }
+        throw error;
+      }),
+    );
     ctx.afterWrites(() =>
       ctx.api.event(pod, 'Normal', 'Scheduled', `Successfully assigned ${namespace}/${name} to ${chosen}`, {
         component: SCHEDULER,
