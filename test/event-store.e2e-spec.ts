@@ -214,6 +214,51 @@ describe('event store (real PostgreSQL)', () => {
     await expect(store.pool.query(`TRUNCATE events CASCADE`)).rejects.toThrow(/append-only/);
   });
 
+  it('stores text exactly, keeping NULL apart from the empty string, for every event of a batch', async () => {
+    const odd = `é 日本 🚀 "quoted" back\\slash {a,b} NULL 'single' \t tab`;
+    const writes: WriteIntent[] = [0, 1, 2, 3].map((i) => ({
+      key: `/registry/widgets.ex.io/${odd}-${i}`,
+      type: 'ADDED',
+      group: i % 2 ? 'ex.io' : '',
+      version: 'v1',
+      resource: 'widgets',
+      object: {
+        apiVersion: i % 2 ? 'ex.io/v1' : 'v1',
+        kind: 'Widget',
+        // A cluster-scoped object has no namespace (NULL); an empty one must stay ''.
+        metadata: { name: `${odd}-${i}`, uid: `uid-${i}`, ...(i === 2 ? { namespace: '' } : {}) },
+        data: { odd },
+      },
+      expectedRevision: 0,
+      actor: i === 3 ? '' : `${odd} actor`,
+      request: i === 1 ? undefined : { userAgent: odd, requestId: `${i}` },
+      recordedAt: new Date(Date.UTC(2026, 11, 4, 12, 0, 0, 123 + i)),
+    }));
+    // Appended together, so they share one INSERT.
+    const events = await Promise.all(writes.map((w) => store.append('main', w)));
+    expect(new Set(events.map((e) => e.revision)).size).toBe(writes.length);
+    const { rows } = await store.pool.query(
+      `SELECT revision, key, api_group, namespace, name, actor, cause, request, recorded_at, object
+         FROM events WHERE branch_id = 1 AND revision = ANY($1::bigint[]) ORDER BY revision`,
+      [events.map((e) => e.revision)],
+    );
+    const byRevision = events.map((e, i) => ({ e, i })).sort((a, b) => a.e.revision - b.e.revision);
+    expect(rows).toEqual(
+      byRevision.map(({ e, i }) => ({
+        revision: String(e.revision),
+        key: writes[i].key,
+        api_group: writes[i].group,
+        namespace: i === 2 ? '' : null,
+        name: `${odd}-${i}`,
+        actor: writes[i].actor,
+        cause: null,
+        request: writes[i].request ?? null,
+        recorded_at: writes[i].recordedAt,
+        object: writes[i].object,
+      })),
+    );
+  });
+
   it('lets two processes on one database write gaplessly and see each other promptly', async () => {
     const other = await openStore();
     const seenByOther = firstValueFrom(

@@ -733,14 +733,14 @@ export class EventStore {
     const columns = eventColumns(events, this.bodies, (e) => storedForms.get(e));
     const { rows } = await this.pool.query<{ moved: number }>(
       `WITH moved AS (
-         UPDATE branches SET head_revision = $22 WHERE id = $23 AND head_revision = $24 RETURNING id
+         UPDATE branches SET head_revision = $6 WHERE id = $7 AND head_revision = $8 RETURNING id
        ), inserted AS (
          ${INSERT_EVENT_COLUMNS}
           WHERE EXISTS (SELECT 1 FROM moved)
          RETURNING 1
        )
        SELECT (SELECT count(*) FROM moved)::int AS moved,
-              CASE WHEN EXISTS (SELECT 1 FROM moved) THEN pg_notify($25, $26) END AS notified`,
+              CASE WHEN EXISTS (SELECT 1 FROM moved) THEN pg_notify($9, $10) END AS notified`,
       [...columns, to, head.id, from, NOTIFY_CHANNEL, `${head.id}:${to}`],
     );
     return rows[0].moved === 1;
