@@ -67,6 +67,13 @@ describe('bad input gets a Kubernetes Status and writes nothing', () => {
       422,
       'Invalid',
     ],
+    [
+      'a NUL character, which jsonb cannot hold',
+      'application/json',
+      '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"nul"},"data":{"x":"a\\u0000b"}}',
+      400,
+      'BadRequest',
+    ],
   ])('%s', async (_name, contentType, body, code, reason) => {
     const before = await events();
     expectStatus(await call(server, 'POST', cms, { body, contentType }), code, reason);

@@ -771,6 +771,12 @@ function translateError(error: unknown): StatusError {
   if (error instanceof Error && error.name === 'EncryptionError') return Errors.internal(error.message);
   if (error instanceof Error && error.name === 'FutureRevision')
     return new StatusError(504, 'Timeout', `Too large resource version: ${error.message}`);
+  // PostgreSQL's jsonb holds every JSON string except those with U+0000 or an unpaired surrogate
+  // (untranslatable_character); etcd would store them, but here the write cannot be kept.
+  if ((error as { code?: string }).code === '22P05')
+    return Errors.badRequest(
+      `the object cannot be stored: it contains a character PostgreSQL's jsonb does not hold (U+0000 or an unpaired surrogate): ${(error as Error).message}`,
+    );
   const message = error instanceof Error ? error.message : String(error);
   return Errors.internal(message);
 }
