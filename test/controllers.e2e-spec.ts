@@ -270,6 +270,16 @@ describe('controllers (real PostgreSQL, virtual clock)', () => {
     await c.settle();
   });
 
+  it('abandons a start whose leader term ended, before it writes anything', async () => {
+    const before = (await c.store.branch()).revision;
+    const term = new AbortController();
+    term.abort();
+    await expect(
+      startControllers({ events: c.store, resources: c.resources, clock: c.clock, signal: term.signal }),
+    ).rejects.toMatchObject({ name: 'StartAborted' });
+    expect((await c.store.branch()).revision).toBe(before);
+  });
+
   it('resumes after a restart without repeating a write', async () => {
     const before = (await c.store.branch()).revision;
     await c.restartControllers();

@@ -15,6 +15,7 @@ import { startEtcdEndpoint } from '@kubetime/etcd-compat';
 import {
   ControllerManager,
   LeaderElector,
+  StartAborted,
   resourceLeaseClient,
   startControllers,
 } from '@kubetime/controllers';
@@ -174,8 +175,9 @@ export class KubetimeRuntime {
       this.subscriptions = this.subscriptions.filter((s) => s !== namespaceFinalizer);
       namespaceFinalizer = undefined;
     };
-    const startMain = async () => {
+    const startMain = async (signal?: AbortSignal) => {
       this.controllers = await startControllers({
+        signal,
         events: this.events,
         resources: this.api.resources,
         branch: 'main',
@@ -207,7 +209,12 @@ export class KubetimeRuntime {
           // onStoppedLeading stops what did start.
           await startNamespaceFinalizer();
           if (term.aborted) return;
-          await startMain();
+          try {
+            await startMain(term);
+          } catch (error) {
+            if (error instanceof StartAborted) return;
+            throw error;
+          }
           if (term.aborted) return;
           // Branches that exist already (created before a restart, or by another server) are live
           // clusters too; the catalog is looked at again every retry period for new ones.

@@ -1,5 +1,11 @@
 export { startControllers, ControllersOptions } from './start';
-export { ControllerManager, Controller, ReconcileContext, ReconcileResult } from './runtime/manager';
+export {
+  ControllerManager,
+  Controller,
+  ReconcileContext,
+  ReconcileResult,
+  StartAborted,
+} from './runtime/manager';
 export { Clock, WallClock, VirtualClock } from './runtime/clock';
 export { ObjectCache, CacheChange } from './runtime/cache';
 export { seededRandom, Random } from './runtime/random';

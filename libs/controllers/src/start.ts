@@ -42,6 +42,8 @@ export interface ControllersOptions {
   /** Resume from each controller's recorded revision and keep recording it; without it, start from the head. */
   progress?: ProgressStore;
   onNotice?: (message: string, details: Record<string, unknown>) => void;
+  /** Abandons the start while it is catching up on the log (see ManagerOptions.signal). */
+  signal?: AbortSignal;
 }
 
 /**
@@ -60,6 +62,7 @@ export function startControllers(options: ControllersOptions): Promise<Controlle
     onError: options.onError,
     progress: options.progress,
     onNotice: options.onNotice,
+    signal: options.signal,
     controllers: [
       new NodePoolController({ ...DEFAULT_NODE_POOL, ...options.nodes }),
       new DeploymentController(),

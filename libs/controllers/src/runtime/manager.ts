@@ -84,6 +84,19 @@ export interface ManagerOptions {
   progressIntervalMs?: number;
   /** Why a start did what it did (resumed, or fell back to the head). */
   onNotice?: (message: string, details: Record<string, unknown>) => void;
+  /**
+   * Aborts a start still catching up (the leader lost its Lease meanwhile): the start fails with
+   * StartAborted before any key is reconciled or any progress recorded.
+   */
+  signal?: AbortSignal;
+}
+
+/** A start abandoned through its signal; nothing was reconciled or recorded. */
+export class StartAborted extends Error {
+  override readonly name = 'StartAborted';
+  constructor(branch: string) {
+    super(`controllers of branch ${branch}: start abandoned (the leader's term ended)`);
+  }
 }
 
 /** The `controller_progress` rows of one branch. */
@@ -188,6 +201,7 @@ export class ControllerManager {
     } else {
       this.loadCache(target, headItems);
     }
+    if (this.options.signal?.aborted) throw new StartAborted(this.branch);
     this.subscription = this.options.events.watch(this.branch, target).subscribe({
       next: (event) => {
         this.buffer.push(event);
@@ -268,6 +282,7 @@ export class ControllerManager {
   private async catchUp(from: number, target: number): Promise<void> {
     let after = from;
     while (after < target) {
+      if (this.options.signal?.aborted) throw new StartAborted(this.branch);
       const page = await this.options.events.events(this.branch, after, target, CATCH_UP_PAGE);
       if (!page.length)
         throw new Error(`events ${after + 1}..${target} of branch ${this.branch} are missing`);
