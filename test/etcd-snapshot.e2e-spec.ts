@@ -129,6 +129,11 @@ describeWithEtcd('etcd snapshots of the event log (real etcd 3.4, real PostgreSQ
         WHERE branch_id = 1 AND revision <= $1 ORDER BY key, revision DESC`,
       [revision ?? (await store.branch()).revision],
     );
+    return asEtcdKvs(rows);
+  }
+
+  /** The newest version of each key, as etcd's get shows it (deleted keys absent). */
+  function asEtcdKvs(rows: any[]) {
     return rows
       .filter((r) => r.type !== 'DELETED')
       .map((r) => ({
@@ -185,15 +190,7 @@ describeWithEtcd('etcd snapshots of the event log (real etcd 3.4, real PostgreSQ
         WHERE (branch_id = 1 AND revision <= $1) OR branch_id = $2 ORDER BY key, revision DESC`,
       [forkAt, id],
     );
-    const expected = rows
-      .filter((r) => r.type !== 'DELETED')
-      .map((r) => ({
-        key: r.key as string,
-        value: (r.sealed as Buffer | null) ?? Buffer.from(JSON.stringify(r.object)),
-        createRevision: Number(r.create_revision),
-        modRevision: Number(r.revision),
-        version: Number(r.version),
-      }));
+    const expected = asEtcdKvs(rows);
     expect((await getPrefix(etcd.endpoint, '/registry')).kvs).toEqual(expected);
     expect(expected.map((kv) => kv.modRevision).filter((r) => r > forkAt)).toHaveLength(2);
   });

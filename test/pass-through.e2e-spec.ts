@@ -60,6 +60,20 @@ describe.each([
     return [...frames].reverse().find((f) => f.includes('"result"'))!;
   }
 
+  /** A paused replay's events, collected from its first notification to replay.done. */
+  async function replayed(range: { from: number; to: number; filter?: unknown }): Promise<any[]> {
+    const events: any[] = [];
+    const started = await rpc.call('replay.start', { ...range, speed: 'max', paused: true });
+    const off = rpc.on('replay.event', (p) => {
+      if (p.subscription === started.subscription) events.push(p.event);
+    });
+    const done = collect('replay.done', started.subscription, () => true);
+    await rpc.call('replay.resume', { subscription: started.subscription });
+    await done;
+    off();
+    return events;
+  }
+
   function collect(method: string, subscription: string, until: (p: any) => boolean): Promise<any[]> {
     const items: any[] = [];
     return new Promise((resolve, reject) => {
@@ -135,15 +149,7 @@ describe.each([
     await rpc.call('watch.unsubscribe', { subscription: watchId });
     expect(watched.map((e) => e.name)).toEqual(expect.arrayContaining(['quotes', 'plain', 'db']));
 
-    const replayEvents: any[] = [];
-    const started = await rpc.call('replay.start', { from: before + 1, to, speed: 'max', paused: true });
-    const off = rpc.on('replay.event', (p) => {
-      if (p.subscription === started.subscription) replayEvents.push(p.event);
-    });
-    const done = collect('replay.done', started.subscription, () => true);
-    await rpc.call('replay.resume', { subscription: started.subscription });
-    await done;
-    off();
+    const replayEvents = await replayed({ from: before + 1, to });
     expect(replayEvents).toEqual(watched);
     for (const event of replayEvents.filter((e) => e.object))
       expect(event.object.metadata.resourceVersion).toBe(String(event.revision));
@@ -163,22 +169,7 @@ describe.each([
     await rpc.call('watch.unsubscribe', { subscription: watchId });
     expect(watched.map((e) => e.name)).toEqual(['quotes', 'db']);
 
-    const replayEvents: any[] = [];
-    const started = await rpc.call('replay.start', {
-      from: before + 1,
-      to,
-      speed: 'max',
-      paused: true,
-      filter,
-    });
-    const off = rpc.on('replay.event', (p) => {
-      if (p.subscription === started.subscription) replayEvents.push(p.event);
-    });
-    const done = collect('replay.done', started.subscription, () => true);
-    await rpc.call('replay.resume', { subscription: started.subscription });
-    await done;
-    off();
-    expect(replayEvents).toEqual(watched);
+    expect(await replayed({ from: before + 1, to, filter })).toEqual(watched);
     expect((await rpc.call('history.events', { from: before + 1, to, filter })).items).toEqual(watched);
   });
 });

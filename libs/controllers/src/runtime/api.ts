@@ -41,19 +41,14 @@ export class ControllerApi {
 
   /** A main-resource write, conditional on the resourceVersion the object was read at. */
   update(type: ResourceType, object: KubeObject): Promise<KubeObject> {
-    return this.sequence.issue((onSequenced) =>
-      this.resources.update(
-        { ...this.ctx, onSequenced },
-        type,
-        object.metadata.namespace,
-        object.metadata.name!,
-        object,
-        { dryRun: false },
-      ),
-    );
+    return this.updateAt(type, object);
   }
 
   updateStatus(type: ResourceType, object: KubeObject): Promise<KubeObject> {
+    return this.updateAt(type, object, 'status');
+  }
+
+  private updateAt(type: ResourceType, object: KubeObject, subresource?: 'status'): Promise<KubeObject> {
     return this.sequence.issue((onSequenced) =>
       this.resources.update(
         { ...this.ctx, onSequenced },
@@ -61,7 +56,7 @@ export class ControllerApi {
         object.metadata.namespace,
         object.metadata.name!,
         object,
-        { dryRun: false, subresource: 'status' },
+        subresource ? { dryRun: false, subresource } : { dryRun: false },
       ),
     );
   }
