@@ -262,20 +262,20 @@ function bodyOf(
   bodies: BodyTransformer,
 ): { body: KubeObject | RawJson; opaque?: Opaque } {
   if (typeof row.object === 'string') return { body: new RawJson(row.object) };
-  if (row.object) return { body: withResourceVersion(row.object, Number(row.revision)) };
+  const versioned = (object: KubeObject) => withResourceVersion(object, Number(row.revision));
+  if (row.object) return { body: versioned(row.object) };
   if (row.sealed) {
     try {
-      const opened = JSON.parse(bodies.open(row.sealed, row.key).toString('utf8')) as KubeObject;
-      return { body: withResourceVersion(opened, Number(row.revision)) };
+      return { body: versioned(JSON.parse(bodies.open(row.sealed, row.key).toString('utf8')) as KubeObject) };
     } catch (error) {
       return {
-        body: withResourceVersion(identity(row), Number(row.revision)),
+        body: versioned(identity(row)),
         opaque: { reason: error instanceof Error ? error.message : String(error) },
       };
     }
   }
   return {
-    body: withResourceVersion(identity(row), Number(row.revision)),
+    body: versioned(identity(row)),
     opaque: {
       reason: `the stored value of ${row.key} (${row.raw?.length ?? 0} bytes) could not be decoded when it was imported; it is kept as raw bytes`,
     },

@@ -1,5 +1,5 @@
 import { deepClone, RawJson, type KubeObject } from '@kubetime/api-machinery';
-import { objectOf, type StoredEvent } from '@kubetime/event-store';
+import { objectOf, type Body as StoredBody, type StoredEvent } from '@kubetime/event-store';
 import { actorKind, type Subject } from './filter';
 import { invalid, Params } from './params';
 
@@ -7,7 +7,7 @@ import { invalid, Params } from './params';
 export type Redact = (object: KubeObject) => KubeObject;
 
 /** A body as a raw read returns it: decoded, or the stored JSON text. */
-export type Body = KubeObject | RawJson;
+export type Body = StoredBody<'raw'>;
 
 /**
  * What a caller may see of a body that may still be text. Redaction only changes Secrets, so text

@@ -245,7 +245,7 @@ export class SchedulerController implements Controller {
   /**
    * The snapshot of the cache's revision, built once per revision (the cache does not move during a
    * pass). Assumptions the cache has caught up with (bound, deleted, or no longer waiting) are
-   * dropped first; those of bindings still in flight or refused stay until the pod is decided again.
+   * dropped first; those of bindings still in flight stay (a refused one is dropped when it fails).
    */
   private snapshotAt(cache: ObjectCache): Snapshot {
     if (this.snapshot?.revision === cache.revision) return this.snapshot;
