@@ -158,6 +158,44 @@ describe('event store (real PostgreSQL)', () => {
     await expect(store.append('main', configMap('occ', 'dup'))).rejects.toBeInstanceOf(PreconditionFailed);
   });
 
+  it('writes checkpoints less often as the live set grows, so their references stay bounded per event', async () => {
+    // A database of its own: the live set starts empty, so the intervals below are known.
+    const own = await createTestDatabase();
+    const pool = createPool(own.url, { max: 4 });
+    const eager = await (async () => {
+      await migrate(own.url);
+      return EventStore.open({ pool, url: own.url, checkpointInterval: 1 });
+    })();
+    try {
+      const appended = 400;
+      for (let i = 0; i < appended; i++) await eager.append('main', configMap(`grow-${i}`, 'x', 'grow'));
+      const head = await eager.branch();
+      const written = async () =>
+        (
+          await pool.query<{ n: number; refs: number; newest: string }>(
+            `SELECT count(*)::int AS n, coalesce(sum(cardinality(ref_revisions)), 0)::int AS refs,
+                    max(revision) AS newest FROM checkpoints`,
+          )
+        ).rows[0];
+      // Checkpoints are written after their batch commits, without holding it up.
+      let found = await written();
+      for (let i = 0; i < 50 && Number(found.newest) < head.lastCheckpoint; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        found = await written();
+      }
+      // The configured interval of 1 holds while the live set is small, then the interval grows.
+      expect(found.n).toBeGreaterThan(4);
+      expect(found.n).toBeLessThan(appended / 10);
+      expect(found.refs).toBeLessThanOrEqual(4 * appended);
+      const past = await eager.list('main', '/registry/configmaps/grow/', head.revision - 1);
+      expect(past.items).toHaveLength(appended - 1);
+    } finally {
+      await eager.close();
+      await pool.end();
+      await own.drop();
+    }
+  });
+
   it('reads any past revision, through checkpoints, as it was', async () => {
     const before = (await store.branch()).revision;
     const a = await store.append('main', configMap('pit', 'one', 'pit'));

@@ -112,6 +112,18 @@ export class BranchHead {
     return revisions.sort();
   }
 
+  /** Which event holds each live object, in no particular order. */
+  liveReferences(): { branchIds: number[]; revisions: number[] } {
+    const branchIds: number[] = [];
+    const revisions: number[] = [];
+    for (const bucket of this.byResource.values())
+      for (const o of bucket.values()) {
+        branchIds.push(o.branchId);
+        revisions.push(o.revision);
+      }
+    return { branchIds, revisions };
+  }
+
   count(): number {
     let n = 0;
     for (const bucket of this.byResource.values()) n += bucket.size;

@@ -4,12 +4,14 @@ import { EventLog1732240000000 } from './migrations/1732240000000-event-log';
 import { RawValues1732300000000 } from './migrations/1732300000000-raw-values';
 import { KeyHorizons1732400000000 } from './migrations/1732400000000-key-horizons';
 import { ControllerProgress1733200000000 } from './migrations/1733200000000-controller-progress';
+import { EventsWithoutBranchFk1733300000000 } from './migrations/1733300000000-events-without-branch-fk';
 
 export const MIGRATIONS = [
   EventLog1732240000000,
   RawValues1732300000000,
   KeyHorizons1732400000000,
   ControllerProgress1733200000000,
+  EventsWithoutBranchFk1733300000000,
 ];
 
 /** Any number that other tools are unlikely to pick; several servers on one database queue here. */

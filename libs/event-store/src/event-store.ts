@@ -49,6 +49,8 @@ const NOTIFY_CHANNEL = 'kubetime_events';
 /** Batches in flight per branch: one committing while the next waits on its row lock. */
 const PIPELINE_DEPTH = 3;
 const CATCH_UP_PAGE = 2000;
+/** Live-object references a checkpoint may cost per event appended since the previous one. */
+const CHECKPOINT_REFS_PER_EVENT = 4;
 
 /** Bodies that arrived in stored form, by the event that carries them until it is inserted. */
 const storedForms = new WeakMap<StoredEvent, NonNullable<WriteIntent['stored']>>();
@@ -763,18 +765,26 @@ export class EventStore {
   }
 
   private maybeCheckpoint(head: BranchHead): void {
-    const interval = this.options.checkpointInterval ?? 5_000;
+    // A checkpoint costs one reference per live object, so the interval grows with the live set: the
+    // references written stay at most CHECKPOINT_REFS_PER_EVENT per event appended, however many
+    // objects a branch holds, and a past read still starts from a checkpoint no more than a quarter
+    // of the live set (or the configured interval) behind it.
+    const live = head.count();
+    const interval = Math.max(
+      this.options.checkpointInterval ?? 5_000,
+      Math.ceil(live / CHECKPOINT_REFS_PER_EVENT),
+    );
     if (head.revision - head.lastCheckpoint < interval) return;
     const revision = head.revision;
     head.lastCheckpoint = revision;
     // References only: a checkpoint names the event holding each live object, so bodies (and sealed
-    // Secrets) are never copied.
-    const live = head.all();
+    // Secrets) are never copied. The arrays go as literals: pg would otherwise escape each element.
+    const { branchIds, revisions } = head.liveReferences();
     this.pool
       .query(
         `INSERT INTO checkpoints (branch_id, revision, ref_branches, ref_revisions) VALUES ($1, $2, $3, $4)
          ON CONFLICT DO NOTHING`,
-        [head.id, revision, live.map((o) => o.branchId), live.map((o) => o.revision)],
+        [head.id, revision, `{${branchIds.join(',')}}`, `{${revisions.join(',')}}`],
       )
       .catch(() => {
         head.lastCheckpoint = 0;
