@@ -305,10 +305,18 @@ describe('event store (real PostgreSQL)', () => {
         take(1),
       ),
     );
-    await Promise.all([
-      ...Array.from({ length: 20 }, (_, i) => store.append('main', configMap(`p1-${i}`, 'x', 'multi'))),
-      ...Array.from({ length: 20 }, (_, i) => other.append('main', configMap(`p2-${i}`, 'x', 'multi'))),
-    ]);
+    // Rounds of writes from both at once: each finds the head moved by the other, either when it
+    // moves the head or when the other has inserted the same revisions first, and writes again.
+    for (let round = 0; round < 4; round++) {
+      await Promise.all([
+        ...Array.from({ length: 60 }, (_, i) =>
+          store.append('main', configMap(`p1-${round}-${i}`, 'x', 'multi')),
+        ),
+        ...Array.from({ length: 60 }, (_, i) =>
+          other.append('main', configMap(`p2-${round}-${i}`, 'x', 'multi')),
+        ),
+      ]);
+    }
     await store.append('main', configMap('from-first', 'x', 'multi'));
     expect((await seenByOther).key).toBe('/registry/configmaps/multi/from-first');
     const { rows } = await store.pool.query<{ n: number; lo: string; hi: string }>(

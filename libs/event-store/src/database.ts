@@ -5,6 +5,7 @@ import { RawValues1732300000000 } from './migrations/1732300000000-raw-values';
 import { KeyHorizons1732400000000 } from './migrations/1732400000000-key-horizons';
 import { ControllerProgress1733200000000 } from './migrations/1733200000000-controller-progress';
 import { EventsWithoutBranchFk1733300000000 } from './migrations/1733300000000-events-without-branch-fk';
+import { AppendFunction1733300000001 } from './migrations/1733300000001-append-function';
 
 export const MIGRATIONS = [
   EventLog1732240000000,
@@ -12,6 +13,7 @@ export const MIGRATIONS = [
   KeyHorizons1732400000000,
   ControllerProgress1733200000000,
   EventsWithoutBranchFk1733300000000,
+  AppendFunction1733300000001,
 ];
 
 /** Any number that other tools are unlikely to pick; several servers on one database queue here. */

@@ -12,7 +12,6 @@ import {
   eventColumns,
   eventFromRow,
   groupResource,
-  INSERT_EVENT_COLUMNS,
   plaintextBodies,
   withResourceVersion,
 } from './rows';
@@ -46,7 +45,7 @@ export interface EventStoreOptions {
 }
 
 const NOTIFY_CHANNEL = 'kubetime_events';
-/** Batches in flight per branch: one committing while the next waits on its row lock. */
+/** Batches in flight per branch: one committing while the next ones insert their rows. */
 const PIPELINE_DEPTH = 3;
 const CATCH_UP_PAGE = 2000;
 /** Live-object references a checkpoint may cost per event appended since the previous one. */
@@ -721,10 +720,10 @@ export class EventStore {
   }
 
   /**
-   * One statement, so one round trip and one implicit transaction: move the branch head from the
-   * revision this process knows to the new one (the row lock orders writers across processes),
-   * insert the events only if that succeeded, and notify other processes. False when another
-   * process had moved the head first; nothing is written then.
+   * One statement, so one round trip and one implicit transaction (kubetime_append): insert the
+   * events, then move the branch head from the revision this process knows to the new one (the row
+   * lock orders writers across processes), and notify other processes. False when another process
+   * had moved the head first; nothing is written then.
    */
   private async insertAtHead(
     head: BranchHead,
@@ -732,20 +731,20 @@ export class EventStore {
     to: number,
     events: StoredEvent[],
   ): Promise<boolean> {
-    const columns = eventColumns(events, this.bodies, (e) => storedForms.get(e));
-    const { rows } = await this.pool.query<{ moved: number }>(
-      `WITH moved AS (
-         UPDATE branches SET head_revision = $6 WHERE id = $7 AND head_revision = $8 RETURNING id
-       ), inserted AS (
-         ${INSERT_EVENT_COLUMNS}
-          WHERE EXISTS (SELECT 1 FROM moved)
-         RETURNING 1
-       )
-       SELECT (SELECT count(*) FROM moved)::int AS moved,
-              CASE WHEN EXISTS (SELECT 1 FROM moved) THEN pg_notify($9, $10) END AS notified`,
-      [...columns, to, head.id, from, NOTIFY_CHANNEL, `${head.id}:${to}`],
+    const [branchId, scalars, objects, sealed, raw] = eventColumns(events, this.bodies, (e) =>
+      storedForms.get(e),
     );
-    return rows[0].moved === 1;
+    try {
+      await this.pool.query({
+        name: 'kubetime_append',
+        text: 'SELECT kubetime_append($1, $2, $3, $4, $5, $6, $7, $8)',
+        values: [branchId, from, to, scalars, objects, sealed, raw, NOTIFY_CHANNEL],
+      });
+      return true;
+    } catch (error) {
+      if (headMoved(error)) return false;
+      throw error;
+    }
   }
 
   /** Another process committed on this branch: fold its events in before deciding anything. */
@@ -895,4 +894,13 @@ function toStoredObject<B extends KubeObject | RawJson>(event: StoredEvent<B>): 
     sealedWith: event.sealedWith,
     ...(event.opaque ? { opaque: event.opaque } : {}),
   };
+}
+
+/**
+ * Whether an append failed because the head was not where this process thought: kubetime_append
+ * found it moved (KT409), or another process had already inserted the same revisions.
+ */
+function headMoved(error: unknown): boolean {
+  const { code, constraint } = error as { code?: string; constraint?: string };
+  return code === 'KT409' || (code === '23505' && constraint === 'events_pkey');
 }

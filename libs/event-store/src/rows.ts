@@ -116,19 +116,6 @@ export function selectStateColumns(form: BodyForm, alias?: string): string {
 
 export const EVENT_COLUMNS = selectEventColumns('decoded');
 
-/**
- * An INSERT of many events in one statement, with five parameters whatever the number of rows:
- * `$1` the branch (every event of a batch is on one), `$2` the other scalar columns as one JSON array
- * per event, `$3` the plaintext bodies as a JSON array, `$4` and `$5` the sealed and raw bytes. ROWS
- * FROM walks the four lists in step, so the n-th event of each is the same event.
- */
-export const INSERT_EVENT_COLUMNS = `INSERT INTO events (${EVENT_COLUMNS})
-  SELECT $1::int, (e->>0)::bigint, e->>1, e->>2, e->>3, e->>4, e->>5, e->>6, e->>7, e->>8, e->>9,
-         NULLIF(o, 'null'::jsonb), s, (e->>10)::bigint, (e->>11)::bigint, (e->>12)::int, e->>13,
-         (e->>14)::bigint, (e->>15)::jsonb, (e->>16)::timestamptz, raw
-    FROM ROWS FROM (jsonb_array_elements($2::jsonb), jsonb_array_elements($3::jsonb),
-                    unnest($4::bytea[]), unnest($5::bytea[])) AS x(e, o, s, raw)`;
-
 /** A column value as both write paths send it: text, a number, bytes, or NULL. */
 export type ColumnValue = string | number | Buffer | null;
 
@@ -180,14 +167,16 @@ export function eventValues(
   ];
 }
 
-/** Positions in eventValues of the columns INSERT_EVENT_COLUMNS does not take from an event's JSON array. */
+/** Positions in eventValues of the columns kubetime_append does not take from an event's JSON array. */
 const BRANCH = 0;
 const BODY = 11;
 const SEALED = 12;
 const RAW = 20;
 
 /**
- * The parameters of INSERT_EVENT_COLUMNS for these events of one branch (see eventValues). Text and
+ * The parameters of kubetime_append (see its migration) for these events of one branch: the branch,
+ * the other scalar columns as one JSON array per event, the plaintext bodies as one JSON array, and
+ * the sealed and raw bytes, the n-th of each list being the n-th event (see eventValues). Text and
  * numbers go as JSON because `pg` escapes each element of a text[] parameter in JavaScript, one
  * regular expression and several string copies per value, about a tenth of the append path's busy CPU
  * time; JSON.stringify does the same escaping natively in one pass. JSON null and "" stay apart as
