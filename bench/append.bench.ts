@@ -12,6 +12,7 @@ import {
   section,
 } from './harness';
 import { createIntent } from './payload';
+import { cpuSeconds } from './processes';
 
 /**
  * Figure 1: store.append throughput with many concurrent appenders, against the same rows written by
@@ -23,6 +24,42 @@ const IN_FLIGHT = [64, 256];
 const RAW_BATCH = 500;
 const RAW_CONNECTIONS = [1, 2];
 const MAX_EVENTS = 400_000;
+
+/**
+ * CPU spent by this process and by the PostgreSQL backends serving the scratch database over one
+ * phase, per row written. Rates move with whatever else the two cores are doing; the CPU a row costs
+ * moves much less, so before/after comparisons on a busy machine read it. Backends started during the
+ * phase count from zero, which adds their connection start-up (a few milliseconds) to that phase.
+ */
+class CpuMeter {
+  private node = process.cpuUsage();
+  private backends = new Map<number, number>();
+
+  private constructor(private readonly pool: Pool) {}
+
+  static async start(pool: Pool): Promise<CpuMeter> {
+    const meter = new CpuMeter(pool);
+    for (const pid of await meter.backendPids()) meter.backends.set(pid, cpuSeconds(pid) ?? 0);
+    meter.node = process.cpuUsage();
+    return meter;
+  }
+
+  /** Microseconds per row: [this process, PostgreSQL backends]. */
+  async perRow(rows: number): Promise<[number, number]> {
+    const node = process.cpuUsage(this.node);
+    let database = 0;
+    for (const pid of await this.backendPids())
+      database += (cpuSeconds(pid) ?? 0) - (this.backends.get(pid) ?? 0);
+    return [(node.user + node.system) / rows, (database * 1e6) / rows];
+  }
+
+  private async backendPids(): Promise<number[]> {
+    const { rows } = await this.pool.query<{ pid: number }>(
+      `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`,
+    );
+    return rows.map((r) => r.pid);
+  }
+}
 
 /** Shared across raw runs: they all write into one table keyed by revision. */
 let rawRevision = 0;
@@ -43,9 +80,11 @@ async function rawInsert(
   url: string,
   connections: number,
   ms: number,
-): Promise<{ rate: number; rows: number }> {
+): Promise<{ rate: number; rows: number; cpu: [number, number] }> {
   const pool = new Pool({ connectionString: url, max: connections });
+  const meterPool = new Pool({ connectionString: url, max: 1 });
   try {
+    const meter = await CpuMeter.start(meterPool);
     const result = await closedLoop(
       connections,
       { count: Math.ceil(MAX_EVENTS / RAW_BATCH), ms },
@@ -85,18 +124,28 @@ async function rawInsert(
       },
     );
     if (result.failed) throw result.firstError;
-    return { rate: (result.done * RAW_BATCH) / (result.elapsedMs / 1000), rows: result.done * RAW_BATCH };
+    const rows = result.done * RAW_BATCH;
+    return { rate: rows / (result.elapsedMs / 1000), rows, cpu: await meter.perRow(rows) };
   } finally {
     await pool.end();
+    await meterPool.end();
   }
 }
 
 export async function runAppend(): Promise<Figure[]> {
   section('Figure 1: store.append throughput (~1 KB ConfigMaps) vs raw batched INSERT');
   const db = await scratchDatabase('append');
-  const pool = createPool(db.url);
+  // Idle connections are kept, so a backend the CPU meter counted cannot exit mid-phase with its time.
+  const pool = createPool(db.url, { idleTimeoutMillis: 0 });
+  const meterPool = new Pool({ connectionString: db.url, max: 1 });
   let store: EventStore | undefined;
-  const rows: string[][] = [['writer', 'in flight', 'events', 'events/s', 'p50', 'p99']];
+  const rows: string[][] = [
+    ['writer', 'in flight', 'events', 'events/s', 'p50', 'p99', 'CPU/event: Node', 'PostgreSQL'],
+  ];
+  const cpuColumns = ([node, database]: [number, number]) => [
+    `${node.toFixed(0)} µs`,
+    `${database.toFixed(0)} µs`,
+  ];
   try {
     await migrate(db.url);
     // Same columns, constraints and indexes as events, without the store's trigger and foreign key.
@@ -107,6 +156,7 @@ export async function runAppend(): Promise<Figure[]> {
     let best = 0;
     let seq = 0;
     for (const inFlight of IN_FLIGHT) {
+      const meter = await CpuMeter.start(meterPool);
       const r = await closedLoop(inFlight, { count: MAX_EVENTS, ms }, () =>
         store!.append('main', createIntent(`s${inFlight}-${seq++}`)),
       );
@@ -114,7 +164,15 @@ export async function runAppend(): Promise<Figure[]> {
       const rate = r.done / (r.elapsedMs / 1000);
       best = Math.max(best, rate);
       const [p50, p99] = r.latencies.percentiles(50, 99);
-      rows.push(['store.append', String(inFlight), String(r.done), fmtRate(rate), fmtMs(p50), fmtMs(p99)]);
+      rows.push([
+        'store.append',
+        String(inFlight),
+        String(r.done),
+        fmtRate(rate),
+        fmtMs(p50),
+        fmtMs(p99),
+        ...cpuColumns(await meter.perRow(r.done)),
+      ]);
     }
     let raw = 0;
     for (const connections of RAW_CONNECTIONS) {
@@ -127,6 +185,7 @@ export async function runAppend(): Promise<Figure[]> {
         fmtRate(r.rate),
         '',
         '',
+        ...cpuColumns(r.cpu),
       ]);
     }
     printTable(rows);
@@ -144,6 +203,7 @@ export async function runAppend(): Promise<Figure[]> {
   } finally {
     await store?.close();
     await pool.end();
+    await meterPool.end();
     await db.drop();
   }
 }

@@ -1,6 +1,7 @@
-import { existsSync, readFileSync } from 'fs';
+import { existsSync } from 'fs';
 import { Figure, closedLoop, fmtMs, fmtRate, log, printTable, seconds, section } from './harness';
 import { configMap } from './payload';
+import { cpuSeconds } from './processes';
 import { request, SERVER_ENTRY, startServer } from './server';
 
 /**
@@ -12,21 +13,6 @@ import { request, SERVER_ENTRY, startServer } from './server';
 const CLIENTS = 32;
 /** When set, the server writes a V8 CPU profile (`http.cpuprofile`) into this directory on exit. */
 const CPU_PROFILE_DIR = process.env.KUBETIME_BENCH_HTTP_CPU_PROF;
-
-/**
- * CPU seconds (user + system) the process has used, from /proc; undefined where there is no /proc.
- * Under a shared, loaded machine the server's CPU per request is steadier than the request rate.
- */
-function cpuSeconds(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name, which is in parentheses and may contain spaces.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return undefined;
-  }
-}
 
 export async function runHttp(etcdAt32?: { rate: number; p50: number; p99: number }): Promise<Figure[]> {
   section(`Figure 2: HTTP create throughput, ${CLIENTS} keep-alive HTTPS clients, ~1 KB ConfigMaps`);

@@ -1,7 +1,7 @@
 import { ChildProcess, spawnSync } from 'child_process';
 import { createServer } from 'net';
 import { delimiter, join } from 'path';
-import { existsSync } from 'fs';
+import { existsSync, readFileSync } from 'fs';
 import { sleep } from './harness';
 
 /** A loopback port nobody is listening on right now. */
@@ -39,5 +39,20 @@ export async function stopChild(child: ChildProcess, graceMs = 10_000): Promise<
   if (timedOut) {
     child.kill('SIGKILL');
     await exited;
+  }
+}
+
+/**
+ * CPU seconds (user + system) a process has used, from /proc; undefined where there is no /proc or the
+ * process is gone. Under a shared, loaded machine CPU per operation is steadier than the rate.
+ */
+export function cpuSeconds(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name, which is in parentheses and may contain spaces.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
   }
 }
