@@ -85,7 +85,11 @@ describe('event store (real PostgreSQL)', () => {
     const before = (await store.branch()).revision;
     const outcomes = await Promise.allSettled(
       ['nul-a', 'nul-b', 'nul-bad', 'nul-c', 'nul-d'].map((name) =>
-        store.append('main', configMap(name, name === 'nul-bad' ? 'a\u0000b' : 'fine')),
+        // jsonb cannot hold U+0000 anywhere: a body keeps it as bytes, an actor's column cannot.
+        store.append('main', {
+          ...configMap(name, 'fine'),
+          ...(name === 'nul-bad' && { actor: 'a\u0000b' }),
+        }),
       ),
     );
     expect(outcomes.map((o) => o.status)).toEqual([
@@ -677,12 +681,10 @@ describe('bulk import into a new branch (real PostgreSQL)', () => {
     await expect(
       store.importBranch({ name: 'bulk-failed' }, stream(changes, Math.floor(IMPORT_BATCH * 1.5))),
     ).rejects.toThrow('the source broke');
-    // A row PostgreSQL refuses in the middle of a COPY (jsonb cannot hold \u0000), after a batch went in.
+    // A row PostgreSQL refuses in the middle of a COPY (text cannot hold U+0000), after a batch went in.
     const refused = [...changes];
-    refused[Math.floor(IMPORT_BATCH * 1.5)] = put('f-nul', 'a\u0000b');
-    await expect(store.importBranch({ name: 'bulk-refused' }, stream(refused))).rejects.toThrow(
-      /Unicode escape/,
-    );
+    refused[Math.floor(IMPORT_BATCH * 1.5)] = put('f\u0000nul', 'v');
+    await expect(store.importBranch({ name: 'bulk-refused' }, stream(refused))).rejects.toThrow(/0x00/);
     await expect(store.importBranch({ name: 'bulk' }, stream(changes))).rejects.toMatchObject({
       name: 'BranchExists',
     });

@@ -772,10 +772,11 @@ function translateError(error: unknown): StatusError {
   if (error instanceof Error && error.name === 'FutureRevision')
     return new StatusError(504, 'Timeout', `Too large resource version: ${error.message}`);
   // PostgreSQL's jsonb holds every JSON string except those with U+0000 or an unpaired surrogate
-  // (untranslatable_character); etcd would store them, but here the write cannot be kept.
+  // (untranslatable_character). An object body with one is kept as bytes by the event store; what
+  // is recorded beside it (the request's metadata) cannot be, so such a write is refused.
   if ((error as { code?: string }).code === '22P05')
     return Errors.badRequest(
-      `the object cannot be stored: it contains a character PostgreSQL's jsonb does not hold (U+0000 or an unpaired surrogate): ${(error as Error).message}`,
+      `the write cannot be recorded: its request metadata contains a character PostgreSQL's jsonb does not hold (U+0000 or an unpaired surrogate): ${(error as Error).message}`,
     );
   const message = error instanceof Error ? error.message : String(error);
   return Errors.internal(message);

@@ -627,8 +627,8 @@ export class EventStore {
         // head learns what the database has, if it can be reached.
         await this.foldToDatabaseHead(head).catch(() => undefined);
         if (oldest.batch.length > 1) {
-          // One write the database refuses (say a NUL character, which jsonb cannot hold) must not
-          // fail the others that shared its statement: they go again one per statement.
+          // One write the database refuses (say a NUL character in its actor, which jsonb cannot
+          // hold) must not fail the others that shared its statement: they go again one per statement.
           isolate = oldest.batch.length;
           queue.unshift(...oldest.batch, ...retry);
         } else {

@@ -116,6 +116,16 @@ export function selectStateColumns(form: BodyForm, alias?: string): string {
 
 export const EVENT_COLUMNS = selectEventColumns('decoded');
 
+/**
+ * Whether PostgreSQL's jsonb can hold this JSON text: it refuses U+0000 and unpaired surrogates in
+ * strings, which etcd (and so Kubernetes) stores. JSON.stringify writes both as `\u` escapes, so a
+ * text without the escapes is always fine; an escaped backslash followed by such letters is taken for
+ * one too, which only means that body is kept as bytes.
+ */
+function jsonbHolds(json: string): boolean {
+  return !json.includes('\\u') || !/\\u(?:0000|[dD][89a-fA-F])/.test(json);
+}
+
 /** A column value as both write paths send it: text, a number, bytes, or NULL. */
 export type ColumnValue = string | number | Buffer | null;
 
@@ -138,6 +148,11 @@ export function eventValues(
     body = JSON.stringify({ ...e.object, metadata });
     if (bodies.encrypts(groupResource(e.group, e.resource))) {
       sealed = bodies.seal(groupResource(e.group, e.resource), Buffer.from(body, 'utf8'), e.key);
+      body = null;
+    } else if (!jsonbHolds(body)) {
+      // Kept as plaintext bytes, which is what the identity provider stores and reads back: the
+      // object is stored as a real apiserver would store it, only not queryable as jsonb.
+      sealed = Buffer.from(body, 'utf8');
       body = null;
     }
   }
