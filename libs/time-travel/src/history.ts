@@ -113,7 +113,7 @@ export class HistoryMethods {
     const state = await this.ctx.state(point, undefined, 'raw');
     for (const stored of state.items) {
       const object = visible(stored.object, redact);
-      if (!filter(objectSubject(object, stored.resource))) continue;
+      if (!filter.matchesAll && !filter(objectSubject(object, stored.resource))) continue;
       if (limit !== undefined && items.length >= limit) break;
       items.push(object);
     }
