@@ -1,4 +1,4 @@
-import { encodeJsonBytes, RawJson } from './json';
+import { encodeJsonBytes, RawJson, RawJsonArray } from './json';
 
 const encodeJson = (value: unknown): string => encodeJsonBytes(value).toString('utf8');
 
@@ -81,5 +81,32 @@ describe('encodeJsonBytes with text outside ASCII', () => {
     expect(encodeJsonBytes(new RawJson('{"top": "ü"}')).toString('utf8')).toBe('{"top": "ü"}');
     const spy = { toJSON: () => (JSON.stringify(new RawJson('0')), 'spy') };
     expect(encodeJsonBytes([spy, new RawJson('{"a": "ö"}')]).toString('utf8')).toBe('["spy",{"a":"ö"}]');
+  });
+});
+
+describe('RawJsonArray', () => {
+  it('is encoded as its elements: RawJson texts verbatim, anything else as JSON.stringify writes it', () => {
+    const items = new RawJsonArray<unknown>();
+    items.push(new RawJson('{"a": "é"}'), { b: [1, 'ü'] }, undefined, new RawJson('[]'), () => 1, null);
+    const raw = new RawJsonArray<unknown>();
+    raw.push(new RawJson('1'));
+    const value = {
+      before: 'x',
+      items,
+      empty: new RawJsonArray(),
+      nested: [{ raw }],
+      after: new RawJson('2'),
+    };
+    expect(encodeJson(value)).toBe(
+      '{"before":"x","items":[{"a": "é"},{"b":[1,"ü"]},null,[],null,null],"empty":[],"nested":[{"raw":[1]}],"after":2}',
+    );
+  });
+
+  it('is a plain array everywhere else', () => {
+    const items = new RawJsonArray<RawJson | number>();
+    items.push(new RawJson('{"a": 1}'), 2);
+    expect(Array.isArray(items)).toBe(true);
+    expect(items.length).toBe(2);
+    expect(JSON.stringify({ items })).toBe('{"items":[{"a":1},2]}');
   });
 });

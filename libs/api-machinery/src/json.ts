@@ -18,8 +18,40 @@ export class RawJson {
   }
 }
 
-/** Texts of the RawJson values met by the JSON.stringify call running now, by placeholder index. */
-let splicing: string[] | undefined;
+/**
+ * An array of mostly RawJson values, such as the objects of a past state. encodeJsonBytes writes it
+ * with one placeholder for the whole array instead of one per element: for 10,000 elements that is
+ * 10,000 toJSON calls and placeholder searches fewer, about a third of the encoding's time. An
+ * element that is not a RawJson is written by JSON.stringify, so a RawJson inside it comes out as
+ * its decoded value. Anywhere else it is the array it holds.
+ */
+export class RawJsonArray<T = unknown> extends Array<T> {
+  toJSON(): unknown {
+    if (!splicing) return this;
+    const outer = splicing;
+    const parts = ['['];
+    splicing = undefined;
+    try {
+      for (let i = 0; i < this.length; i++) {
+        const item = this[i];
+        if (i) parts.push(',');
+        // JSON.stringify writes null for an array element that has no JSON text.
+        parts.push(item instanceof RawJson ? item.text : (JSON.stringify(item) ?? 'null'));
+      }
+    } finally {
+      splicing = outer;
+    }
+    parts.push(']');
+    outer.push(parts);
+    return `${token}${outer.length - 1}`;
+  }
+}
+
+/**
+ * What the placeholders met by the JSON.stringify call running now stand for, by index: a RawJson's
+ * text, or the parts of a RawJsonArray's text.
+ */
+let splicing: (string | string[])[] | undefined;
 /**
  * The start of every placeholder. Random, so object data cannot name it on purpose; a string that
  * still happens to look like one is noticed while splicing (see jsonParts).
@@ -42,8 +74,8 @@ function renewToken(): void {
  * The UTF-8 bytes of JSON.stringify's output, except that RawJson values anywhere inside are written
  * as their text, verbatim. Bytes rather than a string because they go to a socket: a large answer (a
  * past state is ~10 MB of RawJson texts) is written into one buffer of its exact size, where a spliced
- * string would be copied once to splice it and again, far more slowly for one string of that size,
- * when the socket encodes it, and would sit on the JavaScript heap for the garbage collector meanwhile.
+ * string would be copied once to splice it and again when the socket encodes it, and would sit on the
+ * JavaScript heap for the garbage collector meanwhile.
  *
  * Node 20 has no hook for this: a replacer or toJSON can only return a value that JSON.stringify then
  * encodes (a string comes out quoted), and `JSON.rawJSON`, which exists for exactly this, arrived in
@@ -68,7 +100,7 @@ export function encodeJsonBytes(value: unknown): Buffer {
 
 /**
  * The JSON text of a value as consecutive parts: pieces of JSON.stringify's output and, between them,
- * the RawJson texts their placeholders stood for.
+ * the texts their placeholders stood for.
  *
  * The parts are kept only when every placeholder was found once, in order, and nothing else looked
  * like one. Otherwise data resembled a placeholder (a fresh token settles that) or a toJSON ran a
@@ -76,7 +108,7 @@ export function encodeJsonBytes(value: unknown): Buffer {
  */
 function jsonParts(value: unknown): string[] {
   for (let attempt = 0; attempt < 2; attempt++) {
-    const texts: string[] = [];
+    const texts: (string | string[])[] = [];
     splicing = texts;
     let encoded: string;
     try {
@@ -88,16 +120,20 @@ function jsonParts(value: unknown): string[] {
     // JSON.stringify calls toJSON as it writes each value, so placeholder i is the i-th in the output.
     const parts: string[] = [];
     let from = 0;
+    let found = 0;
     let at = encoded.indexOf(quotedToken);
-    for (let i = 0; i < texts.length && at > 0 && encoded[at - 1] === '"'; i++) {
-      const index = String(i);
+    for (; found < texts.length && at > 0 && encoded[at - 1] === '"'; found++) {
+      const index = String(found);
       const end = at + quotedToken.length + index.length;
       if (!encoded.startsWith(index, at + quotedToken.length) || encoded[end] !== '"') break;
-      parts.push(encoded.slice(from, at - 1), texts[i]);
+      parts.push(encoded.slice(from, at - 1));
+      const text = texts[found];
+      if (typeof text === 'string') parts.push(text);
+      else for (const part of text) parts.push(part);
       from = end + 1;
       at = encoded.indexOf(quotedToken, from);
     }
-    if (parts.length === 2 * texts.length && at < 0) {
+    if (found === texts.length && at < 0) {
       parts.push(encoded.slice(from));
       return parts;
     }
