@@ -1,5 +1,5 @@
 import { randomBytes } from 'crypto';
-import { encodeJson, findResourceType, type KubeObject } from '@kubetime/api-machinery';
+import { encodeJsonBytes, findResourceType, type KubeObject } from '@kubetime/api-machinery';
 import { ADMIN, Authorizer, bootstrapCluster, RequestContext, ResourceStore } from '@kubetime/apiserver';
 import { createPool, EventStore, migrate } from '@kubetime/event-store';
 import { BranchControllers, Session, TimeTravelService } from '@kubetime/time-travel';
@@ -24,7 +24,7 @@ class CountingSink {
   private waiters: { method: string; resolve: (p: Record<string, unknown>) => void }[] = [];
 
   async send(method: string, params: Record<string, unknown>): Promise<void> {
-    this.bytes += encodeJson({ jsonrpc: '2.0', method, params }).length;
+    this.bytes += encodeJsonBytes({ jsonrpc: '2.0', method, params }).length;
     if (method === 'replay.event') this.count++;
     for (const w of this.waiters.filter((w) => w.method === method)) w.resolve(params);
     this.waiters = this.waiters.filter((w) => w.method !== method);
@@ -46,8 +46,8 @@ async function call(
     JSON.stringify({ jsonrpc: '2.0', id: ++ids, method, params }),
     session,
   );
-  // The gateway sends this string; its cost is part of answering.
-  encodeJson(response);
+  // The gateway hands these bytes to the socket; making them is part of answering.
+  encodeJsonBytes(response);
   session.runDeferred();
   if (response.error) throw new Error(`${method}: ${response.error.message}`);
   return response.result;

@@ -1,7 +1,7 @@
 import type { IncomingMessage, Server } from 'http';
 import type { Duplex } from 'stream';
 import { RawData, WebSocket, WebSocketServer } from 'ws';
-import { encodeJson, Errors, StatusError } from '@kubetime/api-machinery';
+import { encodeJsonBytes, Errors, StatusError } from '@kubetime/api-machinery';
 import type { Authenticator, Authorizer, UserInfo } from '@kubetime/apiserver';
 import { MAX_MESSAGE_BYTES, TimeTravelService } from '@kubetime/time-travel';
 import type { Logger } from './runtime';
@@ -142,13 +142,15 @@ function bearerToken(req: IncomingMessage): string | undefined {
 
 function send(ws: WebSocket, message: unknown): Promise<void> {
   if (ws.readyState !== WebSocket.OPEN) return Promise.resolve();
-  // Past states and replays carry bodies as stored JSON text (RawJson), written out as they are.
-  const data = encodeJson(message);
+  // Past states and replays carry bodies as stored JSON text (RawJson), written out as they are,
+  // straight into the bytes the socket takes. They are JSON text, so they go in a text frame. The
+  // server offers no permessage-deflate, so nothing is compressed on the way.
+  const data = encodeJsonBytes(message);
   if (ws.bufferedAmount < HIGH_WATER_BYTES) {
-    ws.send(data);
+    ws.send(data, { binary: false });
     return Promise.resolve();
   }
-  return new Promise((resolve) => ws.send(data, () => resolve()));
+  return new Promise((resolve) => ws.send(data, { binary: false }, () => resolve()));
 }
 
 function refuse(socket: Duplex, error: StatusError): void {

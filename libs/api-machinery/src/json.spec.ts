@@ -1,6 +1,8 @@
-import { encodeJson, RawJson } from './json';
+import { encodeJsonBytes, RawJson, RawJsonArray } from './json';
 
-describe('encodeJson', () => {
+const encodeJson = (value: unknown): string => encodeJsonBytes(value).toString('utf8');
+
+describe('encodeJsonBytes', () => {
   it('writes RawJson text verbatim where the value sits, at any depth and in arrays', () => {
     const body = '{"b": [1, 2], "a": "x"}';
     const encoded = encodeJson({
@@ -34,7 +36,7 @@ describe('encodeJson', () => {
     expect(encodeJson(value)).toBe(
       '{"kept":null,"list":[null,null,null,null,1],"when":"1970-01-01T00:00:00.000Z","custom":{"replaced":true}}',
     );
-    expect(encodeJson(undefined)).toBeUndefined();
+    expect(() => encodeJsonBytes(undefined)).toThrow(TypeError);
     expect(encodeJson(null)).toBe('null');
     expect(encodeJson('a"b')).toBe('"a\\"b"');
   });
@@ -57,5 +59,54 @@ describe('encodeJson', () => {
 
   it('gives plain JSON.stringify the decoded value of a RawJson', () => {
     expect(JSON.stringify({ a: new RawJson('{"b": [1, "\\u00e9"]}') })).toBe('{"a":{"b":[1,"é"]}}');
+  });
+});
+
+describe('encodeJsonBytes with text outside ASCII', () => {
+  it('sizes its buffer in bytes, for multi-byte text inside and between raw texts', () => {
+    const raw = '{"name": "émoji 🦀", "n": [1, 2]}';
+    const value = {
+      before: 'ЖЖ \u2028 "quoted"',
+      items: [new RawJson(raw), 'après', new RawJson('"日本"'), new RawJson('null')],
+      after: { lone: '\ud800' },
+    };
+    // A buffer sized in characters would cut the text short, or end in bytes never written.
+    expect(encodeJsonBytes(value).toString('utf8')).toBe(
+      `{"before":${JSON.stringify(value.before)},"items":[${raw},"après","日本",null],"after":{"lone":"\\ud800"}}`,
+    );
+  });
+
+  it('encodes values without RawJson, a lone RawJson, and the decoded fallback', () => {
+    expect(encodeJsonBytes({ a: [1, 'é'] }).toString('utf8')).toBe('{"a":[1,"é"]}');
+    expect(encodeJsonBytes(new RawJson('{"top": "ü"}')).toString('utf8')).toBe('{"top": "ü"}');
+    const spy = { toJSON: () => (JSON.stringify(new RawJson('0')), 'spy') };
+    expect(encodeJsonBytes([spy, new RawJson('{"a": "ö"}')]).toString('utf8')).toBe('["spy",{"a":"ö"}]');
+  });
+});
+
+describe('RawJsonArray', () => {
+  it('is encoded as its elements: RawJson texts verbatim, anything else as JSON.stringify writes it', () => {
+    const items = new RawJsonArray<unknown>();
+    items.push(new RawJson('{"a": "é"}'), { b: [1, 'ü'] }, undefined, new RawJson('[]'), () => 1, null);
+    const raw = new RawJsonArray<unknown>();
+    raw.push(new RawJson('1'));
+    const value = {
+      before: 'x',
+      items,
+      empty: new RawJsonArray(),
+      nested: [{ raw }],
+      after: new RawJson('2'),
+    };
+    expect(encodeJson(value)).toBe(
+      '{"before":"x","items":[{"a": "é"},{"b":[1,"ü"]},null,[],null,null],"empty":[],"nested":[{"raw":[1]}],"after":2}',
+    );
+  });
+
+  it('is a plain array everywhere else', () => {
+    const items = new RawJsonArray<RawJson | number>();
+    items.push(new RawJson('{"a": 1}'), 2);
+    expect(Array.isArray(items)).toBe(true);
+    expect(items.length).toBe(2);
+    expect(JSON.stringify({ items })).toBe('{"items":[{"a":1},2]}');
   });
 });

@@ -20,6 +20,8 @@ export interface CompiledFilter {
   (subject: Subject): boolean;
   /** The predicate source, when this filter is a breakpoint that needs naming. */
   description: Record<string, unknown>;
+  /** No field was given: every subject passes, so a caller may skip building subjects at all. */
+  matchesAll: boolean;
 }
 
 const EVENT_TYPES = ['ADDED', 'MODIFIED', 'DELETED'];
@@ -111,6 +113,7 @@ export function compileFilter(params: Params | undefined, options: { events: boo
   }
   const filter = ((s: Subject) => tests.every((t) => t(s))) as CompiledFilter;
   filter.description = description;
+  filter.matchesAll = !tests.length;
   return filter;
 }
 

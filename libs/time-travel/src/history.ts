@@ -1,5 +1,5 @@
 import { compare } from 'fast-json-patch';
-import type { KubeObject } from '@kubetime/api-machinery';
+import { RawJsonArray, type KubeObject } from '@kubetime/api-machinery';
 import { keyOf, TimeTravelContext, typeByName } from './context';
 import { compileFilter } from './filter';
 import { invalid, Params } from './params';
@@ -108,12 +108,12 @@ export class HistoryMethods {
     const redact = await this.ctx.redactor(session, params, point.branch);
     const filter = compileFilter(params.optionalObject('filter'), { events: false });
     const limit = params.optionalInteger('limit', 1, 100_000);
-    const items: Body[] = [];
+    const items = new RawJsonArray<Body>();
     // Past objects that need no per-object work go to the client as the bytes PostgreSQL holds.
     const state = await this.ctx.state(point, undefined, 'raw');
     for (const stored of state.items) {
       const object = visible(stored.object, redact);
-      if (!filter(objectSubject(object, stored.resource))) continue;
+      if (!filter.matchesAll && !filter(objectSubject(object, stored.resource))) continue;
       if (limit !== undefined && items.length >= limit) break;
       items.push(object);
     }

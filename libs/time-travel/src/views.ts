@@ -15,7 +15,10 @@ export type Body = StoredBody<'raw'>;
  * anything else is decoded and redacted exactly as a decoded read would be.
  */
 export function visible(body: Body, redact: Redact): Body {
-  if (body instanceof RawJson && !body.text.includes('"Secret"')) return body;
+  // V8 finds a pattern by scanning for its first character; JSON has a '"' every few bytes and an
+  // 'S' seldom, so the bare word rules out nearly every body at a fraction of the cost.
+  if (body instanceof RawJson && (!body.text.includes('Secret') || !body.text.includes('"Secret"')))
+    return body;
   return redact(objectOf(body));
 }
 
