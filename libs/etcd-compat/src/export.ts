@@ -70,11 +70,12 @@ export async function saveEtcdSnapshot(
   return { ...result, branch, revision, compactRevision };
 }
 
-async function* toEtcdEvents(batches: AsyncIterable<ExportRow[]>): AsyncGenerator<EtcdEvent> {
+/** One batch of events per batch of rows: the writer then takes an asynchronous step per batch. */
+async function* toEtcdEvents(batches: AsyncIterable<ExportRow[]>): AsyncGenerator<EtcdEvent[]> {
   for await (const rows of batches) {
-    for (const row of rows) {
-      // One apiserver write is one etcd transaction of one change, hence sub revision 0.
-      yield row.deleted
+    // One apiserver write is one etcd transaction of one change, hence sub revision 0.
+    yield rows.map((row): EtcdEvent =>
+      row.deleted
         ? { key: row.key, revision: row.revision, type: 'delete', createRevision: 0, version: 0 }
         : {
             key: row.key,
@@ -83,7 +84,7 @@ async function* toEtcdEvents(batches: AsyncIterable<ExportRow[]>): AsyncGenerato
             value: row.sealed ?? row.raw ?? storageJson(row.object ?? Buffer.from('null')),
             createRevision: row.createRevision,
             version: row.version,
-          };
-    }
+          },
+    );
   }
 }
