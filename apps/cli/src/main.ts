@@ -725,9 +725,7 @@ async function snapshot(
     (p) =>
       p.transfer === upload.upload &&
       out.progress(
-        etcd
-          ? `${p.phase === 'check' ? 'checked' : 'restoring'} ${p.events}/${p.total} changes`
-          : `restoring ${p.objects}/${p.total} objects`,
+        etcd ? `restoring ${p.events}/${p.total} changes` : `restoring ${p.objects}/${p.total} objects`,
       ),
   );
   let result;

@@ -1,7 +1,7 @@
 import { writeEtcdSnapshot, type EtcdEvent, type WriteSnapshotResult } from '@kubetime/etcd-snapshot';
 import type { EventStore } from '@kubetime/event-store';
 import { FutureRevision, RevisionCompacted } from '@kubetime/event-store';
-import { etcdValue, historySql, RawRow, RowQuery, rowsAtSql, stateSql, streamRows } from './rows';
+import { ExportRow, historySql, RowQuery, rowsAtSql, stateSql, storageJson, streamRows } from './rows';
 
 export interface SaveEtcdSnapshotOptions {
   /** Branch to export; `main` when omitted. */
@@ -26,8 +26,8 @@ export interface SaveEtcdSnapshotResult extends WriteSnapshotResult {
 
 /**
  * Writes a branch at a revision as an etcd v3 snapshot that `etcdctl snapshot restore` accepts, with the
- * keys and values kube-apiserver would have stored in etcd. Rows stream from PostgreSQL through a cursor
- * into the bbolt writer, so memory stays flat in the size of the cluster.
+ * keys and values kube-apiserver would have stored in etcd. Rows stream from PostgreSQL through binary
+ * COPY into the bbolt writer, so memory stays flat in the size of the cluster.
  */
 export async function saveEtcdSnapshot(
   store: EventStore,
@@ -70,20 +70,21 @@ export async function saveEtcdSnapshot(
   return { ...result, branch, revision, compactRevision };
 }
 
-async function* toEtcdEvents(rows: AsyncIterable<RawRow>): AsyncGenerator<EtcdEvent> {
-  for await (const row of rows) {
-    const key = Buffer.from(row.key, 'utf8');
-    const revision = Number(row.revision);
+/** One batch of events per batch of rows: the writer then takes an asynchronous step per batch. */
+async function* toEtcdEvents(batches: AsyncIterable<ExportRow[]>): AsyncGenerator<EtcdEvent[]> {
+  for await (const rows of batches) {
     // One apiserver write is one etcd transaction of one change, hence sub revision 0.
-    yield row.type === 'DELETED'
-      ? { key, revision, type: 'delete', createRevision: 0, version: 0 }
-      : {
-          key,
-          revision,
-          type: 'put',
-          value: etcdValue(row),
-          createRevision: Number(row.create_revision),
-          version: row.version,
-        };
+    yield rows.map((row): EtcdEvent =>
+      row.deleted
+        ? { key: row.key, revision: row.revision, type: 'delete', createRevision: 0, version: 0 }
+        : {
+            key: row.key,
+            revision: row.revision,
+            type: 'put',
+            value: row.sealed ?? row.raw ?? storageJson(row.object ?? Buffer.from('null')),
+            createRevision: row.createRevision,
+            version: row.version,
+          },
+    );
   }
 }

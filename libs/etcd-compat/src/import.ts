@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import { readEtcdSnapshot, type EtcdEvent, type SnapshotMeta } from '@kubetime/etcd-snapshot';
-import type { EventStore, ImportChange, WriteIntent } from '@kubetime/event-store';
+import type { EventStore, ImportChange, RequestMetadata, WriteIntent } from '@kubetime/event-store';
 import { decodeEtcdValue, DecodedValue, UndecodableValue } from './values';
 
 export const RESTORE_ACTOR = 'kubetime:etcd-restore';
@@ -31,18 +31,18 @@ export interface RestoreEtcdSnapshotOptions {
    */
   markCompacted?: boolean;
   /**
-   * Called after the check pass (`check`, every change read) and after every batch of the write pass
-   * (`write`); the restore waits for it, so a caller streaming progress to a slow client slows the
-   * restore instead of queueing messages.
+   * Called after every batch written; the restore waits for it, so a caller streaming progress to a
+   * slow client slows the restore instead of queueing messages.
    */
   onProgress?: (progress: RestoreProgress) => Promise<void> | void;
 }
 
 export interface RestoreProgress {
-  phase: 'check' | 'write';
-  /** Changes read from the file so far (check) or appended to the branch so far (write). */
+  /** The one phase: each change is checked as it is written (see restoreEtcdSnapshot). */
+  phase: 'write';
+  /** Changes of the file gone through so far, checked and written or skipped. */
   events: number;
-  /** Changes the file holds under /registry/: what the write pass goes through. */
+  /** Changes the file holds, under /registry/ or not: `events` reaches it at the end. */
   total: number;
 }
 
@@ -90,10 +90,12 @@ export class RestoreRefused extends Error {
  * `kubetime:etcd-restore`, in the file's revision order: the compacted baseline first, then the history
  * above the compaction point, so the branch's head equals what `etcdctl get --prefix /registry` showed.
  *
- * The file is read twice, streamed: a first pass checks every page and value, and nothing is written
- * unless it passes (a damaged file is a SnapshotFormatError, undecodable values a RestoreRefused). The
- * second pass goes through the event store's bulk import: one transaction, so the branch appears
- * whole or not at all, and its in-memory head is only loaded when the branch is first served.
+ * The file is read once, streamed, after its metas, sizes and sha256 trailer are checked. Each value is
+ * checked as it goes to the event store's bulk import, which writes the branch and its events in one
+ * transaction: a damaged page (a SnapshotFormatError) or undecodable values (a RestoreRefused, listing
+ * all of them; once one is found nothing more is written and the rest of the file is only checked)
+ * roll it back, so the branch appears whole or not at all, and a refused file leaves nothing behind.
+ * The branch's in-memory head is only loaded when the branch is first served.
  */
 export async function restoreEtcdSnapshot(
   store: EventStore,
@@ -112,9 +114,7 @@ export async function restoreEtcdSnapshot(
   }
   const snapshot = readEtcdSnapshot(path);
   const meta = await snapshot.meta();
-  const { unimported, changes } = await checkValues(store, snapshot.events());
-  await options.onProgress?.({ phase: 'check', events: changes, total: changes });
-  if (unimported.length && !options.allowUnimported) throw new RestoreRefused(unimported);
+  const total = options.onProgress ? await snapshot.count() : 0;
 
   let bumpedTo: number | undefined;
   if (options.bumpRevision !== undefined) {
@@ -122,8 +122,7 @@ export async function restoreEtcdSnapshot(
     bumpedTo = Math.max(meta.revision, main.revision) + options.bumpRevision;
   }
   const progress = options.onProgress;
-  // One transaction: a failure anywhere (a file that changed between the passes, the database) leaves
-  // no branch and no events behind.
+  const checked = new CheckedChanges(store, snapshot.events(), meta, basename(path), options.allowUnimported);
   const imported = await store.importBranch(
     {
       name: branch,
@@ -136,10 +135,11 @@ export async function restoreEtcdSnapshot(
             },
           }
         : {}),
-      ...(progress ? { onProgress: (events) => progress({ phase: 'write', events, total: changes }) } : {}),
+      ...(progress ? { onProgress: () => progress({ phase: 'write', events: checked.read, total }) } : {}),
     },
-    toChanges(store, snapshot.events(), meta, basename(path)),
+    checked.changes(),
   );
+  const unimported = [...checked.problems.values()];
   return {
     branch,
     revision: imported.revision,
@@ -156,37 +156,93 @@ export async function restoreEtcdSnapshot(
 }
 
 /**
- * First pass: every value decoded, every key outside the Kubernetes keyspace or undecodable listed, and
- * the changes under /registry/ counted (the second pass's total).
+ * The file's changes under /registry/ as the event store imports them, each value decoded once, and
+ * what cannot be imported listed on the way: keys outside the Kubernetes keyspace or not UTF-8, and
+ * undecodable values (kept byte for byte when allowed). Without allowUnimported the first problem
+ * ends the writing; the rest of the file is still read to list every problem, then RestoreRefused.
  */
-async function checkValues(
-  store: EventStore,
-  events: AsyncIterable<EtcdEvent>,
-): Promise<{ unimported: UnimportedKey[]; changes: number }> {
-  const problems = new Map<string, UnimportedKey>();
-  let changes = 0;
-  for await (const e of events) {
-    const key = e.key.toString('utf8');
-    if (key.startsWith(REGISTRY)) changes++;
-    if (e.type === 'delete') continue;
-    const reason = unimportableReason(store, key, e);
-    if (reason === undefined) continue;
-    const known = problems.get(key);
-    if (known) known.revisions.push(e.revision);
-    else problems.set(key, { key, revisions: [e.revision], reason });
-  }
-  return { unimported: [...problems.values()], changes };
-}
+class CheckedChanges {
+  readonly problems = new Map<string, UnimportedKey>();
+  /** Changes of the file gone through so far. */
+  read = 0;
 
-function unimportableReason(store: EventStore, key: string, e: EtcdEvent): string | undefined {
-  if (!key.startsWith(REGISTRY)) return 'outside /registry/: not Kubernetes state';
-  if (!Buffer.from(key, 'utf8').equals(e.key)) return 'the key is not valid UTF-8';
-  try {
-    decodeEtcdValue(key, e.value ?? Buffer.alloc(0), store.bodies);
-    return undefined;
-  } catch (error) {
-    if (error instanceof UndecodableValue) return error.message;
-    throw error;
+  constructor(
+    private readonly store: EventStore,
+    private readonly events: AsyncIterable<EtcdEvent>,
+    private readonly meta: SnapshotMeta,
+    private readonly file: string,
+    private readonly allowUnimported = false,
+  ) {}
+
+  async *changes(): AsyncGenerator<ImportChange> {
+    for await (const e of this.events) {
+      this.read++;
+      const key = e.key.toString('utf8');
+      if (e.type === 'delete') {
+        // A delete of a key that never became an object (it was unimportable) has nothing to delete:
+        // the store skips deletes of absent keys.
+        if (key.startsWith(REGISTRY) && this.writing())
+          yield { type: 'delete', key, actor: RESTORE_ACTOR, request: this.request(e) };
+        continue;
+      }
+      const decoded = this.decode(key, e);
+      if (decoded && this.writing()) yield this.put(key, e, decoded);
+    }
+    if (!this.writing()) throw new RestoreRefused([...this.problems.values()]);
+  }
+
+  private writing(): boolean {
+    return this.allowUnimported || this.problems.size === 0;
+  }
+
+  /** The value as an object, or as its stored bytes when it has none; undefined outside /registry/. */
+  private decode(key: string, e: EtcdEvent): DecodedValue | undefined {
+    const value = e.value ?? Buffer.alloc(0);
+    if (!key.startsWith(REGISTRY)) {
+      this.problem(key, e, 'outside /registry/: not Kubernetes state');
+      return undefined;
+    }
+    // Listed, yet still imported under the key as decoded when allowed, as a value that decodes.
+    const mangled = !Buffer.from(key, 'utf8').equals(e.key);
+    if (mangled) this.problem(key, e, 'the key is not valid UTF-8');
+    try {
+      return decodeEtcdValue(key, value, this.store.bodies);
+    } catch (error) {
+      if (!(error instanceof UndecodableValue)) throw error;
+      if (!mangled) this.problem(key, e, error.message);
+      // Kept byte for byte so nothing in the file is lost.
+      return opaqueValue(key, value);
+    }
+  }
+
+  private problem(key: string, e: EtcdEvent, reason: string): void {
+    const known = this.problems.get(key);
+    if (known) known.revisions.push(e.revision);
+    else this.problems.set(key, { key, revisions: [e.revision], reason });
+  }
+
+  private put(key: string, e: EtcdEvent, decoded: DecodedValue): ImportChange {
+    return {
+      type: 'put',
+      key,
+      object: decoded.object,
+      ...(decoded.stored ? { stored: decoded.stored } : {}),
+      group: decoded.group,
+      version: decoded.version,
+      resource: decoded.resource,
+      actor: RESTORE_ACTOR,
+      request: this.request(e),
+    };
+  }
+
+  /** Where the change came from: the file and its etcd revision, so the restore is traceable. */
+  private request(e: EtcdEvent): RequestMetadata {
+    const { compactRevision } = this.meta;
+    return {
+      verb: 'etcd-restore',
+      userAgent: 'kubetime-etcd-restore',
+      requestId: `${this.file}@${e.revision}${compactRevision && e.revision <= compactRevision ? ' (baseline)' : ''}`,
+    };
   }
 }
 
@@ -212,48 +268,4 @@ function opaqueValue(
     object: { kind: '', metadata: { name, ...(namespace ? { namespace } : {}), uid: '' } },
     stored: sealed ? { sealed: value } : { raw: value },
   };
-}
-
-/** Second pass: each change under /registry/ in the file's order, as the event store imports it. */
-async function* toChanges(
-  store: EventStore,
-  events: AsyncIterable<EtcdEvent>,
-  meta: SnapshotMeta,
-  file: string,
-): AsyncGenerator<ImportChange> {
-  for await (const e of events) {
-    const key = e.key.toString('utf8');
-    if (!key.startsWith(REGISTRY)) continue;
-    const request = {
-      verb: 'etcd-restore',
-      userAgent: 'kubetime-etcd-restore',
-      // Where the change came from: the file and its etcd revision, so the restore is traceable.
-      requestId: `${file}@${e.revision}${meta.compactRevision && e.revision <= meta.compactRevision ? ' (baseline)' : ''}`,
-    };
-    if (e.type === 'delete') {
-      // A delete of a key that never became an object (it was unimportable) has nothing to delete:
-      // the store skips deletes of absent keys.
-      yield { type: 'delete', key, actor: RESTORE_ACTOR, request };
-      continue;
-    }
-    let decoded: DecodedValue;
-    try {
-      decoded = decodeEtcdValue(key, e.value ?? Buffer.alloc(0), store.bodies);
-    } catch (error) {
-      // Listed by the first pass; kept byte for byte so nothing in the file is lost.
-      if (error instanceof UndecodableValue) decoded = opaqueValue(key, e.value ?? Buffer.alloc(0));
-      else throw error;
-    }
-    yield {
-      type: 'put',
-      key,
-      object: decoded.object,
-      ...(decoded.stored ? { stored: decoded.stored } : {}),
-      group: decoded.group,
-      version: decoded.version,
-      resource: decoded.resource,
-      actor: RESTORE_ACTOR,
-      request,
-    };
-  }
 }

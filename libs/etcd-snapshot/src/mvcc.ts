@@ -47,32 +47,35 @@ const FIXED64 = 1;
 const BYTES = 2;
 const FIXED32 = 5;
 
+/** Sized first and written into one buffer: a snapshot encodes one per key. */
 export function encodeKeyValue(kv: Partial<KeyValue> & { key: Buffer }): Buffer {
-  const out: number[] = [];
-  const parts: Buffer[] = [];
-  const flush = () => {
-    if (out.length > 0) parts.push(Buffer.from(out.splice(0)));
-  };
-  const bytes = (field: number, b: Buffer | undefined) => {
-    if (!b || b.length === 0) return;
-    out.push((field << 3) | BYTES);
-    pushVarint(out, BigInt(b.length));
-    flush();
-    parts.push(b);
-  };
-  const int = (field: number, n: number | bigint | undefined) => {
-    if (!n) return;
-    out.push((field << 3) | VARINT);
-    pushVarint(out, BigInt.asUintN(64, BigInt(n)));
-  };
-  bytes(1, kv.key);
-  int(2, kv.createRevision);
-  int(3, kv.modRevision);
-  int(4, kv.version);
-  bytes(5, kv.value);
-  int(6, kv.lease);
-  flush();
-  return Buffer.concat(parts);
+  const fields: [number, number | bigint | Buffer | undefined][] = [
+    [1, kv.key],
+    [2, kv.createRevision],
+    [3, kv.modRevision],
+    [4, kv.version],
+    [5, kv.value],
+    [6, kv.lease === undefined ? undefined : BigInt.asUintN(64, kv.lease)],
+  ];
+  let size = 0;
+  for (const [, v] of fields) {
+    if (Buffer.isBuffer(v)) size += v.length ? 1 + varintSize(v.length) + v.length : 0;
+    else if (v) size += 1 + varintSize(v);
+  }
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (const [field, v] of fields) {
+    if (Buffer.isBuffer(v)) {
+      if (!v.length) continue;
+      out[at++] = (field << 3) | BYTES;
+      at = writeVarint(out, at, v.length);
+      at += v.copy(out, at);
+    } else if (v) {
+      out[at++] = (field << 3) | VARINT;
+      at = writeVarint(out, at, v);
+    }
+  }
+  return out;
 }
 
 /** Throws a plain Error naming the problem; callers add where the record came from. */
@@ -141,6 +144,36 @@ export function u64be(n: number): Buffer {
   const b = Buffer.alloc(8);
   b.writeBigUInt64BE(BigInt(n));
   return b;
+}
+
+function varintSize(v: number | bigint): number {
+  if (typeof v === 'number' && v >= 0 && v <= Number.MAX_SAFE_INTEGER) {
+    let size = 1;
+    for (let n = v; n >= 0x80; n = Math.floor(n / 0x80)) size++;
+    return size;
+  }
+  let size = 1;
+  for (let n = BigInt.asUintN(64, BigInt(v)); n >= 0x80n; n >>= 7n) size++;
+  return size;
+}
+
+function writeVarint(out: Buffer, at: number, v: number | bigint): number {
+  if (typeof v === 'number' && v >= 0 && v <= Number.MAX_SAFE_INTEGER) {
+    let n = v;
+    while (n >= 0x80) {
+      out[at++] = (n % 0x80) | 0x80;
+      n = Math.floor(n / 0x80);
+    }
+    out[at++] = n;
+    return at;
+  }
+  let n = BigInt.asUintN(64, BigInt(v));
+  while (n >= 0x80n) {
+    out[at++] = Number(n & 0x7fn) | 0x80;
+    n >>= 7n;
+  }
+  out[at++] = Number(n);
+  return at;
 }
 
 function pushVarint(out: number[], v: bigint): void {

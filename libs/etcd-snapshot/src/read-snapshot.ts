@@ -8,6 +8,8 @@ export interface EtcdSnapshotReader {
   meta(): Promise<SnapshotMeta>;
   /** The `key` bucket's entries in revision order, streamed from disk. */
   events(): AsyncIterable<EtcdEvent>;
+  /** How many entries events() yields (every put and delete the file holds), from page headers alone. */
+  count(): Promise<number>;
 }
 
 /** Top-level buckets the reader looks at; etcd's other buckets describe the old cluster, not its data. */
@@ -60,6 +62,8 @@ export function readEtcdSnapshot(path: string): EtcdSnapshotReader {
           sha256Verified: r.hasTrailer,
         };
       }),
+
+    count: () => withReader((r, buckets) => r.count(keyBucket(r, buckets), 'key')),
 
     events: () => ({
       [Symbol.asyncIterator]: () => streamEvents(path, verifyOnce),

@@ -161,7 +161,7 @@ export class EtcdSnapshotMethods {
     return upload;
   }
 
-  /** Checks the upload's sha256, then restores the file; the library checks the whole file before writing. */
+  /** Checks the upload's sha256, then restores the file in one transaction that a damaged or refused file rolls back. */
   async commit(upload: EtcdUpload, expected: string | undefined, session: Session): Promise<unknown> {
     try {
       await upload.finish();

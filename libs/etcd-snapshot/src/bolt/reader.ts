@@ -145,6 +145,13 @@ export class BoltReader {
     }
   }
 
+  /** How many entries a bucket holds, from its leaf pages' headers: no entry is decoded or copied. */
+  async count(bucket: Buffer, name: string): Promise<number> {
+    const root = this.bucketRoot(bucket, name);
+    if (root === 0n) return readPageHeader(this.inlinePage(bucket, name)).count;
+    return this.countUnder(root, name, 0);
+  }
+
   /** The bucket's last entry (highest key), found by descending the rightmost path only. */
   async lastEntry(bucket: Buffer, name: string): Promise<Entry | undefined> {
     let root = this.bucketRoot(bucket, name);
@@ -198,6 +205,18 @@ export class BoltReader {
       return;
     }
     for (let i = 0; i < h.count; i++) yield* this.walk(this.branchChild(page, i, pgid), name, depth + 1);
+  }
+
+  private async countUnder(pgid: bigint, name: string, depth: number): Promise<number> {
+    if (depth > MAX_DEPTH)
+      throw this.fail(`bucket ${name}: the tree is deeper than ${MAX_DEPTH} levels (a cycle?)`);
+    const page = await this.readPage(pgid, name);
+    const h = readPageHeader(page);
+    if (h.flags === LEAF_PAGE) return h.count;
+    let n = 0;
+    for (let i = 0; i < h.count; i++)
+      n += await this.countUnder(this.branchChild(page, i, pgid), name, depth + 1);
+    return n;
   }
 
   /** A branch or leaf page with its overflow pages, after checking it is one. */

@@ -103,11 +103,12 @@ export class BoltPageWriter {
  * Bulk-loads one bucket from entries in strictly increasing key order and returns its value for the
  * parent bucket. Leaf pages are written as they fill; only the first key of each page is kept, to build
  * the branch levels above them afterwards. A bucket that ends up as one small leaf without sub-buckets
- * is stored inline in its parent, as bbolt itself does (at most a quarter page).
+ * is stored inline in its parent, as bbolt itself does (at most a quarter page). Entries may come in
+ * batches (arrays), one asynchronous step per batch.
  */
 export async function writeBucket(
   w: BoltPageWriter,
-  entries: AsyncIterable<Entry> | Iterable<Entry>,
+  entries: AsyncIterable<Entry | readonly Entry[]> | Iterable<Entry>,
   allowInline: boolean,
 ): Promise<Buffer> {
   const maxInline = allowInline ? w.pageSize / 4 : -1;
@@ -125,17 +126,21 @@ export async function writeBucket(
     leafSize = PAGE_HEADER_SIZE;
   };
 
-  for await (const e of entries) {
-    if (previous && Buffer.compare(previous, e.key) >= 0) {
-      throw new Error(`bucket keys must be strictly increasing: ${hex(e.key)} comes after ${hex(previous)}`);
+  for await (const item of entries) {
+    for (const e of isBatch(item) ? item : [item]) {
+      if (previous && Buffer.compare(previous, e.key) >= 0) {
+        throw new Error(
+          `bucket keys must be strictly increasing: ${hex(e.key)} comes after ${hex(previous)}`,
+        );
+      }
+      previous = e.key;
+      hasSubBucket ||= e.bucket === true;
+      const size = leafEntrySize(e);
+      // Start a new page when this entry would not fit; an entry too big for an empty page gets overflow pages.
+      if (leaf.length > 0 && leafSize + size > w.pageSize) await flushLeaf();
+      leaf.push(e);
+      leafSize += size;
     }
-    previous = e.key;
-    hasSubBucket ||= e.bucket === true;
-    const size = leafEntrySize(e);
-    // Start a new page when this entry would not fit; an entry too big for an empty page gets overflow pages.
-    if (leaf.length > 0 && leafSize + size > w.pageSize) await flushLeaf();
-    leaf.push(e);
-    leafSize += size;
   }
 
   if (!refs && !hasSubBucket && leafSize <= maxInline) {
@@ -147,6 +152,10 @@ export async function writeBucket(
   }
   if (leaf.length > 0) await flushLeaf();
   return encodeBucketHeader(await writeBranches(w, refs!));
+}
+
+function isBatch(item: Entry | readonly Entry[]): item is readonly Entry[] {
+  return Array.isArray(item);
 }
 
 /** Builds branch levels over the child pages until a single root page is left; returns its id. */
