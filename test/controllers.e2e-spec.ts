@@ -243,6 +243,21 @@ describe('controllers (real PostgreSQL, virtual clock)', () => {
     expect(d.status).toMatchObject({ replicas: 2, availableReplicas: 2, updatedReplicas: 2 });
   });
 
+  it('gives every pod on a node its own address, also pods started in one batch', async () => {
+    await c.resources.create(c.user(), deployments, 'default', deployment('many', 12), { dryRun: false });
+    await c.settle();
+    const many = (await list(c)).filter((p) => p.metadata.labels?.app === 'many');
+    expect(many).toHaveLength(12);
+    const ips = many.map((p) => p.status.podIP);
+    for (const pod of many) {
+      const subnet = Number(pod.spec.nodeName.split('-')[1]) - 1;
+      expect(pod.status.podIP).toMatch(new RegExp(`^10\\.244\\.${subnet}\\.\\d+$`));
+    }
+    expect(new Set(ips).size).toBe(12);
+    await c.resources.delete(c.user(), deployments, 'default', 'many', { dryRun: false });
+    await c.settle();
+  });
+
   it('tells why a pod fits nowhere, in the scheduler message form', async () => {
     await c.resources.create(
       c.user(),

@@ -97,7 +97,48 @@ export class KubeletController implements Controller {
   /** Status writes of many pods (a node's, or many nodes') are sequenced and committed together. */
   readonly batchSize = 128;
 
+  /**
+   * Pod IPs handed out whose status write the cache has not shown yet, by node and pod key. Status
+   * writes of a batch commit together, so without them two pods started in one batch on one node
+   * would both get its lowest free address.
+   */
+  private readonly assignedIps = new Map<string, Map<string, string>>();
+
   constructor(private readonly options: KubeletOptions) {}
+
+  /**
+   * The lowest free address of the node's podCIDR after the gateway (.1), as host-local IPAM hands
+   * them out: free of the pods the cache shows on the node and of addresses assigned but not shown yet.
+   */
+  private allocateIp(cache: ObjectCache, pod: KubeObject): string | undefined {
+    const nodeName: string = pod.spec.nodeName;
+    const cidr: string | undefined = cache.object('nodes', undefined, nodeName)?.spec?.podCIDR;
+    if (!cidr) return undefined;
+    let assigned = this.assignedIps.get(nodeName);
+    if (!assigned) this.assignedIps.set(nodeName, (assigned = new Map()));
+    const podKey = namespacedKey(pod);
+    const mine = assigned.get(podKey);
+    if (mine) return mine;
+    const used = new Set<string | undefined>();
+    for (const p of cache.podsOn(nodeName))
+      if (p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed') used.add(p.status?.podIP);
+    for (const [key, ip] of assigned) {
+      const { namespace, name } = splitKey(key);
+      const current = cache.object('pods', namespace, name);
+      // Shown by the cache now, or gone: the cache speaks for it from here on.
+      if (current && current.status?.podIP === undefined) used.add(ip);
+      else assigned.delete(key);
+    }
+    const prefix = cidr.split('/')[0].split('.').slice(0, 3).join('.');
+    for (let host = 2; host < 255; host++) {
+      const ip = `${prefix}.${host}`;
+      if (!used.has(ip)) {
+        assigned.set(podKey, ip);
+        return ip;
+      }
+    }
+    return undefined;
+  }
 
   userFor(key: string, cache: ObjectCache) {
     const { namespace, name } = splitKey(key);
@@ -258,7 +299,8 @@ export class KubeletController implements Controller {
     const at = rfc3339(ctx.now);
     const node = ctx.cache.object('nodes', undefined, pod.spec.nodeName)!;
     const hostIP = node.status?.addresses?.find((a: { type: string }) => a.type === 'InternalIP')?.address;
-    const podIP = pod.status?.podIP ?? allocateIp(ctx.cache, pod);
+    const podIP = pod.status?.podIP ?? this.allocateIp(ctx.cache, pod);
+    if (pod.status?.podIP) this.assignedIps.get(pod.spec.nodeName)?.delete(namespacedKey(pod));
     const finished = phase === 'Succeeded' || phase === 'Failed';
     const unready = statuses.filter((s) => !s.ready).map((s) => s.name);
     const incomplete = initStatuses.filter((s) => s.state.terminated?.exitCode !== 0).map((s) => s.name);
@@ -641,21 +683,4 @@ function imagePresent(cache: ObjectCache, pod: KubeObject, image: string): boole
 function imageId(image: string): string {
   const name = fullImageName(image).replace(/:[^:/]+$/, '');
   return `${name}@sha256:${createHash('sha256').update(image).digest('hex')}`;
-}
-
-/** The lowest free address of the node's podCIDR after the gateway (.1), as host-local IPAM hands them out. */
-function allocateIp(cache: ObjectCache, pod: KubeObject): string | undefined {
-  const node = cache.object('nodes', undefined, pod.spec.nodeName);
-  const cidr: string | undefined = node?.spec?.podCIDR;
-  if (!cidr) return undefined;
-  const [base] = cidr.split('/');
-  const prefix = base.split('.').slice(0, 3).join('.');
-  const used = new Set(
-    cache
-      .podsOn(pod.spec.nodeName)
-      .filter((p) => p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed')
-      .map((p) => p.status?.podIP),
-  );
-  for (let host = 2; host < 255; host++) if (!used.has(`${prefix}.${host}`)) return `${prefix}.${host}`;
-  return undefined;
 }
