@@ -1,4 +1,5 @@
 import { StatusError, type KubeObject } from '@kubetime/api-machinery';
+import type { StoredEvent } from '@kubetime/event-store';
 import type { ControllerApi } from '../runtime/api';
 import { ObjectCache } from '../runtime/cache';
 import { VirtualClock } from '../runtime/clock';
@@ -72,7 +73,7 @@ describe('recordedVerdicts', () => {
     expect(record.nodes.map((v) => v.node)).toEqual(
       verdicts.slice(0, RECORDED_NODES_LIMIT).map((v) => v.node),
     );
-    expect(record.omittedNodes).toBe(50);
+    expect(record.omittedNodes).toBe(150 - RECORDED_NODES_LIMIT);
   });
 });
 
@@ -176,5 +177,67 @@ describe('SchedulerController', () => {
     await Promise.all(h.deferred);
     expect(h.bound).toEqual(['first->only']);
     expect(h.refusedWrites).toEqual(['unschedulable second']);
+  });
+});
+
+describe('SchedulerController.keysFor', () => {
+  let revision = 0;
+  const pending = (name: string, unschedulable: boolean, nodeName?: string): KubeObject => ({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { namespace: 'default', name, uid: `${name}-uid` },
+    spec: { containers: [{ name: 'c', image: 'busybox' }], ...(nodeName ? { nodeName } : {}) },
+    status: {
+      phase: 'Pending',
+      ...(unschedulable ? { conditions: [{ type: 'PodScheduled', status: 'False' }] } : {}),
+    },
+  });
+  const event = (type: 'ADDED' | 'MODIFIED' | 'DELETED', object: KubeObject): StoredEvent => ({
+    branchId: 1,
+    revision: ++revision,
+    key: `/registry/pods/default/${object.metadata.name}`,
+    group: '',
+    version: 'v1',
+    resource: 'pods',
+    kind: 'Pod',
+    namespace: 'default',
+    name: object.metadata.name!,
+    uid: object.metadata.uid!,
+    type,
+    object,
+    prevRevision: 0,
+    createRevision: 0,
+    keyVersion: 1,
+    actor: 'test',
+    cause: null,
+    request: null,
+    recordedAt: new Date(0),
+  });
+
+  it('looks again at the Unschedulable pods when one is placed, in the order they last changed', () => {
+    const scheduler = new SchedulerController();
+    const cache = new ObjectCache();
+    const keys = (type: 'ADDED' | 'MODIFIED' | 'DELETED', pod: KubeObject) => [
+      ...scheduler.keysFor(cache.apply(event(type, pod)), cache),
+    ];
+    expect(keys('ADDED', pending('a', true))).toEqual(['default/a']);
+    expect(keys('ADDED', pending('b', false))).toEqual(['default/b']);
+    expect(keys('ADDED', pending('c', true))).toEqual(['default/c']);
+    expect(keys('MODIFIED', pending('a', true))).toEqual(['default/a']);
+    // b is bound: c and a (changed last) are tried again, b itself is no longer pending.
+    expect(keys('MODIFIED', pending('b', false, 'node-1'))).toEqual(['default/c', 'default/a']);
+    expect(keys('MODIFIED', pending('c', false, 'node-1'))).toEqual(['default/a']);
+    // A bound pod deleted frees capacity; a deleted Unschedulable pod is not looked at again.
+    expect(keys('DELETED', pending('a', true))).toEqual([]);
+    expect(keys('DELETED', pending('b', false, 'node-1'))).toEqual([]);
+  });
+
+  it('finds the Unschedulable pods already in the cache when it first looks', () => {
+    const scheduler = new SchedulerController();
+    const cache = new ObjectCache();
+    cache.apply(event('ADDED', pending('x', true)));
+    cache.apply(event('ADDED', pending('y', false)));
+    const placed = cache.apply(event('MODIFIED', pending('y', false, 'node-1')));
+    expect([...scheduler.keysFor(placed, cache)]).toEqual(['default/x']);
   });
 });
