@@ -1,6 +1,7 @@
 import { findResourceType, KubeObject } from '@kubetime/api-machinery';
 import { bootstrapCluster, RequestContext, ResourceStore } from '@kubetime/apiserver';
-import { createPool, EventStore, migrate, StoredEvent } from '@kubetime/event-store';
+import { ControllerProgressStore, createPool, EventStore, migrate, StoredEvent } from '@kubetime/event-store';
+import { BranchControllers } from '@kubetime/time-travel';
 import { ControllerManager, startControllers, VirtualClock } from '../libs/controllers/src';
 import { createTestDatabase, TestDatabase } from './support/database';
 
@@ -293,6 +294,34 @@ describe('controllers (real PostgreSQL, virtual clock)', () => {
       startControllers({ events: c.store, resources: c.resources, clock: c.clock, signal: term.signal }),
     ).rejects.toMatchObject({ name: 'StartAborted' });
     expect((await c.store.branch()).revision).toBe(before);
+  });
+
+  it("abandons a branch's start whose leader term ended, before it writes anything", async () => {
+    const head = (await c.store.branch()).revision;
+    await c.store.branches.fork('term-ended', 'main', head, 'virtual');
+    // The term ends while the branch's start is under way (it is looking for recorded progress).
+    let term = new AbortController();
+    const branches = new BranchControllers({
+      events: c.store,
+      resources: c.resources,
+      leading: false,
+      progress: new ControllerProgressStore(c.pool),
+      onNotice: () => term.abort(),
+    });
+    try {
+      await expect(branches.lead(term.signal)).rejects.toMatchObject({ name: 'StartAborted' });
+      expect(branches.get('term-ended')).toBeUndefined();
+      await branches.standby();
+      // A term over before the branches are looked at starts none of them.
+      term = new AbortController();
+      term.abort();
+      await expect(branches.lead(term.signal)).rejects.toMatchObject({ name: 'StartAborted' });
+      expect(branches.get('term-ended')).toBeUndefined();
+      expect((await c.store.branch('term-ended')).revision).toBe(head);
+    } finally {
+      await branches.standby();
+      await c.store.branches.delete('term-ended');
+    }
   });
 
   it('resumes after a restart without repeating a write', async () => {

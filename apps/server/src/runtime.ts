@@ -211,14 +211,14 @@ export class KubetimeRuntime {
           if (term.aborted) return;
           try {
             await startMain(term);
+            if (term.aborted) return;
+            // Branches that exist already (created before a restart, or by another server) are live
+            // clusters too; the catalog is looked at again every retry period for new ones.
+            await this.branchControllers?.lead(term);
           } catch (error) {
             if (error instanceof StartAborted) return;
             throw error;
           }
-          if (term.aborted) return;
-          // Branches that exist already (created before a restart, or by another server) are live
-          // clusters too; the catalog is looked at again every retry period for new ones.
-          await this.branchControllers?.lead();
           if (term.aborted) return;
           this.branchSync = setInterval(
             () => void this.branchControllers?.sync().catch((err) => log.warn({ err }, 'branch sync failed')),

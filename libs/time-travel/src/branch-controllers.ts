@@ -60,6 +60,8 @@ export class BranchControllers {
   private readonly locks = new Map<string, Promise<unknown>>();
   private readonly ids = new Map<string, number>();
   private leading: boolean;
+  /** The leader term this process runs the branches in: a start still catching up when it ends is abandoned. */
+  private term?: AbortSignal;
 
   constructor(private readonly options: BranchControllersOptions) {
     this.leading = options.leading ?? true;
@@ -70,15 +72,21 @@ export class BranchControllers {
     return this.leading;
   }
 
-  /** This process took the Lease: every branch's control plane starts here. */
-  async lead(): Promise<void> {
+  /**
+   * This process took the Lease: every branch's control plane starts here. Once `term` aborts, a start
+   * still catching up fails with StartAborted and so does this call, so a process that lost the Lease
+   * hands over without first catching up on every branch's log.
+   */
+  async lead(term?: AbortSignal): Promise<void> {
     this.leading = true;
+    this.term = term;
     await this.sync();
   }
 
   /** This process lost or gave up the Lease: every branch's control plane stops here. */
   async standby(): Promise<void> {
     this.leading = false;
+    this.term = undefined;
     // A sync still running could start a branch after the stop below: let it finish first.
     await this.syncing?.catch(() => undefined);
     await this.stopAll();
@@ -190,6 +198,7 @@ export class BranchControllers {
       onError: (controller, key, error) => this.options.onError?.(info.name, controller, key, error),
       progress: this.options.progress,
       onNotice: this.options.onNotice,
+      signal: this.term,
     });
     return { name: info.name, id: info.id, clockKind: info.clock, clock, manager, seed };
   }

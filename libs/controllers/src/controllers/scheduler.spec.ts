@@ -1,4 +1,17 @@
-import { feasibleNodesToFind, NodeVerdict, RECORDED_NODES_LIMIT, recordedVerdicts } from './scheduler';
+import { StatusError, type KubeObject } from '@kubetime/api-machinery';
+import type { StoredEvent } from '@kubetime/event-store';
+import type { ControllerApi } from '../runtime/api';
+import { ObjectCache } from '../runtime/cache';
+import { VirtualClock } from '../runtime/clock';
+import type { ReconcileContext } from '../runtime/manager';
+import { seededRandom } from '../runtime/random';
+import {
+  feasibleNodesToFind,
+  NodeVerdict,
+  RECORDED_NODES_LIMIT,
+  recordedVerdicts,
+  SchedulerController,
+} from './scheduler';
 
 const ANNOTATION_LIMIT_BYTES = 256 * 1024;
 
@@ -60,7 +73,7 @@ describe('recordedVerdicts', () => {
     expect(record.nodes.map((v) => v.node)).toEqual(
       verdicts.slice(0, RECORDED_NODES_LIMIT).map((v) => v.node),
     );
-    expect(record.omittedNodes).toBe(50);
+    expect(record.omittedNodes).toBe(150 - RECORDED_NODES_LIMIT);
   });
 });
 
@@ -74,5 +87,157 @@ describe('feasibleNodesToFind', () => {
     expect(feasibleNodesToFind(5_000)).toBe(500);
     expect(feasibleNodesToFind(10_000)).toBe(500);
     expect(feasibleNodesToFind(150)).toBe(100);
+  });
+});
+
+describe('SchedulerController', () => {
+  const at = new Date('2025-03-01T12:00:00Z');
+  const node: KubeObject = {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: { name: 'only', uid: 'node-uid' },
+    status: { allocatable: { cpu: '4', memory: '8Gi', pods: '1' } },
+  };
+  const pod = (name: string): KubeObject => ({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { namespace: 'default', name, uid: `${name}-uid`, resourceVersion: '7' },
+    spec: { containers: [{ name: 'c', image: 'busybox' }] },
+    status: { phase: 'Pending' },
+  });
+
+  /** A cache at one revision and the writes a reconcile made; bindings succeed unless `refuse` says no. */
+  function harness(refuse: (name: string) => boolean) {
+    const cache = new ObjectCache();
+    cache.load(
+      7,
+      [node, pod('first'), pod('second')].map((object) => ({
+        key: object.metadata.name!,
+        object,
+        revision: 7,
+        branchId: 1,
+        createRevision: 7,
+        keyVersion: 1,
+      })),
+      (key) => ({ group: '', version: 'v1', resource: key === 'only' ? 'nodes' : 'pods' }),
+    );
+    const bound: string[] = [];
+    const refusedWrites: string[] = [];
+    const deferred: Promise<unknown>[] = [];
+    const api = {
+      bind: async (p: KubeObject, to: string) => {
+        if (refuse(p.metadata.name!)) {
+          refusedWrites.push(p.metadata.name!);
+          throw new StatusError(409, 'Conflict', 'the object has been modified');
+        }
+        bound.push(`${p.metadata.name}->${to}`);
+        return p;
+      },
+      update: async (_type: unknown, p: KubeObject) => {
+        refusedWrites.push(`unschedulable ${p.metadata.name}`);
+        return p;
+      },
+      updateStatus: async (_type: unknown, p: KubeObject) => p,
+      event: async () => undefined,
+    } as unknown as ControllerApi;
+    const context = (key: string): ReconcileContext => ({
+      cache,
+      clock: new VirtualClock(at),
+      now: at,
+      cause: 7,
+      random: seededRandom('test', key),
+      api,
+      defer: (write) => {
+        write.catch(() => undefined);
+        deferred.push(write);
+      },
+      afterWrites: () => undefined,
+    });
+    return { bound, refusedWrites, deferred, context };
+  }
+
+  it("frees a refused binding's capacity at once, before the cache moves", async () => {
+    const scheduler = new SchedulerController();
+    const h = harness((name) => name === 'first');
+    await scheduler.reconcile('default/first', h.context('default/first'));
+    await expect(Promise.all(h.deferred)).rejects.toMatchObject({ code: 409 });
+    // The refusal wrote nothing, so the cache is still at the same revision: the one pod slot of the
+    // node is free again, and the next pod gets it instead of being turned away for the first.
+    await scheduler.reconcile('default/second', h.context('default/second'));
+    await Promise.all(h.deferred.slice(1));
+    expect(h.bound).toEqual(['second->only']);
+    expect(h.refusedWrites).toEqual(['first']);
+  });
+
+  it('holds the capacity of a binding in flight', async () => {
+    const scheduler = new SchedulerController();
+    const h = harness(() => false);
+    await scheduler.reconcile('default/first', h.context('default/first'));
+    await scheduler.reconcile('default/second', h.context('default/second'));
+    await Promise.all(h.deferred);
+    expect(h.bound).toEqual(['first->only']);
+    expect(h.refusedWrites).toEqual(['unschedulable second']);
+  });
+});
+
+describe('SchedulerController.keysFor', () => {
+  let revision = 0;
+  const pending = (name: string, unschedulable: boolean, nodeName?: string): KubeObject => ({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { namespace: 'default', name, uid: `${name}-uid` },
+    spec: { containers: [{ name: 'c', image: 'busybox' }], ...(nodeName ? { nodeName } : {}) },
+    status: {
+      phase: 'Pending',
+      ...(unschedulable ? { conditions: [{ type: 'PodScheduled', status: 'False' }] } : {}),
+    },
+  });
+  const event = (type: 'ADDED' | 'MODIFIED' | 'DELETED', object: KubeObject): StoredEvent => ({
+    branchId: 1,
+    revision: ++revision,
+    key: `/registry/pods/default/${object.metadata.name}`,
+    group: '',
+    version: 'v1',
+    resource: 'pods',
+    kind: 'Pod',
+    namespace: 'default',
+    name: object.metadata.name!,
+    uid: object.metadata.uid!,
+    type,
+    object,
+    prevRevision: 0,
+    createRevision: 0,
+    keyVersion: 1,
+    actor: 'test',
+    cause: null,
+    request: null,
+    recordedAt: new Date(0),
+  });
+
+  it('looks again at the Unschedulable pods when one is placed, in the order they last changed', () => {
+    const scheduler = new SchedulerController();
+    const cache = new ObjectCache();
+    const keys = (type: 'ADDED' | 'MODIFIED' | 'DELETED', pod: KubeObject) => [
+      ...scheduler.keysFor(cache.apply(event(type, pod)), cache),
+    ];
+    expect(keys('ADDED', pending('a', true))).toEqual(['default/a']);
+    expect(keys('ADDED', pending('b', false))).toEqual(['default/b']);
+    expect(keys('ADDED', pending('c', true))).toEqual(['default/c']);
+    expect(keys('MODIFIED', pending('a', true))).toEqual(['default/a']);
+    // b is bound: c and a (changed last) are tried again, b itself is no longer pending.
+    expect(keys('MODIFIED', pending('b', false, 'node-1'))).toEqual(['default/c', 'default/a']);
+    expect(keys('MODIFIED', pending('c', false, 'node-1'))).toEqual(['default/a']);
+    // A bound pod deleted frees capacity; a deleted Unschedulable pod is not looked at again.
+    expect(keys('DELETED', pending('a', true))).toEqual([]);
+    expect(keys('DELETED', pending('b', false, 'node-1'))).toEqual([]);
+  });
+
+  it('finds the Unschedulable pods already in the cache when it first looks', () => {
+    const scheduler = new SchedulerController();
+    const cache = new ObjectCache();
+    cache.apply(event('ADDED', pending('x', true)));
+    cache.apply(event('ADDED', pending('y', false)));
+    const placed = cache.apply(event('MODIFIED', pending('y', false, 'node-1')));
+    expect([...scheduler.keysFor(placed, cache)]).toEqual(['default/x']);
   });
 });

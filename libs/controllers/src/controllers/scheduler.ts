@@ -39,11 +39,13 @@ export interface NodeVerdict {
 }
 
 /**
- * Nodes whose verdicts a decision records, as upstream's minimum of feasible nodes to find. Every node
- * recorded makes the annotation some 250 bytes longer: with a thousand nodes it would pass the 256 KiB
- * annotation limit, and every later write of the pod (the kubelet's status updates) would be refused.
+ * Nodes whose verdicts a decision records: the chosen node and its closest runners-up say why it won.
+ * Every node recorded makes the annotation some 290 bytes longer, and the annotation is part of every
+ * later version of the pod: in memory (the store's head, the controllers' cache, the recent events),
+ * in every write's encoding, in every watch event. At 100 nodes it was 29 KB on every pod (some 290 MB
+ * with 10,000 pods); with a thousand nodes it would pass the 256 KiB annotation limit.
  */
-export const RECORDED_NODES_LIMIT = 100;
+export const RECORDED_NODES_LIMIT = 10;
 
 /** Pods decided per pass: their bindings are sequenced together and committed in a few transactions. */
 const SCHEDULING_BATCH = 128;
@@ -157,6 +159,13 @@ export class SchedulerController implements Controller {
   /** Pods whose binding this scheduler issued, by key, until the cache shows them bound or gone. */
   private readonly assumed = new Map<string, KubeObject>();
   private snapshot?: Snapshot;
+  /**
+   * Keys of the pods marked Unschedulable that still want scheduling, in the cache's order (a pod
+   * moves to the end when it changes). Built from the cache on first use, then kept from the pod
+   * changes keysFor is given, which after that first use are all of them: looking again at these
+   * pods on every placement used to scan every pod of the cluster (a 10,000-entry array per binding).
+   */
+  private waiting?: Set<string>;
 
   *startKeys(cache: ObjectCache): Iterable<string> {
     for (const pod of cache.list('pods')) if (wantsScheduling(pod)) yield namespacedKey(pod);
@@ -164,15 +173,27 @@ export class SchedulerController implements Controller {
 
   *keysFor(change: CacheChange, cache: ObjectCache): Iterable<string> {
     if (change.resource === 'pods') {
-      if (change.type !== 'DELETED' && wantsScheduling(change.object)) yield namespacedKey(change.object);
+      const key = namespacedKey(change.object);
+      const waiting = this.unschedulable(cache);
+      waiting.delete(key);
+      if (change.type !== 'DELETED' && isUnschedulable(change.object)) waiting.add(key);
+      if (change.type !== 'DELETED' && wantsScheduling(change.object)) yield key;
       // Capacity freed, or a pod placed that an affinity term was waiting for: try the others again.
       const freed = change.type === 'DELETED' && change.object.spec?.nodeName;
       const placed =
         change.type === 'MODIFIED' && change.object.spec?.nodeName && !change.old?.spec?.nodeName;
-      if (freed || placed) yield* unschedulable(cache);
+      if (freed || placed) yield* waiting;
     } else if (change.resource === 'nodes' && change.type !== 'DELETED') {
-      yield* unschedulable(cache);
+      yield* this.unschedulable(cache);
     }
+  }
+
+  private unschedulable(cache: ObjectCache): Set<string> {
+    if (!this.waiting) {
+      this.waiting = new Set();
+      for (const pod of cache.list('pods')) if (isUnschedulable(pod)) this.waiting.add(namespacedKey(pod));
+    }
+    return this.waiting;
   }
 
   async reconcile(key: string, ctx: ReconcileContext): Promise<void> {
@@ -305,10 +326,8 @@ function wantsScheduling(pod: KubeObject): boolean {
   );
 }
 
-function* unschedulable(cache: ObjectCache): Iterable<string> {
-  for (const pod of cache.list('pods'))
-    if (wantsScheduling(pod) && findCondition(pod, 'PodScheduled')?.status === 'False')
-      yield namespacedKey(pod);
+function isUnschedulable(pod: KubeObject): boolean {
+  return wantsScheduling(pod) && findCondition(pod, 'PodScheduled')?.status === 'False';
 }
 
 /**

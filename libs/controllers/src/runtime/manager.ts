@@ -194,6 +194,8 @@ export class ControllerManager {
     // Read the head and its revision in one synchronous step, so the watch below starts exactly after it.
     const target = this.head.revision;
     const headItems = this.head.all();
+    // Before the recorded state is listed, which on a long log is the costly part of a start.
+    if (this.options.signal?.aborted) throw new StartAborted(this.branch);
     const resumed = await this.resumePoint(target);
     if (resumed) {
       this.loadCache(resumed.revision, resumed.items);
