@@ -44,6 +44,36 @@ describe('controllers with the real kubectl (seed 004)', () => {
     return r.stdout;
   };
 
+  /** Polls `read` until `done` holds of its result, or fails with the last result after `ms`. */
+  const until = async (read: () => Promise<string>, done: (out: string) => boolean, ms = 20_000) => {
+    const deadline = Date.now() + ms;
+    let out = await read();
+    while (!done(out)) {
+      if (Date.now() > deadline) throw new Error(`timed out; last saw:\n${out}`);
+      await new Promise((r) => setTimeout(r, 200));
+      out = await read();
+    }
+    return out;
+  };
+  /** "image replicas" per ReplicaSet, one a line, by image (creation times tie within a second). */
+  const replicaSets = async (selector: string) =>
+    (
+      await kubectl(
+        'get',
+        'rs',
+        '-l',
+        selector,
+        '--no-headers',
+        '-o',
+        'custom-columns=IMAGE:.spec.template.spec.containers[0].image,DESIRED:.spec.replicas',
+      )
+    )
+      .trim()
+      .split('\n')
+      .map((line) => line.split(/\s+/).join(' '))
+      .sort()
+      .join('\n');
+
   beforeAll(async () => {
     server = await startServer();
     pool = createPool(server.databaseUrl, { max: 4 });
@@ -136,5 +166,59 @@ describe('controllers with the real kubectl (seed 004)', () => {
       await new Promise((r) => setTimeout(r, 200));
     } while (Date.now() < deadline);
     expect(left).toBe('');
+  });
+
+  it('scales a paused Deployment without rolling it out, and rolls out on resume', async () => {
+    await server.kubectl(['create', 'deployment', 'paused-web', '--image=nginx:1.25', '--replicas=2']);
+    await kubectl('rollout', 'status', 'deployment/paused-web', '--timeout=30s');
+    await kubectl('rollout', 'pause', 'deployment/paused-web');
+    await kubectl('scale', 'deployment', 'paused-web', '--replicas=4');
+    await until(
+      () => kubectl('get', 'pods', '-l', 'app=paused-web', '--no-headers'),
+      (out) => (out.match(/1\/1\s+Running/g) ?? []).length === 4,
+    );
+    expect(await replicaSets('app=paused-web')).toMatch(/^nginx:1\.25\s+4\s*$/);
+    const paused = JSON.parse(await kubectl('get', 'deploy', 'paused-web', '-o', 'json'));
+    expect(paused.status).toMatchObject({ replicas: 4, availableReplicas: 4, updatedReplicas: 4 });
+    expect(paused.status.conditions).toContainEqual(
+      expect.objectContaining({ type: 'Progressing', status: 'Unknown', reason: 'DeploymentPaused' }),
+    );
+
+    await kubectl('set', 'image', 'deployment/paused-web', 'nginx=nginx:1.26');
+    // Give the controller time to (wrongly) start a rollout before checking it did not.
+    await until(
+      () => kubectl('get', 'deploy', 'paused-web', '-o', 'jsonpath={.status.observedGeneration}'),
+      (out) => out === '4',
+    );
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(await replicaSets('app=paused-web')).toMatch(/^nginx:1\.25\s+4\s*$/);
+
+    await kubectl('rollout', 'resume', 'deployment/paused-web');
+    await kubectl('rollout', 'status', 'deployment/paused-web', '--timeout=30s');
+    expect(await replicaSets('app=paused-web')).toMatch(/^nginx:1\.25\s+0\nnginx:1\.26\s+4\s*$/);
+  });
+
+  it('scales a paused Deployment in the middle of a rollout proportionally', async () => {
+    await server.kubectl(['create', 'deployment', 'paused-split', '--image=nginx:1.25', '--replicas=3']);
+    await kubectl(
+      'patch',
+      'deployment/paused-split',
+      '-p',
+      '{"spec":{"strategy":{"rollingUpdate":{"maxSurge":1,"maxUnavailable":0}}}}',
+    );
+    await kubectl('rollout', 'status', 'deployment/paused-split', '--timeout=30s');
+    // An image no simulated node can pull keeps the rollout stuck at one surge replica.
+    await kubectl('set', 'image', 'deployment/paused-split', 'nginx=registry.invalid/nginx:1');
+    await until(
+      () => replicaSets('app=paused-split'),
+      (out) => /^nginx:1\.25\s+3\nregistry\.invalid\/nginx:1\s+1\s*$/.test(out),
+    );
+    await kubectl('rollout', 'pause', 'deployment/paused-split');
+    await kubectl('scale', 'deployment', 'paused-split', '--replicas=6');
+    // 7 replicas allowed (6 + maxSurge 1) spread over 3 of 4 and 1 of 4: 5.25 and 1.75, rounded.
+    await until(
+      () => replicaSets('app=paused-split'),
+      (out) => /^nginx:1\.25\s+5\nregistry\.invalid\/nginx:1\s+2\s*$/.test(out),
+    );
   });
 });
