@@ -221,4 +221,29 @@ describe('controllers with the real kubectl (seed 004)', () => {
       (out) => /^nginx:1\.25\s+5\nregistry\.invalid\/nginx:1\s+2\s*$/.test(out),
     );
   });
+
+  it('shows the command recorded with --record as the CHANGE-CAUSE', async () => {
+    await server.kubectl(['create', 'deployment', 'recorded', '--image=nginx:1.25']);
+    await kubectl('rollout', 'status', 'deployment/recorded', '--timeout=30s');
+    const set = await server.kubectl(['set', 'image', 'deployment/recorded', 'nginx=nginx:1.26', '--record']);
+    expect(set.code).toBe(0);
+    await kubectl('rollout', 'status', 'deployment/recorded', '--timeout=30s');
+    const cause = await kubectl(
+      'get',
+      'deploy',
+      'recorded',
+      '-o',
+      'jsonpath={.metadata.annotations.kubernetes\\.io/change-cause}',
+    );
+    // kubectl records its own command line, the harness's connection flags included.
+    expect(cause).toMatch(/^kubectl set image deployment\/recorded nginx=nginx:1\.26 .*--record=true$/);
+    const history = await kubectl('rollout', 'history', 'deployment/recorded');
+    expect(history.split('\n').map((line) => line.trim().split(/\s+/))).toEqual(
+      expect.arrayContaining([
+        ['REVISION', 'CHANGE-CAUSE'],
+        ['1', '<none>'],
+        ['2', ...cause.split(' ')],
+      ]),
+    );
+  });
 });
