@@ -246,4 +246,95 @@ describe('controllers with the real kubectl (seed 004)', () => {
       ]),
     );
   });
+
+  /** A bare ReplicaSet, so no Deployment makes a new one once it is gone. */
+  const replicaSet = (name: string, finalizers?: string[]) =>
+    JSON.stringify({
+      apiVersion: 'apps/v1',
+      kind: 'ReplicaSet',
+      metadata: { name, labels: { app: name } },
+      spec: {
+        replicas: 2,
+        selector: { matchLabels: { app: name } },
+        template: {
+          metadata: { labels: { app: name }, ...(finalizers ? { finalizers } : {}) },
+          spec: { containers: [{ name: 'nginx', image: 'nginx:1.25' }] },
+        },
+      },
+    });
+  const podsOf = async (app: string) =>
+    JSON.parse(await kubectl('get', 'pods', '-l', `app=${app}`, '-o', 'json')).items as {
+      metadata: {
+        name: string;
+        deletionTimestamp?: string;
+        finalizers?: string[];
+        ownerReferences?: unknown[];
+      };
+      status: { phase: string };
+    }[];
+
+  it('deletes a ReplicaSet with --cascade=orphan and leaves its pods running, released', async () => {
+    expect((await server.kubectl(['apply', '-f', '-'], replicaSet('orphans'))).code).toBe(0);
+    await until(
+      () => kubectl('get', 'pods', '-l', 'app=orphans', '--no-headers'),
+      (out) => (out.match(/1\/1\s+Running/g) ?? []).length === 2,
+    );
+    const before = (await podsOf('orphans')).map((p) => p.metadata.name).sort();
+    expect(await kubectl('delete', 'rs', 'orphans', '--cascade=orphan')).toContain(
+      'replicaset.apps "orphans" deleted',
+    );
+    expect((await server.kubectl(['get', 'rs', 'orphans'])).stderr).toContain('NotFound');
+    // Long enough for a garbage collector that wrongly deletes them to have started.
+    await new Promise((r) => setTimeout(r, 1_000));
+    const after = await podsOf('orphans');
+    expect(after.map((p) => p.metadata.name).sort()).toEqual(before);
+    for (const pod of after) {
+      expect(pod.metadata.ownerReferences).toBeUndefined();
+      expect(pod.metadata.deletionTimestamp).toBeUndefined();
+      expect(pod.status.phase).toBe('Running');
+    }
+  });
+
+  it('deletes a ReplicaSet with --cascade=foreground: dependents first, then the owner', async () => {
+    // The pods' own finalizer holds them (and so their owner) in deletion until the test releases them.
+    const hold = 'example.com/hold';
+    expect((await server.kubectl(['apply', '-f', '-'], replicaSet('fg', [hold]))).code).toBe(0);
+    await until(
+      () => kubectl('get', 'pods', '-l', 'app=fg', '--no-headers'),
+      (out) => (out.match(/1\/1\s+Running/g) ?? []).length === 2,
+    );
+    await kubectl('delete', 'rs', 'fg', '--cascade=foreground', '--wait=false');
+    const owner = JSON.parse(await kubectl('get', 'rs', 'fg', '-o', 'json'));
+    expect(owner.metadata.finalizers).toEqual(['foregroundDeletion']);
+    expect(owner.metadata.deletionTimestamp).toBeDefined();
+    const pods = await until(
+      async () => JSON.stringify(await podsOf('fg')),
+      (out) =>
+        (JSON.parse(out) as { metadata: { deletionTimestamp?: string } }[]).every(
+          (p) => p.metadata.deletionTimestamp,
+        ),
+    ).then((out) => JSON.parse(out) as Awaited<ReturnType<typeof podsOf>>);
+    expect(pods).toHaveLength(2);
+    // Pods have no dependents of their own: upstream deletes them in the background.
+    for (const pod of pods) expect(pod.metadata.finalizers).toEqual([hold]);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(
+      JSON.parse(await kubectl('get', 'rs', 'fg', '-o', 'json')).metadata.deletionTimestamp,
+    ).toBeDefined();
+
+    for (const pod of pods)
+      await kubectl(
+        'patch',
+        'pod',
+        pod.metadata.name,
+        '--type=json',
+        '-p',
+        '[{"op":"remove","path":"/metadata/finalizers"}]',
+      );
+    await until(
+      async () => (await server.kubectl(['get', 'rs,pods', '-l', 'app=fg', '--no-headers'])).stdout.trim(),
+      (out) => out === '',
+    );
+    expect((await server.kubectl(['get', 'rs', 'fg'])).stderr).toContain('NotFound');
+  });
 });
