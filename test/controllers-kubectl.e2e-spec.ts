@@ -222,6 +222,29 @@ describe('controllers with the real kubectl (seed 004)', () => {
     );
   });
 
+  it('scales a Deployment in the middle of a rollout proportionally, as a scaling event upstream', async () => {
+    await server.kubectl(['create', 'deployment', 'split', '--image=nginx:1.25', '--replicas=3']);
+    await kubectl(
+      'patch',
+      'deployment/split',
+      '-p',
+      '{"spec":{"strategy":{"rollingUpdate":{"maxSurge":1,"maxUnavailable":0}}}}',
+    );
+    await kubectl('rollout', 'status', 'deployment/split', '--timeout=30s');
+    // An image no simulated node can pull keeps the rollout stuck at one surge replica.
+    await kubectl('set', 'image', 'deployment/split', 'nginx=registry.invalid/nginx:1');
+    await until(
+      () => replicaSets('app=split'),
+      (out) => /^nginx:1\.25\s+3\nregistry\.invalid\/nginx:1\s+1\s*$/.test(out),
+    );
+    await kubectl('scale', 'deployment', 'split', '--replicas=6');
+    // 7 replicas allowed (6 + maxSurge 1) spread over 3 of 4 and 1 of 4: 5.25 and 1.75, rounded.
+    await until(
+      () => replicaSets('app=split'),
+      (out) => /^nginx:1\.25\s+5\nregistry\.invalid\/nginx:1\s+2\s*$/.test(out),
+    );
+  });
+
   it('shows the command recorded with --record as the CHANGE-CAUSE', async () => {
     await server.kubectl(['create', 'deployment', 'recorded', '--image=nginx:1.25']);
     await kubectl('rollout', 'status', 'deployment/recorded', '--timeout=30s');

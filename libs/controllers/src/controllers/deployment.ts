@@ -80,7 +80,7 @@ export class DeploymentController implements Controller {
     let created = false;
     let scaled = false;
 
-    if (!d.spec?.paused) {
+    if (!d.spec?.paused && !isScalingEvent(d, all)) {
       const maxOld = Math.max(0, ...old().map(revisionOf));
       if (!newRS) {
         const made = await this.createReplicaSet(d, maxOld + 1, all, ctx);
@@ -99,7 +99,8 @@ export class DeploymentController implements Controller {
           : await this.rollingUpdate(d, newRS, old(), all, ctx);
     } else {
       // Pausing holds back only the rollout: no ReplicaSet for a changed template, but the existing
-      // ones still follow spec.replicas, as upstream's sync does for a paused Deployment.
+      // ones still follow spec.replicas, as upstream's sync does for a paused Deployment. A changed
+      // spec.replicas is likewise spread over the ReplicaSets as they are before any rolling goes on.
       if (newRS) {
         newRS = await this.syncAnnotations(d, newRS, Math.max(0, ...old().map(revisionOf)), ctx, all);
         d = await this.setRevision(d, revisionOf(newRS), ctx);
@@ -394,7 +395,8 @@ export class DeploymentController implements Controller {
     const active = all.filter((rs) => size(rs) > 0);
     const only =
       active.length === 1 ? active[0] : active.length ? undefined : (newRS ?? [...all].sort(byAge).at(-1));
-    if (only) return size(only) !== replicas && this.scale(d, only, replicas, ctx, all);
+    // Even at the right size its annotations move to the new spec.replicas: the scaling event is over.
+    if (only) return this.scale(d, only, replicas, ctx, all);
     if (!active.length) return false;
     if (
       newRS &&
@@ -407,10 +409,13 @@ export class DeploymentController implements Controller {
         if (rs.metadata.uid !== newRS.metadata.uid) scaled = (await this.scale(d, rs, 0, ctx, all)) || scaled;
       return scaled;
     }
-    if (d.spec?.strategy?.type === 'Recreate') return false;
+    if (d.spec?.strategy?.type === 'Recreate') {
+      // Nothing to spread: the annotations alone take the new size, so the recreate can go on.
+      for (const rs of active) await this.scale(d, rs, size(rs), ctx, all);
+      return false;
+    }
     const allowed = replicas > 0 ? replicas + rollingParameters(d).maxSurge : 0;
     const toAdd = allowed - sum(active, size);
-    if (toAdd === 0) return false;
     // Growing favours the newer ReplicaSet among equals, shrinking the older one.
     const ordered = [...active].sort((a, b) => size(b) - size(a) || (toAdd > 0 ? -byAge(a, b) : byAge(a, b)));
     const targets = new Map<KubeObject, number>();
@@ -471,6 +476,15 @@ export class DeploymentController implements Controller {
     for (const rs of idle.slice(0, Math.max(0, idle.length - limit)))
       await ctx.api.delete(TYPES.replicasets, rs);
   }
+}
+
+/** spec.replicas differs from what an active ReplicaSet was last sized for. */
+function isScalingEvent(d: KubeObject, all: KubeObject[]): boolean {
+  const replicas = String(d.spec?.replicas ?? 1);
+  return all.some((rs) => {
+    const desired = rs.metadata.annotations?.[DESIRED_REPLICAS];
+    return (rs.spec?.replicas ?? 0) > 0 && desired !== undefined && desired !== replicas;
+  });
 }
 
 /** How many replicas a ReplicaSet gains (or loses) to keep its share of the size it was scaled for. */
