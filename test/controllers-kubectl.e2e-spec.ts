@@ -44,6 +44,36 @@ describe('controllers with the real kubectl (seed 004)', () => {
     return r.stdout;
   };
 
+  /** Polls `read` until `done` holds of its result, or fails with the last result after `ms`. */
+  const until = async (read: () => Promise<string>, done: (out: string) => boolean, ms = 20_000) => {
+    const deadline = Date.now() + ms;
+    let out = await read();
+    while (!done(out)) {
+      if (Date.now() > deadline) throw new Error(`timed out; last saw:\n${out}`);
+      await new Promise((r) => setTimeout(r, 200));
+      out = await read();
+    }
+    return out;
+  };
+  /** "image replicas" per ReplicaSet, one a line, by image (creation times tie within a second). */
+  const replicaSets = async (selector: string) =>
+    (
+      await kubectl(
+        'get',
+        'rs',
+        '-l',
+        selector,
+        '--no-headers',
+        '-o',
+        'custom-columns=IMAGE:.spec.template.spec.containers[0].image,DESIRED:.spec.replicas',
+      )
+    )
+      .trim()
+      .split('\n')
+      .map((line) => line.split(/\s+/).join(' '))
+      .sort()
+      .join('\n');
+
   beforeAll(async () => {
     server = await startServer();
     pool = createPool(server.databaseUrl, { max: 4 });
@@ -136,5 +166,198 @@ describe('controllers with the real kubectl (seed 004)', () => {
       await new Promise((r) => setTimeout(r, 200));
     } while (Date.now() < deadline);
     expect(left).toBe('');
+  });
+
+  it('scales a paused Deployment without rolling it out, and rolls out on resume', async () => {
+    await server.kubectl(['create', 'deployment', 'paused-web', '--image=nginx:1.25', '--replicas=2']);
+    await kubectl('rollout', 'status', 'deployment/paused-web', '--timeout=30s');
+    await kubectl('rollout', 'pause', 'deployment/paused-web');
+    await kubectl('scale', 'deployment', 'paused-web', '--replicas=4');
+    await until(
+      () => kubectl('get', 'pods', '-l', 'app=paused-web', '--no-headers'),
+      (out) => (out.match(/1\/1\s+Running/g) ?? []).length === 4,
+    );
+    expect(await replicaSets('app=paused-web')).toMatch(/^nginx:1\.25\s+4\s*$/);
+    const paused = JSON.parse(await kubectl('get', 'deploy', 'paused-web', '-o', 'json'));
+    expect(paused.status).toMatchObject({ replicas: 4, availableReplicas: 4, updatedReplicas: 4 });
+    expect(paused.status.conditions).toContainEqual(
+      expect.objectContaining({ type: 'Progressing', status: 'Unknown', reason: 'DeploymentPaused' }),
+    );
+
+    await kubectl('set', 'image', 'deployment/paused-web', 'nginx=nginx:1.26');
+    // Give the controller time to (wrongly) start a rollout before checking it did not.
+    await until(
+      () => kubectl('get', 'deploy', 'paused-web', '-o', 'jsonpath={.status.observedGeneration}'),
+      (out) => out === '4',
+    );
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(await replicaSets('app=paused-web')).toMatch(/^nginx:1\.25\s+4\s*$/);
+
+    await kubectl('rollout', 'resume', 'deployment/paused-web');
+    await kubectl('rollout', 'status', 'deployment/paused-web', '--timeout=30s');
+    expect(await replicaSets('app=paused-web')).toMatch(/^nginx:1\.25\s+0\nnginx:1\.26\s+4\s*$/);
+  });
+
+  it('scales a paused Deployment in the middle of a rollout proportionally', async () => {
+    await server.kubectl(['create', 'deployment', 'paused-split', '--image=nginx:1.25', '--replicas=3']);
+    await kubectl(
+      'patch',
+      'deployment/paused-split',
+      '-p',
+      '{"spec":{"strategy":{"rollingUpdate":{"maxSurge":1,"maxUnavailable":0}}}}',
+    );
+    await kubectl('rollout', 'status', 'deployment/paused-split', '--timeout=30s');
+    // An image no simulated node can pull keeps the rollout stuck at one surge replica.
+    await kubectl('set', 'image', 'deployment/paused-split', 'nginx=registry.invalid/nginx:1');
+    await until(
+      () => replicaSets('app=paused-split'),
+      (out) => /^nginx:1\.25\s+3\nregistry\.invalid\/nginx:1\s+1\s*$/.test(out),
+    );
+    await kubectl('rollout', 'pause', 'deployment/paused-split');
+    await kubectl('scale', 'deployment', 'paused-split', '--replicas=6');
+    // 7 replicas allowed (6 + maxSurge 1) spread over 3 of 4 and 1 of 4: 5.25 and 1.75, rounded.
+    await until(
+      () => replicaSets('app=paused-split'),
+      (out) => /^nginx:1\.25\s+5\nregistry\.invalid\/nginx:1\s+2\s*$/.test(out),
+    );
+  });
+
+  it('scales a Deployment in the middle of a rollout proportionally, as a scaling event upstream', async () => {
+    await server.kubectl(['create', 'deployment', 'split', '--image=nginx:1.25', '--replicas=3']);
+    await kubectl(
+      'patch',
+      'deployment/split',
+      '-p',
+      '{"spec":{"strategy":{"rollingUpdate":{"maxSurge":1,"maxUnavailable":0}}}}',
+    );
+    await kubectl('rollout', 'status', 'deployment/split', '--timeout=30s');
+    // An image no simulated node can pull keeps the rollout stuck at one surge replica.
+    await kubectl('set', 'image', 'deployment/split', 'nginx=registry.invalid/nginx:1');
+    await until(
+      () => replicaSets('app=split'),
+      (out) => /^nginx:1\.25\s+3\nregistry\.invalid\/nginx:1\s+1\s*$/.test(out),
+    );
+    await kubectl('scale', 'deployment', 'split', '--replicas=6');
+    // 7 replicas allowed (6 + maxSurge 1) spread over 3 of 4 and 1 of 4: 5.25 and 1.75, rounded.
+    await until(
+      () => replicaSets('app=split'),
+      (out) => /^nginx:1\.25\s+5\nregistry\.invalid\/nginx:1\s+2\s*$/.test(out),
+    );
+  });
+
+  it('shows the command recorded with --record as the CHANGE-CAUSE', async () => {
+    await server.kubectl(['create', 'deployment', 'recorded', '--image=nginx:1.25']);
+    await kubectl('rollout', 'status', 'deployment/recorded', '--timeout=30s');
+    const set = await server.kubectl(['set', 'image', 'deployment/recorded', 'nginx=nginx:1.26', '--record']);
+    expect(set.code).toBe(0);
+    await kubectl('rollout', 'status', 'deployment/recorded', '--timeout=30s');
+    const cause = await kubectl(
+      'get',
+      'deploy',
+      'recorded',
+      '-o',
+      'jsonpath={.metadata.annotations.kubernetes\\.io/change-cause}',
+    );
+    // kubectl records its own command line, the harness's connection flags included.
+    expect(cause).toMatch(/^kubectl set image deployment\/recorded nginx=nginx:1\.26 .*--record=true$/);
+    const history = await kubectl('rollout', 'history', 'deployment/recorded');
+    expect(history.split('\n').map((line) => line.trim().split(/\s+/))).toEqual(
+      expect.arrayContaining([
+        ['REVISION', 'CHANGE-CAUSE'],
+        ['1', '<none>'],
+        ['2', ...cause.split(' ')],
+      ]),
+    );
+  });
+
+  /** A bare ReplicaSet, so no Deployment makes a new one once it is gone. */
+  const replicaSet = (name: string, finalizers?: string[]) =>
+    JSON.stringify({
+      apiVersion: 'apps/v1',
+      kind: 'ReplicaSet',
+      metadata: { name, labels: { app: name } },
+      spec: {
+        replicas: 2,
+        selector: { matchLabels: { app: name } },
+        template: {
+          metadata: { labels: { app: name }, ...(finalizers ? { finalizers } : {}) },
+          spec: { containers: [{ name: 'nginx', image: 'nginx:1.25' }] },
+        },
+      },
+    });
+  const podsOf = async (app: string) =>
+    JSON.parse(await kubectl('get', 'pods', '-l', `app=${app}`, '-o', 'json')).items as {
+      metadata: {
+        name: string;
+        deletionTimestamp?: string;
+        finalizers?: string[];
+        ownerReferences?: unknown[];
+      };
+      status: { phase: string };
+    }[];
+
+  it('deletes a ReplicaSet with --cascade=orphan and leaves its pods running, released', async () => {
+    expect((await server.kubectl(['apply', '-f', '-'], replicaSet('orphans'))).code).toBe(0);
+    await until(
+      () => kubectl('get', 'pods', '-l', 'app=orphans', '--no-headers'),
+      (out) => (out.match(/1\/1\s+Running/g) ?? []).length === 2,
+    );
+    const before = (await podsOf('orphans')).map((p) => p.metadata.name).sort();
+    expect(await kubectl('delete', 'rs', 'orphans', '--cascade=orphan')).toContain(
+      'replicaset.apps "orphans" deleted',
+    );
+    expect((await server.kubectl(['get', 'rs', 'orphans'])).stderr).toContain('NotFound');
+    // Long enough for a garbage collector that wrongly deletes them to have started.
+    await new Promise((r) => setTimeout(r, 1_000));
+    const after = await podsOf('orphans');
+    expect(after.map((p) => p.metadata.name).sort()).toEqual(before);
+    for (const pod of after) {
+      expect(pod.metadata.ownerReferences).toBeUndefined();
+      expect(pod.metadata.deletionTimestamp).toBeUndefined();
+      expect(pod.status.phase).toBe('Running');
+    }
+  });
+
+  it('deletes a ReplicaSet with --cascade=foreground: dependents first, then the owner', async () => {
+    // The pods' own finalizer holds them (and so their owner) in deletion until the test releases them.
+    const hold = 'example.com/hold';
+    expect((await server.kubectl(['apply', '-f', '-'], replicaSet('fg', [hold]))).code).toBe(0);
+    await until(
+      () => kubectl('get', 'pods', '-l', 'app=fg', '--no-headers'),
+      (out) => (out.match(/1\/1\s+Running/g) ?? []).length === 2,
+    );
+    await kubectl('delete', 'rs', 'fg', '--cascade=foreground', '--wait=false');
+    const owner = JSON.parse(await kubectl('get', 'rs', 'fg', '-o', 'json'));
+    expect(owner.metadata.finalizers).toEqual(['foregroundDeletion']);
+    expect(owner.metadata.deletionTimestamp).toBeDefined();
+    const pods = await until(
+      async () => JSON.stringify(await podsOf('fg')),
+      (out) =>
+        (JSON.parse(out) as { metadata: { deletionTimestamp?: string } }[]).every(
+          (p) => p.metadata.deletionTimestamp,
+        ),
+    ).then((out) => JSON.parse(out) as Awaited<ReturnType<typeof podsOf>>);
+    expect(pods).toHaveLength(2);
+    // Pods have no dependents of their own: upstream deletes them in the background.
+    for (const pod of pods) expect(pod.metadata.finalizers).toEqual([hold]);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(
+      JSON.parse(await kubectl('get', 'rs', 'fg', '-o', 'json')).metadata.deletionTimestamp,
+    ).toBeDefined();
+
+    for (const pod of pods)
+      await kubectl(
+        'patch',
+        'pod',
+        pod.metadata.name,
+        '--type=json',
+        '-p',
+        '[{"op":"remove","path":"/metadata/finalizers"}]',
+      );
+    await until(
+      async () => (await server.kubectl(['get', 'rs,pods', '-l', 'app=fg', '--no-headers'])).stdout.trim(),
+      (out) => out === '',
+    );
+    expect((await server.kubectl(['get', 'rs', 'fg'])).stderr).toContain('NotFound');
   });
 });

@@ -449,7 +449,7 @@ describe('kubelet behaviour and node lifecycle (real PostgreSQL, virtual clock)'
     expect(fourth.spec.nodeName).toBeUndefined();
     expect(fourth.status.conditions.find((c: { type: string }) => c.type === 'PodScheduled').message).toBe(
       "0/3 nodes are available: 3 node(s) didn't match pod anti-affinity rules." +
-        ' preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.',
+        ' preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod.',
     );
     const refused = JSON.parse(fourth.metadata.annotations!['kubetime.io/scheduling-decision']);
     expect(refused.node).toBeNull();

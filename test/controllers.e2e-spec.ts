@@ -276,7 +276,10 @@ describe('controllers (real PostgreSQL, virtual clock)', () => {
     const pod = await c.resources.get({ branch: 'main' }, pods, 'default', 'huge');
     const scheduled = pod.status.conditions.find((x: { type: string }) => x.type === 'PodScheduled');
     expect(scheduled).toMatchObject({ status: 'False', reason: 'Unschedulable' });
-    expect(scheduled.message).toMatch(/^0\/3 nodes are available: 3 Insufficient cpu\./);
+    expect(scheduled.message).toBe(
+      '0/3 nodes are available: 3 Insufficient cpu.' +
+        ' preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod.',
+    );
     const failed = (await list(c, events)).filter(
       (e) => e.reason === 'FailedScheduling' && e.involvedObject.name === 'huge',
     );

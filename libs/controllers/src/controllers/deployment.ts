@@ -80,7 +80,7 @@ export class DeploymentController implements Controller {
     let created = false;
     let scaled = false;
 
-    if (!d.spec?.paused) {
+    if (!d.spec?.paused && !isScalingEvent(d, all)) {
       const maxOld = Math.max(0, ...old().map(revisionOf));
       if (!newRS) {
         const made = await this.createReplicaSet(d, maxOld + 1, all, ctx);
@@ -97,6 +97,15 @@ export class DeploymentController implements Controller {
         strategy === 'Recreate'
           ? await this.recreate(d, newRS, old(), all, ctx)
           : await this.rollingUpdate(d, newRS, old(), all, ctx);
+    } else {
+      // Pausing holds back only the rollout: no ReplicaSet for a changed template, but the existing
+      // ones still follow spec.replicas, as upstream's sync does for a paused Deployment. A changed
+      // spec.replicas is likewise spread over the ReplicaSets as they are before any rolling goes on.
+      if (newRS) {
+        newRS = await this.syncAnnotations(d, newRS, Math.max(0, ...old().map(revisionOf)), ctx, all);
+        d = await this.setRevision(d, revisionOf(newRS), ctx);
+      }
+      scaled = await this.scaleReplicaSets(d, newRS, all, ctx);
     }
 
     const status = computeStatus(d, newRS, all);
@@ -105,7 +114,7 @@ export class DeploymentController implements Controller {
       status.updatedReplicas === replicas &&
       status.replicas === replicas &&
       status.availableReplicas === replicas;
-    if (complete && !d.spec?.paused) await this.cleanup(d, old(), ctx);
+    if (complete || d.spec?.paused) await this.cleanup(d, old(), ctx);
     const maxUnavailable = d.spec?.strategy?.type === 'Recreate' ? 0 : rollingParameters(d).maxUnavailable;
     const conditions = new Conditions(d.status?.conditions ?? [], rfc3339(ctx.now));
     if ((status.availableReplicas ?? 0) >= replicas - maxUnavailable) {
@@ -369,6 +378,61 @@ export class DeploymentController implements Controller {
     return scaled;
   }
 
+  /**
+   * Brings the ReplicaSets to spec.replicas without rolling: a lone active (or, with none active,
+   * the newest) ReplicaSet takes it all; a saturated new one lets the old ones go to zero; during a
+   * RollingUpdate the difference is spread in proportion to each one's share of the size it was
+   * scaled for (max-replicas), the rounding remainder going to the largest.
+   */
+  private async scaleReplicaSets(
+    d: KubeObject,
+    newRS: KubeObject | undefined,
+    all: KubeObject[],
+    ctx: ReconcileContext,
+  ): Promise<boolean> {
+    const replicas = d.spec?.replicas ?? 1;
+    const size = (rs: KubeObject) => rs.spec?.replicas ?? 0;
+    const active = all.filter((rs) => size(rs) > 0);
+    const only =
+      active.length === 1 ? active[0] : active.length ? undefined : (newRS ?? [...all].sort(byAge).at(-1));
+    // Even at the right size its annotations move to the new spec.replicas: the scaling event is over.
+    if (only) return this.scale(d, only, replicas, ctx, all);
+    if (!active.length) return false;
+    if (
+      newRS &&
+      size(newRS) === replicas &&
+      newRS.metadata.annotations?.[DESIRED_REPLICAS] === String(replicas) &&
+      (newRS.status?.availableReplicas ?? 0) === replicas
+    ) {
+      let scaled = false;
+      for (const rs of active)
+        if (rs.metadata.uid !== newRS.metadata.uid) scaled = (await this.scale(d, rs, 0, ctx, all)) || scaled;
+      return scaled;
+    }
+    if (d.spec?.strategy?.type === 'Recreate') {
+      // Nothing to spread: the annotations alone take the new size, so the recreate can go on.
+      for (const rs of active) await this.scale(d, rs, size(rs), ctx, all);
+      return false;
+    }
+    const allowed = replicas > 0 ? replicas + rollingParameters(d).maxSurge : 0;
+    const toAdd = allowed - sum(active, size);
+    // Growing favours the newer ReplicaSet among equals, shrinking the older one.
+    const ordered = [...active].sort((a, b) => size(b) - size(a) || (toAdd > 0 ? -byAge(a, b) : byAge(a, b)));
+    const targets = new Map<KubeObject, number>();
+    let added = 0;
+    for (const rs of ordered) {
+      const share =
+        toAdd > 0 ? Math.min(fraction(d, rs), toAdd - added) : Math.max(fraction(d, rs), toAdd - added);
+      const step = added === toAdd ? 0 : share;
+      targets.set(rs, size(rs) + step);
+      added += step;
+    }
+    targets.set(ordered[0], Math.max(0, targets.get(ordered[0])! + toAdd - added));
+    let scaled = false;
+    for (const [rs, target] of targets) scaled = (await this.scale(d, rs, target, ctx, all)) || scaled;
+    return scaled;
+  }
+
   private async scale(
     d: KubeObject,
     rs: KubeObject,
@@ -412,6 +476,25 @@ export class DeploymentController implements Controller {
     for (const rs of idle.slice(0, Math.max(0, idle.length - limit)))
       await ctx.api.delete(TYPES.replicasets, rs);
   }
+}
+
+/** spec.replicas differs from what an active ReplicaSet was last sized for. */
+function isScalingEvent(d: KubeObject, all: KubeObject[]): boolean {
+  const replicas = String(d.spec?.replicas ?? 1);
+  return all.some((rs) => {
+    const desired = rs.metadata.annotations?.[DESIRED_REPLICAS];
+    return (rs.spec?.replicas ?? 0) > 0 && desired !== undefined && desired !== replicas;
+  });
+}
+
+/** How many replicas a ReplicaSet gains (or loses) to keep its share of the size it was scaled for. */
+function fraction(d: KubeObject, rs: KubeObject): number {
+  const replicas = d.spec?.replicas ?? 1;
+  const current = rs.spec?.replicas ?? 0;
+  if (replicas === 0) return -current;
+  const annotated = Number(rs.metadata.annotations?.[MAX_REPLICAS] ?? d.status?.replicas ?? 0);
+  if (!annotated) return 0;
+  return Math.round((current * (replicas + rollingParameters(d).maxSurge)) / annotated) - current;
 }
 
 function newReplicasForRollingUpdate(

@@ -28,6 +28,11 @@ export class GarbageCollector implements Controller {
     if (change.type === 'DELETED') {
       for (const dependent of cache.dependents(object.metadata.uid!))
         yield keyOf(dependent.resource, dependent.object);
+      // An owner deleting in the foreground waits for this one: it may be the last it waited for.
+      for (const ownerRef of object.metadata.ownerReferences ?? []) {
+        const owner = cache.byUid(ownerRef.uid);
+        if (owner && deleting(owner.object)) yield keyOf(owner.resource, owner.object);
+      }
       return;
     }
     if (deleting(object)) yield keyOf(change.resource, object);
@@ -67,7 +72,10 @@ export class GarbageCollector implements Controller {
     const uid = owner.object.metadata.uid!;
     for (const dependent of ctx.cache.dependents(uid)) {
       const next = deepClone(dependent.object);
-      next.metadata.ownerReferences = (next.metadata.ownerReferences ?? []).filter((r) => r.uid !== uid);
+      const kept = (next.metadata.ownerReferences ?? []).filter((r) => r.uid !== uid);
+      // An empty list is omitted on the wire, as upstream's omitempty field leaves it.
+      if (kept.length) next.metadata.ownerReferences = kept;
+      else delete next.metadata.ownerReferences;
       await ctx.api.update(typeOf(dependent), next);
     }
     await this.removeFinalizer(owner, 'orphan', ctx);
@@ -75,9 +83,14 @@ export class GarbageCollector implements Controller {
 
   private async foreground(owner: CachedRef, ctx: ReconcileContext): Promise<void> {
     const dependents = ctx.cache.dependents(owner.object.metadata.uid!);
+    // Upstream goes on in the foreground only below dependents that have dependents of their own;
+    // a leaf (a pod) is deleted in the background and carries no foregroundDeletion finalizer.
     for (const dependent of dependents) {
-      if (!dependent.object.metadata.deletionTimestamp)
-        await ctx.api.delete(typeOf(dependent), dependent.object, { propagationPolicy: 'Foreground' });
+      if (dependent.object.metadata.deletionTimestamp) continue;
+      const hasDependents = ctx.cache.dependents(dependent.object.metadata.uid!).length > 0;
+      await ctx.api.delete(typeOf(dependent), dependent.object, {
+        propagationPolicy: hasDependents ? 'Foreground' : 'Background',
+      });
     }
     // The owner goes once its dependents have: their DELETED events bring this key back.
     if (!dependents.length) await this.removeFinalizer(owner, 'foregroundDeletion', ctx);

@@ -213,6 +213,7 @@ function podFor(rs: KubeObject, name: string, base: string, template: KubeObject
       namespace: rs.metadata.namespace,
       labels: deepClone(template.metadata?.labels ?? {}),
       ...(template.metadata?.annotations ? { annotations: deepClone(template.metadata.annotations) } : {}),
+      ...(template.metadata?.finalizers?.length ? { finalizers: [...template.metadata.finalizers] } : {}),
       ownerReferences: [ownerRefTo(rs)],
     },
     spec: deepClone(template.spec ?? {}),

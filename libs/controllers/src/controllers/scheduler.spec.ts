@@ -11,6 +11,7 @@ import {
   RECORDED_NODES_LIMIT,
   recordedVerdicts,
   SchedulerController,
+  unschedulableMessage,
 } from './scheduler';
 
 const ANNOTATION_LIMIT_BYTES = 256 * 1024;
@@ -239,5 +240,71 @@ describe('SchedulerController.keysFor', () => {
     cache.apply(event('ADDED', pending('y', false)));
     const placed = cache.apply(event('MODIFIED', pending('y', false, 'node-1')));
     expect([...scheduler.keysFor(placed, cache)]).toEqual(['default/x']);
+  });
+});
+
+describe('unschedulableMessage', () => {
+  const refusedBy = (node: string, plugin: string, reason: string): NodeVerdict => ({
+    node,
+    filters: { NodeUnschedulable: 'Success', [plugin]: reason },
+  });
+  const counted = (verdicts: NodeVerdict[]) => {
+    const reasons = new Map<string, number>();
+    for (const v of verdicts) {
+      const reason = Object.values(v.filters).find((f) => f !== 'Success')!;
+      reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
+    }
+    return reasons;
+  };
+
+  it('tells nodes preemption cannot help from nodes where it found no victims', () => {
+    const verdicts = [
+      refusedBy('a', 'TaintToleration', 'node(s) had untolerated taint {dedicated: gpu}'),
+      refusedBy('b', 'NodeResourcesFit', 'Insufficient cpu'),
+      refusedBy('c', 'NodeResourcesFit', 'Insufficient cpu'),
+    ];
+    expect(unschedulableMessage(3, counted(verdicts), verdicts)).toBe(
+      '0/3 nodes are available: 1 node(s) had untolerated taint {dedicated: gpu}, 2 Insufficient cpu.' +
+        ' preemption: 0/3 nodes are available: 1 Preemption is not helpful for scheduling,' +
+        ' 2 No preemption victims found for incoming pod.',
+    );
+  });
+
+  it('classifies each plugin as upstream does', () => {
+    const cases: [string, string, string][] = [
+      ['NodeUnschedulable', 'node(s) were unschedulable', 'Preemption is not helpful for scheduling'],
+      [
+        'NodeAffinity',
+        "node(s) didn't match Pod's node affinity/selector",
+        'Preemption is not helpful for scheduling',
+      ],
+      [
+        'InterPodAffinity',
+        "node(s) didn't match pod affinity rules",
+        'Preemption is not helpful for scheduling',
+      ],
+      [
+        'InterPodAffinity',
+        "node(s) didn't match pod anti-affinity rules",
+        'No preemption victims found for incoming pod',
+      ],
+      [
+        'InterPodAffinity',
+        "node(s) didn't satisfy existing pods anti-affinity rules",
+        'No preemption victims found for incoming pod',
+      ],
+      ['NodeResourcesFit', 'Too many pods', 'No preemption victims found for incoming pod'],
+      ['NodeResourcesFit', 'Insufficient memory', 'No preemption victims found for incoming pod'],
+    ];
+    for (const [plugin, reason, outcome] of cases) {
+      const verdicts = [refusedBy('a', plugin, reason)];
+      expect(unschedulableMessage(1, counted(verdicts), verdicts)).toBe(
+        `0/1 nodes are available: 1 ${reason}. preemption: 0/1 nodes are available: 1 ${outcome}.`,
+      );
+    }
+  });
+
+  it('says there is no node at all when there is none', () => {
+    expect(unschedulableMessage(0, new Map(), [])).toBe('no nodes available to schedule pods');
   });
 });

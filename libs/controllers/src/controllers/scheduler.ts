@@ -286,10 +286,7 @@ export class SchedulerController implements Controller {
     verdicts: NodeVerdict[],
     ctx: ReconcileContext,
   ): Promise<void> {
-    const histogram = [...reasons].map(([reason, count]) => `${count} ${reason}`).sort();
-    const message =
-      `0/${total} nodes are available${histogram.length ? ': ' + histogram.join(', ') : ''}.` +
-      ` preemption: 0/${total} nodes are available: ${total} Preemption is not helpful for scheduling.`;
+    const message = unschedulableMessage(total, reasons, verdicts);
     const current = findCondition(pod, 'PodScheduled');
     if (current?.status === 'False' && current.message === message) return;
     // The record goes on the object (a status write keeps metadata as it is), then the condition.
@@ -315,6 +312,47 @@ export class SchedulerController implements Controller {
     await ctx.api.updateStatus(TYPES.pods, next);
     await ctx.api.event(pod, 'Warning', 'FailedScheduling', message, { component: SCHEDULER });
   }
+}
+
+/**
+ * Filter failures preemption cannot cure, as upstream's plugins classify them
+ * (UnschedulableAndUnresolvable): evicting pods changes no taint, label or cordon, nor whether a
+ * pod the incoming one needs beside it is there. Resource shortfalls and anti-affinity conflicts
+ * could be cured by evicting pods.
+ */
+function preemptionCannotHelp(plugin: string, reason: string): boolean {
+  if (plugin === 'InterPodAffinity') return reason === "node(s) didn't match pod affinity rules";
+  return plugin !== 'NodeResourcesFit';
+}
+
+/**
+ * The Unschedulable message: each refusal reason counted over the nodes, then the verdict of the
+ * preemption that upstream's DefaultPreemption runs next, node by node. Pods here carry no lower
+ * priority than one another, so wherever preemption might help, no victim is found.
+ */
+export function unschedulableMessage(
+  total: number,
+  reasons: Map<string, number>,
+  verdicts: NodeVerdict[],
+): string {
+  // Upstream stops before filtering and preemption when the cluster has no node at all.
+  if (!total) return 'no nodes available to schedule pods';
+  const histogram = (counts: Map<string, number>) =>
+    [...counts].map(([reason, count]) => `${count} ${reason}`).sort();
+  const preemption = new Map<string, number>();
+  for (const { filters } of verdicts) {
+    const failed = Object.entries(filters).find(([, verdict]) => verdict !== 'Success');
+    if (!failed) continue;
+    const outcome = preemptionCannotHelp(...failed)
+      ? 'Preemption is not helpful for scheduling'
+      : 'No preemption victims found for incoming pod';
+    preemption.set(outcome, (preemption.get(outcome) ?? 0) + 1);
+  }
+  const filtered = histogram(reasons);
+  return (
+    `0/${total} nodes are available${filtered.length ? ': ' + filtered.join(', ') : ''}.` +
+    ` preemption: 0/${total} nodes are available: ${histogram(preemption).join(', ')}.`
+  );
 }
 
 function wantsScheduling(pod: KubeObject): boolean {
