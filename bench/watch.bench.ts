@@ -31,14 +31,16 @@ type Query = PoolClient['query'];
 
 /**
  * Stamps the moment each batch commit issued on this pool returns: the store commits a batch as one
- * statement (head move + insert + notify, an implicit transaction), recognised by its first CTE.
+ * statement (a call of kubetime_append: insert, head move, notify, in an implicit transaction),
+ * recognised by the function's name in the prepared statement's text.
  */
 function instrumentCommits(pool: Pool, onCommit: (at: number) => void): void {
   pool.on('connect', (client) => {
     const original = client.query.bind(client) as (...args: unknown[]) => unknown;
     const wrapped = (...args: unknown[]) => {
-      const text = typeof args[0] === 'string' ? args[0] : '';
-      const isCommit = text.trimStart().startsWith('WITH moved AS');
+      const query = args[0] as string | { text?: string };
+      const text = typeof query === 'string' ? query : (query?.text ?? '');
+      const isCommit = text.includes('kubetime_append(');
       const callback = args[args.length - 1];
       // pool.query hands the client a callback; a direct client.query gets a promise back.
       if (isCommit && typeof callback === 'function') {
@@ -117,6 +119,8 @@ async function measure(
       resolvedAt.set(revision, at),
     );
     const last = writerHead.revision;
+    if (commits.at === 0)
+      throw new Error('no batch commit was recognised on the writer pool (did the commit statement change?)');
     // Let the far side drain, bounded: a watcher that never catches up counts as missing events.
     const deadline = now() + 5_000;
     while (now() < deadline && deliveries.some((d) => (d.at(-1)?.revision ?? from) < last)) await sleep(5);
