@@ -198,51 +198,41 @@ describe('controllers with the real kubectl (seed 004)', () => {
     expect(await replicaSets('app=paused-web')).toMatch(/^nginx:1\.25\s+0\nnginx:1\.26\s+4\s*$/);
   });
 
-  it('scales a paused Deployment in the middle of a rollout proportionally', async () => {
-    await server.kubectl(['create', 'deployment', 'paused-split', '--image=nginx:1.25', '--replicas=3']);
+  /** A Deployment of 3 whose rollout is stuck at one surge replica of an image no node can pull. */
+  async function stuckRollout(name: string): Promise<void> {
+    await server.kubectl(['create', 'deployment', name, '--image=nginx:1.25', '--replicas=3']);
     await kubectl(
       'patch',
-      'deployment/paused-split',
+      `deployment/${name}`,
       '-p',
       '{"spec":{"strategy":{"rollingUpdate":{"maxSurge":1,"maxUnavailable":0}}}}',
     );
-    await kubectl('rollout', 'status', 'deployment/paused-split', '--timeout=30s');
-    // An image no simulated node can pull keeps the rollout stuck at one surge replica.
-    await kubectl('set', 'image', 'deployment/paused-split', 'nginx=registry.invalid/nginx:1');
+    await kubectl('rollout', 'status', `deployment/${name}`, '--timeout=30s');
+    await kubectl('set', 'image', `deployment/${name}`, 'nginx=registry.invalid/nginx:1');
     await until(
-      () => replicaSets('app=paused-split'),
+      () => replicaSets(`app=${name}`),
       (out) => /^nginx:1\.25\s+3\nregistry\.invalid\/nginx:1\s+1\s*$/.test(out),
     );
-    await kubectl('rollout', 'pause', 'deployment/paused-split');
-    await kubectl('scale', 'deployment', 'paused-split', '--replicas=6');
-    // 7 replicas allowed (6 + maxSurge 1) spread over 3 of 4 and 1 of 4: 5.25 and 1.75, rounded.
+  }
+
+  /** Scales to 6: 7 replicas allowed (6 + maxSurge 1) over 3 of 4 and 1 of 4, 5.25 and 1.75, rounded. */
+  async function scaleProportionally(name: string): Promise<void> {
+    await kubectl('scale', 'deployment', name, '--replicas=6');
     await until(
-      () => replicaSets('app=paused-split'),
+      () => replicaSets(`app=${name}`),
       (out) => /^nginx:1\.25\s+5\nregistry\.invalid\/nginx:1\s+2\s*$/.test(out),
     );
+  }
+
+  it('scales a paused Deployment in the middle of a rollout proportionally', async () => {
+    await stuckRollout('paused-split');
+    await kubectl('rollout', 'pause', 'deployment/paused-split');
+    await scaleProportionally('paused-split');
   });
 
   it('scales a Deployment in the middle of a rollout proportionally, as a scaling event upstream', async () => {
-    await server.kubectl(['create', 'deployment', 'split', '--image=nginx:1.25', '--replicas=3']);
-    await kubectl(
-      'patch',
-      'deployment/split',
-      '-p',
-      '{"spec":{"strategy":{"rollingUpdate":{"maxSurge":1,"maxUnavailable":0}}}}',
-    );
-    await kubectl('rollout', 'status', 'deployment/split', '--timeout=30s');
-    // An image no simulated node can pull keeps the rollout stuck at one surge replica.
-    await kubectl('set', 'image', 'deployment/split', 'nginx=registry.invalid/nginx:1');
-    await until(
-      () => replicaSets('app=split'),
-      (out) => /^nginx:1\.25\s+3\nregistry\.invalid\/nginx:1\s+1\s*$/.test(out),
-    );
-    await kubectl('scale', 'deployment', 'split', '--replicas=6');
-    // 7 replicas allowed (6 + maxSurge 1) spread over 3 of 4 and 1 of 4: 5.25 and 1.75, rounded.
-    await until(
-      () => replicaSets('app=split'),
-      (out) => /^nginx:1\.25\s+5\nregistry\.invalid\/nginx:1\s+2\s*$/.test(out),
-    );
+    await stuckRollout('split');
+    await scaleProportionally('split');
   });
 
   it('shows the command recorded with --record as the CHANGE-CAUSE', async () => {
