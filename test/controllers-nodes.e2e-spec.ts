@@ -58,7 +58,7 @@ describe('kubelet behaviour and node lifecycle (real PostgreSQL, virtual clock)'
     clock = new VirtualClock(new Date('2025-03-01T12:00:00Z'));
     store = await EventStore.open({ pool, url: db.url, clock });
     resources = new ResourceStore(store);
-    await bootstrapCluster(resources, 'main', 6443, () => clock.now());
+    await bootstrapCluster(resources, 'main', { address: '127.0.0.1', port: 6443 }, () => clock.now());
     controllers = await startControllers({
       events: store,
       resources,
@@ -771,7 +771,7 @@ describe('determinism of kubelets, node lifecycle and scheduler', () => {
     const errors: unknown[] = [];
     let controllers: ControllerManager | undefined;
     try {
-      await bootstrapCluster(resources, 'main', 6443, () => clock.now());
+      await bootstrapCluster(resources, 'main', { address: '127.0.0.1', port: 6443 }, () => clock.now());
       controllers = await startControllers({
         events: store,
         resources,

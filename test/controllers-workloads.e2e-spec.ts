@@ -51,7 +51,7 @@ async function cluster(): Promise<Cluster> {
   const clock = new VirtualClock(START);
   const store = await EventStore.open({ pool, url: db.url, clock });
   const resources = new ResourceStore(store);
-  await bootstrapCluster(resources, 'main', 6443, () => clock.now());
+  await bootstrapCluster(resources, 'main', { address: '127.0.0.1', port: 6443 }, () => clock.now());
   const errors: unknown[] = [];
   const start = () =>
     startControllers({
