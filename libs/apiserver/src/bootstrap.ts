@@ -178,7 +178,9 @@ export function runNamespaceFinalizer(
         }
       }
       const current = head.get(`/registry/namespaces/${name}`);
-      if (!current) return;
+      // Released already: writing again would be seen as one more change to finalize, and a
+      // finalizer someone else holds would keep that loop appending forever.
+      if (!current?.object.spec?.finalizers?.includes('kubernetes')) return;
       const finalizers = (current.object.spec?.finalizers ?? []).filter((f: string) => f !== 'kubernetes');
       const finalized = { ...current.object, spec: { ...current.object.spec, finalizers } };
       await ignoreGone(() =>

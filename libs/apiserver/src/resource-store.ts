@@ -505,10 +505,12 @@ export class ResourceStore {
         !this.events.isStale(storage.group, storage.resource, current!)
       )
         return old;
+      // A Namespace also waits for its spec.finalizers (the namespace controller's), as upstream's
+      // namespace registry does on update.
       if (
         object.metadata.deletionTimestamp &&
         !(object.metadata.finalizers ?? []).length &&
-        type.kind !== 'Namespace'
+        (type.kind !== 'Namespace' || !(object.spec?.finalizers ?? []).length)
       ) {
         if (options.dryRun) return object;
         return view(type, await this.appendWrite(ctx, type, object, 'DELETED', current!.revision, verb));
