@@ -140,6 +140,38 @@ describe('bad input gets a Kubernetes Status and writes nothing', () => {
     expect((await call(server, 'GET', '/api/v1/namespaces/held')).status).toBe(404);
   });
 
+  it('refuses creates in a terminating namespace, naming the object (or its generateName prefix)', async () => {
+    await terminatingNamespace('closing');
+    const create = (metadata: Record<string, string>) =>
+      call(server, 'POST', '/api/v1/namespaces/closing/configmaps', {
+        body: JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata }),
+        contentType: 'application/json',
+      });
+    const before = await events();
+    const named = await create({ name: 'late' });
+    expectStatus(named, 403, 'Forbidden');
+    expect(named.json().message).toBe(
+      'configmaps "late" is forbidden: unable to create new content in namespace closing because it is being terminated',
+    );
+    expect(named.json().details).toEqual({
+      name: 'late',
+      kind: 'configmaps',
+      causes: [
+        {
+          reason: 'NamespaceTerminating',
+          message: 'namespace closing is being terminated',
+          field: 'metadata.namespace',
+        },
+      ],
+    });
+    const generated = await create({ generateName: 'late-' });
+    expectStatus(generated, 403, 'Forbidden');
+    expect(generated.json().message).toBe(
+      'configmaps "late-" is forbidden: unable to create new content in namespace closing because it is being terminated',
+    );
+    expect(await events()).toBe(before);
+  });
+
   it('answers 401 without a valid token, and keeps health endpoints public', async () => {
     expectStatus(await call(server, 'GET', '/api/v1/namespaces', { token: null }), 401, 'Unauthorized');
     expectStatus(await call(server, 'GET', '/api/v1/namespaces', { token: 'wrong' }), 401, 'Unauthorized');
