@@ -130,6 +130,7 @@ export class KubetimeRuntime {
     });
     const nodes = {
       count: config.controllers.nodes,
+      capacity: config.controllers.nodeCapacity,
       leaseRenewIntervalMs: config.controllers.leaseRenewIntervalMs,
     };
     const progress = new ControllerProgressStore(this.pool);
