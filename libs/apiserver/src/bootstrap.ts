@@ -1,4 +1,5 @@
 import { isIPv6 } from 'net';
+import { isDeepStrictEqual } from 'util';
 import { findResourceType, KubeObject, ResourceType, StatusError } from '@kubetime/api-machinery';
 import { filter, mergeMap, Subscription } from 'rxjs';
 import type { EventStore, StoredEvent } from '@kubetime/event-store';
@@ -97,31 +98,42 @@ async function reconcileKubernetesEndpoints(
     ports: [port],
   };
   await ensureObject(resources, ctx, findResourceType('', 'v1', 'endpoints')!, endpoints, ['subsets']);
-  await ensureObject(resources, ctx, findResourceType('discovery.k8s.io', 'v1', 'endpointslices')!, slice, [
+  // A slice's addressType cannot change: a server now on the other IP family replaces the slice.
+  await ensureObject(
+    resources,
+    ctx,
+    findResourceType('discovery.k8s.io', 'v1', 'endpointslices')!,
+    slice,
+    ['endpoints', 'ports'],
     'addressType',
-    'endpoints',
-    'ports',
-  ]);
+  );
 }
 
-/** Creates the object, or replaces it when its labels or the given fields differ from what is stored. */
+/**
+ * Creates the object, or updates it when its labels or the given fields differ from what is stored;
+ * a differing immutable field means deleting it and creating it anew.
+ */
 async function ensureObject(
   resources: ResourceStore,
   ctx: RequestContext,
   type: ResourceType,
   wanted: KubeObject,
   fields: string[],
+  immutable?: string,
 ): Promise<void> {
   const { namespace, name } = wanted.metadata;
+  const create = () =>
+    createIfMissing(() => resources.create(ctx, type, namespace, wanted, { dryRun: false }));
   const stored = await resources.getStored(ctx, type, namespace, name!);
-  if (!stored) {
-    await createIfMissing(() => resources.create(ctx, type, namespace, wanted, { dryRun: false }));
-    return;
-  }
+  if (!stored) return create();
   const current = stored.object;
+  if (immutable && current[immutable] !== wanted[immutable]) {
+    await ignoreGone(() => resources.delete(ctx, type, namespace, name!, { dryRun: false }));
+    return create();
+  }
   const same =
-    JSON.stringify(current.metadata.labels ?? {}) === JSON.stringify(wanted.metadata.labels) &&
-    fields.every((f) => JSON.stringify(current[f]) === JSON.stringify(wanted[f]));
+    isDeepStrictEqual(current.metadata.labels ?? {}, wanted.metadata.labels) &&
+    fields.every((f) => isDeepStrictEqual(current[f], wanted[f]));
   if (same) return;
   await createIfMissing(() =>
     resources.update(
