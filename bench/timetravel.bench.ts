@@ -212,7 +212,7 @@ async function reexecution(
   // Its own lineage in the same database: a fork of revision 1, before the bulk-loaded history.
   const resources = new ResourceStore(store);
   await store.branches.fork('recorded', 'main', 1, 'wall');
-  await bootstrapCluster(resources, 'recorded', 6443, () => new Date());
+  await bootstrapCluster(resources, 'recorded', { address: '127.0.0.1', port: 6443 }, () => new Date());
   const configmaps = findResourceType('', 'v1', 'configmaps')!;
   const deployments = findResourceType('apps', 'v1', 'deployments')!;
   const ctx = (): RequestContext => ({ user: ADMIN, branch: 'recorded', now: new Date() });

@@ -101,6 +101,77 @@ describe('bad input gets a Kubernetes Status and writes nothing', () => {
     expectStatus(await call(server, 'GET', `${cms}/absent`), 404, 'NotFound');
   });
 
+  /**
+   * A namespace left Terminating by a finalizer nobody releases, once the namespace controller has
+   * released its own.
+   */
+  async function terminatingNamespace(name: string): Promise<void> {
+    const ns = {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name, finalizers: ['kubetime.test/hold'] },
+    };
+    const created = await call(server, 'POST', '/api/v1/namespaces', {
+      body: JSON.stringify(ns),
+      contentType: 'application/json',
+    });
+    expect(created.status).toBe(201);
+    expect((await call(server, 'DELETE', `/api/v1/namespaces/${name}`)).status).toBe(200);
+    for (let i = 0; ; i++) {
+      const current = (await call(server, 'GET', `/api/v1/namespaces/${name}`)).json();
+      if (!current.spec?.finalizers?.length) return;
+      if (i === 100) throw new Error('the namespace controller never released its finalizer');
+      await new Promise((done) => setTimeout(done, 50));
+    }
+  }
+
+  it('finalizes a namespace once, however long another finalizer holds it', async () => {
+    await terminatingNamespace('held');
+    const before = await events();
+    await new Promise((done) => setTimeout(done, 500));
+    expect(await events()).toBe(before);
+    const ns = (await call(server, 'GET', '/api/v1/namespaces/held')).json();
+    expect(ns.status.phase).toBe('Terminating');
+    const released = await call(server, 'PATCH', '/api/v1/namespaces/held', {
+      body: '{"metadata":{"finalizers":null}}',
+      contentType: 'application/merge-patch+json',
+    });
+    expect(released.status).toBe(200);
+    expect((await call(server, 'GET', '/api/v1/namespaces/held')).status).toBe(404);
+  });
+
+  it('refuses creates in a terminating namespace, naming the object (or its generateName prefix)', async () => {
+    await terminatingNamespace('closing');
+    const create = (metadata: Record<string, string>) =>
+      call(server, 'POST', '/api/v1/namespaces/closing/configmaps', {
+        body: JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata }),
+        contentType: 'application/json',
+      });
+    const before = await events();
+    const named = await create({ name: 'late' });
+    expectStatus(named, 403, 'Forbidden');
+    expect(named.json().message).toBe(
+      'configmaps "late" is forbidden: unable to create new content in namespace closing because it is being terminated',
+    );
+    expect(named.json().details).toEqual({
+      name: 'late',
+      kind: 'configmaps',
+      causes: [
+        {
+          reason: 'NamespaceTerminating',
+          message: 'namespace closing is being terminated',
+          field: 'metadata.namespace',
+        },
+      ],
+    });
+    const generated = await create({ generateName: 'late-' });
+    expectStatus(generated, 403, 'Forbidden');
+    expect(generated.json().message).toBe(
+      'configmaps "late-" is forbidden: unable to create new content in namespace closing because it is being terminated',
+    );
+    expect(await events()).toBe(before);
+  });
+
   it('answers 401 without a valid token, and keeps health endpoints public', async () => {
     expectStatus(await call(server, 'GET', '/api/v1/namespaces', { token: null }), 401, 'Unauthorized');
     expectStatus(await call(server, 'GET', '/api/v1/namespaces', { token: 'wrong' }), 401, 'Unauthorized');

@@ -350,4 +350,69 @@ describe('controllers with the real kubectl (seed 004)', () => {
     );
     expect((await server.kubectl(['get', 'rs', 'fg'])).stderr).toContain('NotFound');
   });
+
+  it('answers kubectl logs as a cluster does: refusals from the apiserver and the kubelet, an empty log once running', async () => {
+    const pods = `apiVersion: v1
+kind: Pod
+metadata:
+  name: slow
+  annotations:
+    kubetime.io/pull-time: 1h
+spec:
+  containers:
+  - name: web
+    image: nginx:latest
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: pair
+spec:
+  containers:
+  - name: a
+    image: nginx:latest
+  - name: b
+    image: nginx:latest
+`;
+    expect((await server.kubectl(['apply', '-f', '-'], pods)).code).toBe(0);
+    await kubectl('wait', '--for=condition=Ready', 'pod/pair', '--timeout=30s');
+    const deadline = Date.now() + 15_000;
+    while (
+      (await kubectl(
+        'get',
+        'pod',
+        'slow',
+        '-o',
+        'jsonpath={.status.containerStatuses[0].state.waiting.reason}',
+      )) !== 'ContainerCreating' &&
+      Date.now() < deadline
+    )
+      await new Promise((r) => setTimeout(r, 100));
+
+    const waiting = await server.kubectl(['logs', 'slow']);
+    expect(waiting.code).not.toBe(0);
+    expect(waiting.stderr.trim()).toBe(
+      'Error from server (BadRequest): container "web" in pod "slow" is waiting to start: ContainerCreating',
+    );
+    // kubectl picks the first container itself; the apiserver's own choice shows through the raw path.
+    const running = await server.kubectl(['logs', 'pair']);
+    expect(running).toMatchObject({ code: 0, stdout: '' });
+    expect(running.stderr).toContain('Defaulted container "a" out of: a, b');
+    expect(await kubectl('logs', 'pair', '-c', 'b')).toBe('');
+    const unnamed = await server.kubectl(['get', '--raw', '/api/v1/namespaces/default/pods/pair/log']);
+    expect(unnamed.stderr.trim()).toBe(
+      'Error from server (BadRequest): a container name must be specified for pod pair, choose one of: [a b]',
+    );
+    const unknown = await server.kubectl([
+      'get',
+      '--raw',
+      '/api/v1/namespaces/default/pods/pair/log?container=c',
+    ]);
+    expect(unknown.stderr.trim()).toBe(
+      'Error from server (BadRequest): container c is not valid for pod pair',
+    );
+    const missing = await server.kubectl(['get', '--raw', '/api/v1/namespaces/default/pods/nope/log']);
+    expect(missing.stderr.trim()).toBe('Error from server (NotFound): pods "nope" not found');
+    await kubectl('delete', 'pod', 'slow', 'pair', '--wait=false');
+  });
 });

@@ -1,3 +1,7 @@
+import { spawn } from 'child_process';
+import { mkdtempSync, rmSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
 import { findResourceType, KubeObject } from '@kubetime/api-machinery';
 import { bootstrapCluster, RequestContext, ResourceStore } from '@kubetime/apiserver';
 import { createPool, EventStore, migrate } from '@kubetime/event-store';
@@ -58,7 +62,7 @@ describe('kubelet behaviour and node lifecycle (real PostgreSQL, virtual clock)'
     clock = new VirtualClock(new Date('2025-03-01T12:00:00Z'));
     store = await EventStore.open({ pool, url: db.url, clock });
     resources = new ResourceStore(store);
-    await bootstrapCluster(resources, 'main', 6443, () => clock.now());
+    await bootstrapCluster(resources, 'main', { address: '127.0.0.1', port: 6443 }, () => clock.now());
     controllers = await startControllers({
       events: store,
       resources,
@@ -771,7 +775,7 @@ describe('determinism of kubelets, node lifecycle and scheduler', () => {
     const errors: unknown[] = [];
     let controllers: ControllerManager | undefined;
     try {
-      await bootstrapCluster(resources, 'main', 6443, () => clock.now());
+      await bootstrapCluster(resources, 'main', { address: '127.0.0.1', port: 6443 }, () => clock.now());
       controllers = await startControllers({
         events: store,
         resources,
@@ -834,5 +838,72 @@ describe('determinism of kubelets, node lifecycle and scheduler', () => {
     expect(first).toContain('TaintManagerEviction');
     expect(first).toContain('CrashLoopBackOff');
     expect(second).toBe(first);
+  });
+});
+
+describe('the simulated nodes’ size, set by the environment', () => {
+  it('registers nodes with the configured CPU, memory and pod capacity', async () => {
+    const server = await startServer({
+      env: {
+        KUBETIME_CONTROLLERS: 'on',
+        KUBETIME_NODES: '1',
+        KUBETIME_NODE_CPU: '2500m',
+        KUBETIME_NODE_MEMORY: '16Gi',
+        KUBETIME_NODE_MAX_PODS: '250',
+      },
+    });
+    try {
+      let capacity = '';
+      for (let i = 0; i < 50 && !capacity; i++) {
+        capacity = (await server.kubectl(['get', 'node', 'node-1', '-o', 'jsonpath={.status.capacity}']))
+          .stdout;
+        if (!capacity) await new Promise((r) => setTimeout(r, 100));
+      }
+      const node = JSON.parse(
+        (await server.kubectl(['get', 'node', 'node-1', '-o', 'json'])).stdout,
+      ) as KubeObject;
+      for (const field of ['capacity', 'allocatable'])
+        expect(node.status[field]).toMatchObject({ cpu: '2500m', memory: '16Gi', pods: '250' });
+    } finally {
+      await stopServer(server);
+    }
+  });
+
+  it('refuses to start on a bad value, naming the variable and what it accepts', async () => {
+    const entry = join(__dirname, '../dist/apps/server/src/main.js');
+    const dataDir = mkdtempSync(join(tmpdir(), 'kubetime-config-'));
+    try {
+      const failed = await new Promise<{ code: number | null; stderr: string }>((done) => {
+        // Nothing listens on port 1: should the settings pass, the start fails at the database
+        // instead of serving on a default port.
+        const child = spawn(process.execPath, [entry], {
+          env: {
+            ...process.env,
+            PORT: '0',
+            HOST: '127.0.0.1',
+            DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none',
+            KUBETIME_DATA_DIR: dataDir,
+            KUBETIME_NODE_MEMORY: '8GB',
+            KUBETIME_NODE_MAX_PODS: 'lots',
+          },
+          stdio: ['ignore', 'ignore', 'pipe'],
+        });
+        const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+        let stderr = '';
+        child.stderr!.on('data', (d) => (stderr += d));
+        child.on('exit', (code) => {
+          clearTimeout(timer);
+          done({ code, stderr });
+        });
+      });
+      expect(failed.stderr).toBe(
+        'kubetime failed to start: invalid configuration:\n' +
+          '  KUBETIME_NODE_MEMORY must be a positive whole number of bytes as a quantity such as 8Gi or 16G, got "8GB"\n' +
+          '  KUBETIME_NODE_MAX_PODS must be an integer from 1 to 100000, got "lots"\n',
+      );
+      expect(failed.code).toBe(1);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });

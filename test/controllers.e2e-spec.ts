@@ -34,7 +34,7 @@ async function cluster(): Promise<Cluster> {
   const clock = new VirtualClock(START);
   const store = await EventStore.open({ pool, url: db.url, clock });
   const resources = new ResourceStore(store);
-  await bootstrapCluster(resources, 'main', 6443, () => clock.now());
+  await bootstrapCluster(resources, 'main', { address: '127.0.0.1', port: 6443 }, () => clock.now());
   const errors: unknown[] = [];
   const start = () =>
     startControllers({
@@ -391,3 +391,41 @@ function normalise(log: StoredEvent[]): string[] {
   });
   return replaced.split('\n');
 }
+
+describe('the bootstrap of the kubernetes Service', () => {
+  it('writes nothing on a second start, and follows the apiserver to a new address', async () => {
+    const db = await createTestDatabase();
+    await migrate(db.url);
+    const pool = createPool(db.url, { max: 2 });
+    const store = await EventStore.open({ pool, url: db.url });
+    const resources = new ResourceStore(store);
+    const endpoints = findResourceType('', 'v1', 'endpoints')!;
+    const slices = findResourceType('discovery.k8s.io', 'v1', 'endpointslices')!;
+    const start = (address: string) =>
+      bootstrapCluster(resources, 'main', { address, port: 6443 }, () => new Date());
+    const read = async () => ({
+      endpoints: await resources.get({ branch: 'main' }, endpoints, 'default', 'kubernetes'),
+      slice: await resources.get({ branch: 'main' }, slices, 'default', 'kubernetes'),
+    });
+    try {
+      await start('127.0.0.1');
+      const head = (await store.branch()).revision;
+      await start('127.0.0.1');
+      expect((await store.branch()).revision).toBe(head);
+
+      await start('10.0.0.7');
+      let now = await read();
+      expect(now.endpoints.subsets[0].addresses).toEqual([{ ip: '10.0.0.7' }]);
+      expect(now.slice.endpoints[0].addresses).toEqual(['10.0.0.7']);
+
+      await start('fd00::7');
+      now = await read();
+      expect(now.endpoints.subsets[0].addresses).toEqual([{ ip: 'fd00::7' }]);
+      expect(now.slice).toMatchObject({ addressType: 'IPv6', endpoints: [{ addresses: ['fd00::7'] }] });
+    } finally {
+      await store.close();
+      await pool.end();
+      await db.drop();
+    }
+  });
+});

@@ -44,6 +44,26 @@ describe('the real kubectl against kubetime', () => {
       expect(namespaces).toMatch(new RegExp(`${ns}\\s+Active`));
   });
 
+  it('shows the apiserver behind the kubernetes Service, as Endpoints and as an EndpointSlice', async () => {
+    const address = `127.0.0.1:${server.port}`;
+    expect(await ok(['get', 'endpoints', 'kubernetes'])).toMatch(
+      new RegExp(`kubernetes\\s+${address.replace(/\./g, '\\.')}\\s+`),
+    );
+    const endpoints = JSON.parse(await ok(['get', 'endpoints', 'kubernetes', '-o', 'json']));
+    expect(endpoints.metadata.labels).toEqual({ 'endpointslice.kubernetes.io/skip-mirror': 'true' });
+    expect(endpoints.subsets).toEqual([
+      { addresses: [{ ip: '127.0.0.1' }], ports: [{ name: 'https', port: server.port, protocol: 'TCP' }] },
+    ]);
+    const slice = JSON.parse(await ok(['get', 'endpointslice', 'kubernetes', '-o', 'json']));
+    expect(slice.metadata.labels).toEqual({ 'kubernetes.io/service-name': 'kubernetes' });
+    expect(slice.addressType).toBe('IPv4');
+    expect(slice.endpoints).toEqual([{ addresses: ['127.0.0.1'], conditions: { ready: true } }]);
+    expect(slice.ports).toEqual([{ name: 'https', port: server.port, protocol: 'TCP' }]);
+    expect(await ok(['describe', 'svc', 'kubernetes'])).toMatch(
+      new RegExp(`Endpoints:\\s+${address.replace(/\./g, '\\.')}\\n`),
+    );
+  });
+
   it('applies seed 004, re-applies without events, and records exactly one event for a change', async () => {
     const created = await ok(['apply', '-f', SEED_004]);
     expect(created).toContain('pod/my-nginx-pod created');

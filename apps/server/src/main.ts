@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter, NestExpressApplication } from '@nestjs/platform-express';
 import express from 'express';
 import type { IncomingMessage, ServerResponse } from 'http';
-import { createLogger, loadConfig } from '@kubetime/platform';
+import { ConfigError, createLogger, loadConfig } from '@kubetime/platform';
 import { AppModule } from './app.module';
 import { KubetimeRuntime } from './runtime';
 import { TimeTravelGateway } from './timetravel.gateway';
@@ -60,6 +60,9 @@ async function main(): Promise<void> {
 }
 
 main().catch((error) => {
-  process.stderr.write(`kubetime failed to start: ${error instanceof Error ? error.stack : String(error)}\n`);
+  // A bad setting is the operator's to fix, not a bug: its message says all, a stack trace only hides it.
+  const detail =
+    error instanceof ConfigError ? error.message : error instanceof Error ? error.stack : String(error);
+  process.stderr.write(`kubetime failed to start: ${detail}\n`);
   process.exit(1);
 });

@@ -1,4 +1,6 @@
 import { randomBytes, randomUUID } from 'crypto';
+import { lookup } from 'dns/promises';
+import { isIP } from 'net';
 import { hostname } from 'os';
 import { readFile, writeFile } from 'fs/promises';
 import { join } from 'path';
@@ -128,6 +130,7 @@ export class KubetimeRuntime {
     });
     const nodes = {
       count: config.controllers.nodes,
+      capacity: config.controllers.nodeCapacity,
       leaseRenewIntervalMs: config.controllers.leaseRenewIntervalMs,
     };
     const progress = new ControllerProgressStore(this.pool);
@@ -156,7 +159,15 @@ export class KubetimeRuntime {
       pepper: await persistentSecret(join(config.dataDir, 'timetravel-redaction.pepper')),
       branchControllers: this.branchControllers,
     });
-    await bootstrapCluster(this.api.resources, 'main', config.port, () => new Date());
+    // Listening on every interface, the loopback address is the one this machine's clients can use.
+    const advertised = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+    const advertisedIp = isIP(advertised) ? advertised : (await lookup(advertised)).address;
+    await bootstrapCluster(
+      this.api.resources,
+      'main',
+      { address: advertisedIp, port: config.port },
+      () => new Date(),
+    );
     // The namespace controller is part of the controller manager upstream: with several servers on one
     // database, only the Lease holder finalizes namespaces. Without controllers it still runs, so a
     // deleted namespace never stays Terminating.
@@ -264,7 +275,6 @@ export class KubetimeRuntime {
       onError: (error) => log.warn({ err: error }, 'retention run failed; the next one retries'),
     });
     this.retention.start();
-    const advertised = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
     this.kubeconfigPath = await writeKubeconfig(config.dataDir, {
       server: `https://${advertised.includes(':') ? `[${advertised}]` : advertised}:${config.port}`,
       caPem: this.tls.caPem,

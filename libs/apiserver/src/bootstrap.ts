@@ -1,4 +1,6 @@
-import { findResourceType, KubeObject, StatusError } from '@kubetime/api-machinery';
+import { isIPv6 } from 'net';
+import { isDeepStrictEqual } from 'util';
+import { findResourceType, KubeObject, ResourceType, StatusError } from '@kubetime/api-machinery';
 import { filter, mergeMap, Subscription } from 'rxjs';
 import type { EventStore, StoredEvent } from '@kubetime/event-store';
 import { RESOURCE_TYPES, storageKeyPrefix } from '@kubetime/api-machinery';
@@ -11,11 +13,20 @@ const NAMESPACE_CONTROLLER = {
   groups: ['system:masters'],
 };
 
-/** What a fresh cluster has before anyone writes: the system namespaces and the kubernetes Service. */
+/** Where clients reach this apiserver: an IP address (Endpoints hold no host names) and its port. */
+export interface ApiserverEndpoint {
+  address: string;
+  port: number;
+}
+
+/**
+ * What a fresh cluster has before anyone writes: the system namespaces, the kubernetes Service and
+ * the Endpoints and EndpointSlice behind it.
+ */
 export async function bootstrapCluster(
   resources: ResourceStore,
   branch: string,
-  servicePort: number,
+  apiserver: ApiserverEndpoint,
   now: () => Date,
 ): Promise<void> {
   const ctx: RequestContext = { user: APISERVER, branch, now: now() };
@@ -44,11 +55,96 @@ export async function bootstrapCluster(
     spec: {
       type: 'ClusterIP',
       clusterIP: '10.96.0.1',
-      ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: servicePort }],
+      ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: apiserver.port }],
     },
   };
-  if (await resources.getStored(ctx, services, 'default', 'kubernetes')) return;
-  await createIfMissing(() => resources.create(ctx, services, 'default', kubernetes, { dryRun: false }));
+  if (!(await resources.getStored(ctx, services, 'default', 'kubernetes')))
+    await createIfMissing(() => resources.create(ctx, services, 'default', kubernetes, { dryRun: false }));
+  await reconcileKubernetesEndpoints(resources, ctx, apiserver);
+}
+
+/**
+ * The kubernetes Service has no selector, so no endpoints controller fills it: as upstream's
+ * apiserver endpoint reconciler does, the apiserver writes the Endpoints (marked so no mirroring
+ * controller copies it) and an EndpointSlice of the same name itself, and rewrites them when its
+ * address or port changed since the last start.
+ */
+async function reconcileKubernetesEndpoints(
+  resources: ResourceStore,
+  ctx: RequestContext,
+  apiserver: ApiserverEndpoint,
+): Promise<void> {
+  const port = { name: 'https', port: apiserver.port, protocol: 'TCP' };
+  const endpoints: KubeObject = {
+    apiVersion: 'v1',
+    kind: 'Endpoints',
+    metadata: {
+      name: 'kubernetes',
+      namespace: 'default',
+      labels: { 'endpointslice.kubernetes.io/skip-mirror': 'true' },
+    },
+    subsets: [{ addresses: [{ ip: apiserver.address }], ports: [port] }],
+  };
+  const slice: KubeObject = {
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    metadata: {
+      name: 'kubernetes',
+      namespace: 'default',
+      labels: { 'kubernetes.io/service-name': 'kubernetes' },
+    },
+    addressType: isIPv6(apiserver.address) ? 'IPv6' : 'IPv4',
+    endpoints: [{ addresses: [apiserver.address], conditions: { ready: true } }],
+    ports: [port],
+  };
+  await ensureObject(resources, ctx, findResourceType('', 'v1', 'endpoints')!, endpoints, ['subsets']);
+  // A slice's addressType cannot change: a server now on the other IP family replaces the slice.
+  await ensureObject(
+    resources,
+    ctx,
+    findResourceType('discovery.k8s.io', 'v1', 'endpointslices')!,
+    slice,
+    ['endpoints', 'ports'],
+    'addressType',
+  );
+}
+
+/**
+ * Creates the object, or updates it when its labels or the given fields differ from what is stored;
+ * a differing immutable field means deleting it and creating it anew.
+ */
+async function ensureObject(
+  resources: ResourceStore,
+  ctx: RequestContext,
+  type: ResourceType,
+  wanted: KubeObject,
+  fields: string[],
+  immutable?: string,
+): Promise<void> {
+  const { namespace, name } = wanted.metadata;
+  const create = () =>
+    createIfMissing(() => resources.create(ctx, type, namespace, wanted, { dryRun: false }));
+  const stored = await resources.getStored(ctx, type, namespace, name!);
+  if (!stored) return create();
+  const current = stored.object;
+  if (immutable && current[immutable] !== wanted[immutable]) {
+    await ignoreGone(() => resources.delete(ctx, type, namespace, name!, { dryRun: false }));
+    return create();
+  }
+  const same =
+    isDeepStrictEqual(current.metadata.labels ?? {}, wanted.metadata.labels) &&
+    fields.every((f) => isDeepStrictEqual(current[f], wanted[f]));
+  if (same) return;
+  await createIfMissing(() =>
+    resources.update(
+      ctx,
+      type,
+      namespace,
+      name!,
+      { ...wanted, metadata: { ...wanted.metadata, resourceVersion: String(stored.revision) } },
+      { dryRun: false },
+    ),
+  );
 }
 
 /** Another server on the same database may bootstrap at the same moment: losing that race is fine. */
@@ -94,7 +190,9 @@ export function runNamespaceFinalizer(
         }
       }
       const current = head.get(`/registry/namespaces/${name}`);
-      if (!current) return;
+      // Released already: writing again would be seen as one more change to finalize, and a
+      // finalizer someone else holds would keep that loop appending forever.
+      if (!current?.object.spec?.finalizers?.includes('kubernetes')) return;
       const finalizers = (current.object.spec?.finalizers ?? []).filter((f: string) => f !== 'kubernetes');
       const finalized = { ...current.object, spec: { ...current.object.spec, finalizers } };
       await ignoreGone(() =>

@@ -36,6 +36,7 @@ import {
 } from './discovery';
 import { parseResourcePath, ResourceRequest } from './request-info';
 import { DeleteOptions, parseRevision, ResourceStore, translate } from './resource-store';
+import { podLogRefusal } from './pod-logs';
 import { handleReview } from './reviews';
 import { startWatch, WatchEvent } from './watch';
 
@@ -252,7 +253,12 @@ export class ApiServer {
     }
     if (r.subresource === 'scale') return this.serveScale(req, res, ctx, r, verb, dryRun, q);
     if (r.subresource === 'log') {
-      await this.resources.get(ctx, type, r.namespace, r.name!);
+      const pod = await this.resources.get(ctx, type, r.namespace, r.name!);
+      const refusal = podLogRefusal(pod, {
+        container: q.get('container') || undefined,
+        previous: q.get('previous') === 'true',
+      });
+      if (refusal) throw refusal;
       res.writeHead(200, { 'Content-Type': 'text/plain' });
       return void res.end('');
     }

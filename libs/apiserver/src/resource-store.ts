@@ -191,7 +191,9 @@ export class ResourceStore {
     options: WriteOptions,
   ): Promise<KubeObject> {
     const object = this.prepareCreate(ctx, type, namespace, body, options);
-    await this.requireNamespace(ctx, type, object.metadata.namespace);
+    // Upstream's admission runs before a name is generated, so its refusal names the prefix.
+    const requested = body.metadata?.name || body.metadata?.generateName || object.metadata.name!;
+    await this.requireNamespace(ctx, type, object.metadata.namespace, requested);
     const stored = await this.finishAndAppend(ctx, type, object, undefined, options, 'create');
     return stored;
   }
@@ -505,10 +507,12 @@ export class ResourceStore {
         !this.events.isStale(storage.group, storage.resource, current!)
       )
         return old;
+      // A Namespace also waits for its spec.finalizers (the namespace controller's), as upstream's
+      // namespace registry does on update.
       if (
         object.metadata.deletionTimestamp &&
         !(object.metadata.finalizers ?? []).length &&
-        type.kind !== 'Namespace'
+        (type.kind !== 'Namespace' || !(object.spec?.finalizers ?? []).length)
       ) {
         if (options.dryRun) return object;
         return view(type, await this.appendWrite(ctx, type, object, 'DELETED', current!.revision, verb));
@@ -569,13 +573,26 @@ export class ResourceStore {
     ctx: RequestContext,
     type: ResourceType,
     namespace: string | undefined,
+    name: string,
   ): Promise<void> {
     if (!type.namespaced || !namespace) return;
     const ns = await this.events.get(ctx.branch, `/registry/namespaces/${namespace}`);
     if (!ns) throw Errors.notFound({ group: '', resource: 'namespaces' }, namespace);
     if (ns.object.status?.phase === 'Terminating') {
       throw Errors.forbidden(
-        `${type.resource}${type.group ? '.' + type.group : ''} "${''}" is forbidden: unable to create new content in namespace ${namespace} because it is being terminated`,
+        `${type.resource}${type.group ? '.' + type.group : ''} "${name}" is forbidden: unable to create new content in namespace ${namespace} because it is being terminated`,
+        {
+          name,
+          ...(type.group ? { group: type.group } : {}),
+          kind: type.resource,
+          causes: [
+            {
+              reason: 'NamespaceTerminating',
+              message: `namespace ${namespace} is being terminated`,
+              field: 'metadata.namespace',
+            },
+          ],
+        },
       );
     }
   }

@@ -17,6 +17,7 @@ describe('loadConfig', () => {
       controllers: {
         enabled: true,
         nodes: 3,
+        nodeCapacity: { cpu: '4', memory: '8Gi', pods: '110' },
         leaseRenewIntervalMs: 10000,
         leaderElection: {
           enabled: true,
@@ -41,6 +42,9 @@ describe('loadConfig', () => {
       KUBETIME_MAX_BODY_BYTES: '1024',
       KUBETIME_CONTROLLERS: 'OFF',
       KUBETIME_NODES: '5',
+      KUBETIME_NODE_CPU: '2500m',
+      KUBETIME_NODE_MEMORY: '16G',
+      KUBETIME_NODE_MAX_PODS: '250',
       KUBETIME_NODE_LEASE_INTERVAL_MS: '0',
       KUBETIME_LOADBALANCER_POOL: '172.18.255.200-172.18.255.250',
       KUBETIME_LEADER_ELECT: 'False',
@@ -65,6 +69,7 @@ describe('loadConfig', () => {
       controllers: {
         enabled: false,
         nodes: 5,
+        nodeCapacity: { cpu: '2500m', memory: '16G', pods: '250' },
         leaseRenewIntervalMs: 0,
         loadBalancerPool: { first: '172.18.255.200', last: '172.18.255.250' },
         leaderElection: { enabled: false, leaseDurationMs: 3000, renewDeadlineMs: 2000, retryPeriodMs: 500 },
@@ -100,6 +105,15 @@ describe('loadConfig', () => {
     ['KUBETIME_MAX_BODY_BYTES', '0'],
     ['KUBETIME_CONTROLLERS', 'maybe'],
     ['KUBETIME_NODES', 'three'],
+    ['KUBETIME_NODE_CPU', '0'],
+    ['KUBETIME_NODE_CPU', '-2'],
+    ['KUBETIME_NODE_CPU', '4 cores'],
+    ['KUBETIME_NODE_CPU', '0.1m'],
+    ['KUBETIME_NODE_MEMORY', '8GB'],
+    ['KUBETIME_NODE_MEMORY', '0'],
+    ['KUBETIME_NODE_MEMORY', '100m'],
+    ['KUBETIME_NODE_MAX_PODS', '0'],
+    ['KUBETIME_NODE_MAX_PODS', '1.5'],
     ['KUBETIME_MAX_BODY_BYTES', '3MiB'],
     ['LOG_LEVEL', 'verbose'],
     ['DATABASE_URL', 'mysql://db/kubetime'],
@@ -123,6 +137,15 @@ describe('loadConfig', () => {
   ])('rejects %s=%j, naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(name);
+  });
+
+  it('explains what a node setting accepts', () => {
+    expect(() => loadConfig({ KUBETIME_NODE_MEMORY: '8GB' })).toThrow(
+      'KUBETIME_NODE_MEMORY must be a positive whole number of bytes as a quantity such as 8Gi or 16G, got "8GB"',
+    );
+    expect(() => loadConfig({ KUBETIME_NODE_CPU: 'four' })).toThrow(
+      'KUBETIME_NODE_CPU must be a positive CPU quantity such as 4 or 2500m, got "four"',
+    );
   });
 
   it('reports every bad variable at once', () => {

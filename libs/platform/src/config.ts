@@ -1,6 +1,6 @@
 import { isIP } from 'net';
 import { resolve } from 'path';
-import { formatIPv4, parseIPv4Pool } from '@kubetime/api-machinery';
+import { formatIPv4, parseIPv4Pool, parseQuantity } from '@kubetime/api-machinery';
 import { parseDuration, parseRetentionRules, RetentionRule } from './retention';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -24,6 +24,11 @@ export interface ServerConfig {
   controllers: {
     enabled: boolean;
     nodes: number;
+    /**
+     * What each simulated node reports as capacity and allocatable (KUBETIME_NODE_CPU,
+     * KUBETIME_NODE_MEMORY, KUBETIME_NODE_MAX_PODS), as Kubernetes quantities.
+     */
+    nodeCapacity: { cpu: string; memory: string; pods: string };
     leaseRenewIntervalMs: number;
     /** Addresses for LoadBalancer Services (KUBETIME_LOADBALANCER_POOL); unset, they stay pending. */
     loadBalancerPool?: { first: string; last: string };
@@ -91,6 +96,30 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     problems.push(`KUBETIME_CONTROLLERS must be on or off, got ${JSON.stringify(controllersSetting)}`);
   }
   const nodes = integer('KUBETIME_NODES', 3, 0, 10_000);
+  const quantity = (name: string, fallback: string, what: string, valid: (value: number) => boolean) => {
+    const raw = read(name);
+    if (raw === undefined) return fallback;
+    const value = parseQuantity(raw);
+    if (value !== undefined && valid(value)) return raw;
+    problems.push(`${name} must be ${what}, got ${JSON.stringify(raw)}`);
+    return fallback;
+  };
+  const nodeCapacity = {
+    cpu: quantity(
+      'KUBETIME_NODE_CPU',
+      '4',
+      'a positive CPU quantity such as 4 or 2500m',
+      // The scheduler counts in millicores: less than one would be a node nothing fits on.
+      (cores) => cores >= 0.001,
+    ),
+    memory: quantity(
+      'KUBETIME_NODE_MEMORY',
+      '8Gi',
+      'a positive whole number of bytes as a quantity such as 8Gi or 16G',
+      (bytes) => bytes >= 1 && Number.isInteger(bytes),
+    ),
+    pods: String(integer('KUBETIME_NODE_MAX_PODS', 110, 1, 100_000)),
+  };
   const leaseRenewIntervalMs = integer('KUBETIME_NODE_LEASE_INTERVAL_MS', 10_000, 0, 3_600_000);
   const poolText = read('KUBETIME_LOADBALANCER_POOL');
   const pool = poolText === undefined ? undefined : parseIPv4Pool(poolText);
@@ -174,6 +203,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     controllers: {
       enabled: controllersSetting !== 'off',
       nodes,
+      nodeCapacity,
       leaseRenewIntervalMs,
       ...(pool && typeof pool !== 'string'
         ? { loadBalancerPool: { first: formatIPv4(pool.first), last: formatIPv4(pool.last) } }
