@@ -33,7 +33,7 @@ export async function bootstrapCluster(
   const namespaces = findResourceType('', 'v1', 'namespaces')!;
   for (const name of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {
     if (await resources.getStored(ctx, namespaces, undefined, name)) continue;
-    await createIfMissing(() =>
+    await ignoreLostRace(() =>
       resources.create(
         ctx,
         namespaces,
@@ -59,7 +59,7 @@ export async function bootstrapCluster(
     },
   };
   if (!(await resources.getStored(ctx, services, 'default', 'kubernetes')))
-    await createIfMissing(() => resources.create(ctx, services, 'default', kubernetes, { dryRun: false }));
+    await ignoreLostRace(() => resources.create(ctx, services, 'default', kubernetes, { dryRun: false }));
   await reconcileKubernetesEndpoints(resources, ctx, apiserver);
 }
 
@@ -123,7 +123,7 @@ async function ensureObject(
 ): Promise<void> {
   const { namespace, name } = wanted.metadata;
   const create = () =>
-    createIfMissing(() => resources.create(ctx, type, namespace, wanted, { dryRun: false }));
+    ignoreLostRace(() => resources.create(ctx, type, namespace, wanted, { dryRun: false }));
   const stored = await resources.getStored(ctx, type, namespace, name!);
   if (!stored) return create();
   const current = stored.object;
@@ -135,7 +135,7 @@ async function ensureObject(
     isDeepStrictEqual(current.metadata.labels ?? {}, wanted.metadata.labels) &&
     fields.every((f) => isDeepStrictEqual(current[f], wanted[f]));
   if (same) return;
-  await createIfMissing(() =>
+  await ignoreLostRace(() =>
     resources.update(
       ctx,
       type,
@@ -147,10 +147,13 @@ async function ensureObject(
   );
 }
 
-/** Another server on the same database may bootstrap at the same moment: losing that race is fine. */
-async function createIfMissing(create: () => Promise<unknown>): Promise<void> {
+/**
+ * Another server on the same database may bootstrap at the same moment: losing that race (409,
+ * AlreadyExists on a create or Conflict on an update) is fine, the other server wrote the same.
+ */
+async function ignoreLostRace(write: () => Promise<unknown>): Promise<void> {
   try {
-    await create();
+    await write();
   } catch (error) {
     if (!(error instanceof StatusError && error.code === 409)) throw error;
   }

@@ -100,7 +100,8 @@ export class KubeletController implements Controller {
   /**
    * Pod IPs handed out whose status write the cache has not shown yet, by node and pod key. Status
    * writes of a batch commit together, so without them two pods started in one batch on one node
-   * would both get its lowest free address.
+   * would both get its lowest free address. An entry goes when an allocation on its node finds the
+   * cache showing the pod's address, or the pod gone.
    */
   private readonly assignedIps = new Map<string, Map<string, string>>();
 
@@ -300,7 +301,6 @@ export class KubeletController implements Controller {
     const node = ctx.cache.object('nodes', undefined, pod.spec.nodeName)!;
     const hostIP = node.status?.addresses?.find((a: { type: string }) => a.type === 'InternalIP')?.address;
     const podIP = pod.status?.podIP ?? this.allocateIp(ctx.cache, pod);
-    if (pod.status?.podIP) this.assignedIps.get(pod.spec.nodeName)?.delete(namespacedKey(pod));
     const finished = phase === 'Succeeded' || phase === 'Failed';
     const unready = statuses.filter((s) => !s.ready).map((s) => s.name);
     const incomplete = initStatuses.filter((s) => s.state.terminated?.exitCode !== 0).map((s) => s.name);
